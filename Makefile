@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+# Petrel top-level Makefile.  `make` builds build/hv.elf, build/hv.efi and
+# build/petrel.iso; `make test` runs the host unit tests then the emulator
+# integration tests; `make run` boots Petrel under QEMU.  `make deps` installs
+# every Debian package the build and tests need (tools/deps.sh).
+
+BUILD    ?= build
+CC       := gcc
+LD       := ld
+NASM     := nasm
+OBJCOPY  := objcopy
+
+VERSION  := 0.1.0
+# `make V=1` shows the full command lines.
+Q        := $(if $(V),,@)
+
+WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+            -Wshadow -Wpointer-arith -Wvla -Wno-unused-parameter
+HV_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
+            -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+            -fno-stack-protector -fno-omit-frame-pointer \
+            -fno-asynchronous-unwind-tables -fno-common -fcf-protection=none \
+            -Ihv/include -DPETREL_VERSION='"$(VERSION)"'
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
+            -z noexecstack --no-warn-rwx-segments -T linker.ld
+NASMFLAGS := -f elf64 -g -w+all -w+error
+
+# The core: every C and NASM file under these directories.
+HV_DIRS   := boot hv/core hv/lib hv/mm hv/arch/x86 drivers
+HV_CSRC   := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c))
+HV_ASRC   := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.asm))
+HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \
+             $(patsubst %.asm,$(BUILD)/obj/%.o,$(HV_ASRC))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test unit integration run clean iso bench
+all: $(BUILD)/hv.elf $(BUILD)/hv.efi $(BUILD)/petrel.iso
+
+deps:
+	tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/hv.elf: $(HV_OBJS) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	$(Q)tools/check-image.sh $@
+
+-include boot/efi/efi.mk
+
+iso: $(BUILD)/petrel.iso
+$(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh
+	tools/mkiso.sh $@ $(BUILD)/hv.elf
+
+include tests/unit/unit.mk
+
+test:
+	tools/run-tests.sh
+
+run: all
+	tools/run-qemu.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(HV_OBJS:.o=.d)

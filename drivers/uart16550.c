@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * 16550 UART, polled, 115200 8N1.  Registers as in the National
+ * Semiconductor PC16550D data sheet; offsets from the base port.
+ */
+#include <arch/cpu.h>
+#include <petrel/drivers.h>
+
+#define UART_THR 0 /* transmit holding (write) / receive buffer (read) */
+#define UART_IER 1 /* interrupt enable; with DLAB: divisor high */
+#define UART_FCR 2 /* FIFO control (write) */
+#define UART_LCR 3 /* line control: DLAB is bit 7 */
+#define UART_MCR 4 /* modem control */
+#define UART_LSR 5 /* line status */
+#define UART_SCR 7 /* scratch: used to probe that a UART is there */
+
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY 0x20
+
+static uint16_t uart_base;
+static bool uart_ok;
+
+void uart_init(uint16_t port)
+{
+	uart_base = port;
+	/* A missing UART reads back 0xff from every register: check the
+	 * scratch register holds what we write before trusting it. */
+	outb(port + UART_SCR, 0x5a);
+	uart_ok = inb(port + UART_SCR) == 0x5a;
+	if (!uart_ok)
+		return;
+	outb(port + UART_IER, 0x00); /* we poll: no interrupts */
+	outb(port + UART_LCR, 0x80); /* DLAB on to set the divisor */
+	outb(port + UART_THR, 1);    /* 115200 = 1.8432 MHz / 16 / 1 */
+	outb(port + UART_IER, 0);
+	outb(port + UART_LCR, 0x03); /* 8 data bits, no parity, 1 stop */
+	outb(port + UART_FCR, 0xc7); /* FIFOs on and cleared, 14-byte trigger */
+	outb(port + UART_MCR, 0x03); /* DTR, RTS */
+}
+
+bool uart_present(void)
+{
+	return uart_ok;
+}
+
+void uart_putc(char c)
+{
+	/* Bounded wait so a wedged UART cannot hang the hypervisor. */
+	for (int i = 0; i < 1000000 && uart_ok; i++) {
+		if (inb(uart_base + UART_LSR) & LSR_THR_EMPTY) {
+			outb(uart_base + UART_THR, (uint8_t)c);
+			return;
+		}
+		cpu_relax();
+	}
+}
+
+int uart_getc(void)
+{
+	if (!uart_ok || !(inb(uart_base + UART_LSR) & LSR_DATA_READY))
+		return -1;
+	return inb(uart_base + UART_THR);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line tokenizer and the hypervisor's options; see petrel/cmdline.h. */
+#include <petrel/cmdline.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool cmdline_next(const char **pos, struct cmdline_token *tok, bool *bad_quote)
+{
+	const char *s = *pos;
+
+	*bad_quote = false;
+	while (is_space(*s))
+		s++;
+	if (!*s)
+		return false;
+	*tok = (struct cmdline_token){ .key = s };
+	while (*s && !is_space(*s) && *s != '=')
+		s++;
+	tok->key_len = (size_t)(s - tok->key);
+	if (*s == '=') {
+		tok->has_val = true;
+		s++;
+		if (*s == '"') {
+			tok->val = ++s;
+			while (*s && *s != '"')
+				s++;
+			if (!*s) {
+				*bad_quote = true;
+				*pos = s;
+				return false;
+			}
+			tok->val_len = (size_t)(s - tok->val);
+			s++;
+		} else {
+			tok->val = s;
+			while (*s && !is_space(*s))
+				s++;
+			tok->val_len = (size_t)(s - tok->val);
+		}
+	}
+	*pos = s;
+	return true;
+}
+
+bool cmdline_key_is(const struct cmdline_token *t, const char *key)
+{
+	return t->key_len == strlen(key) && strncmp(t->key, key, t->key_len) == 0;
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static bool parse_level(const struct cmdline_token *t, int *out)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(level_names); i++) {
+		if (t->val_len == strlen(level_names[i]) &&
+		    strncmp(t->val, level_names[i], t->val_len) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool parse_option(const struct cmdline_token *t, struct hv_config *cfg)
+{
+	uint64_t v;
+
+	if (cmdline_key_is(t, "serial"))
+		return t->has_val && parse_u64(t->val, t->val_len, &v, false) && v > 0 && v <= 0xfff8 &&
+		       (cfg->serial_port = (uint16_t)v, true);
+	if (cmdline_key_is(t, "loglevel"))
+		return t->has_val && parse_level(t, &cfg->log_level);
+	if (cmdline_key_is(t, "selftest"))
+		return t->has_val && t->val_len < sizeof(cfg->selftest) &&
+		       (str_ncopy(cfg->selftest, t->val, t->val_len, sizeof(cfg->selftest)), true);
+	if (cmdline_key_is(t, "acpidump"))
+		return !t->has_val && (cfg->acpidump = true);
+	return false;
+}
+
+int hv_config_parse(const char *cmdline, struct hv_config *cfg, char *errs, size_t errlen)
+{
+	struct cmdline_token t;
+	const char *pos = cmdline;
+	bool bad_quote;
+	size_t used = 0;
+	int nerr = 0;
+
+	*cfg = (struct hv_config){ .serial_port = 0x3f8, .log_level = LOG_INFO };
+	if (errlen)
+		errs[0] = '\0';
+	while (cmdline_next(&pos, &t, &bad_quote)) {
+		if (parse_option(&t, cfg))
+			continue;
+		nerr++;
+		if (used < errlen)
+			used += (size_t)pt_snprintf(errs + used, errlen - used,
+						    "command line: bad or unknown option '%.*s'\n",
+						    (int)(t.key_len + (t.has_val ? 1 + t.val_len : 0)), t.key);
+	}
+	if (bad_quote) {
+		nerr++;
+		if (used < errlen)
+			pt_snprintf(errs + used, errlen - used, "command line: unterminated quote\n");
+	}
+	return nerr;
+}
+
+const char *cmdline_skip_image_path(const char *cmdline)
+{
+	const char *s = cmdline, *word;
+	bool path_like = false;
+
+	while (*s == ' ')
+		s++;
+	word = s;
+	for (; *s && *s != ' '; s++) {
+		if (*s == '=')
+			return cmdline;
+		if (*s == '/' || *s == '\\')
+			path_like = true;
+	}
+	if (!path_like && (s - word < 4 || (strncmp(s - 4, ".elf", 4) && strncmp(s - 4, ".efi", 4))))
+		return cmdline;
+	while (*s == ' ')
+		s++;
+	return s;
+}

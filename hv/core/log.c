@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Serial logging with levels, panic() and fatal(). */
+#include <arch/cpu.h>
+#include <petrel/drivers.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/percpu.h>
+#include <petrel/smp.h>
+
+int log_level = LOG_INFO;
+
+static volatile uint32_t log_spin;
+static volatile int32_t log_owner = -1;
+static const char *const level_tag[] = { "error: ", "warn: ", "", "debug: " };
+
+/* Recursive so a fault inside a printing path can still print its dump. */
+void log_lock(void)
+{
+	int32_t me = (int32_t)this_cpu()->cpu_id;
+	if (log_owner == me)
+		return;
+	while (__atomic_exchange_n(&log_spin, 1, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	log_owner = me;
+}
+
+void log_unlock(void)
+{
+	log_owner = -1;
+	__atomic_store_n(&log_spin, 0, __ATOMIC_RELEASE);
+}
+
+static void emit(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			uart_putc('\r');
+		uart_putc(*s);
+	}
+}
+
+void log_vprintf(int level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	if (level > log_level)
+		return;
+	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_lock();
+	emit("petrel: ");
+	emit(level_tag[level]);
+	emit(buf);
+	log_unlock();
+}
+
+void log_printf(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vprintf(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_raw(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_lock();
+	emit(buf);
+	log_unlock();
+}
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	irq_disable();
+	va_start(ap, fmt);
+	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_raw("petrel: PANIC on cpu %u at %s:%d: %s\n", this_cpu()->cpu_id, file, line, buf);
+	smp_stop_others();
+	cpu_halt_forever();
+}
+
+void fatal(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	irq_disable();
+	va_start(ap, fmt);
+	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_raw("petrel: FATAL: %s; halting\n", buf);
+	smp_stop_others();
+	cpu_halt_forever();
+}

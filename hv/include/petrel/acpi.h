@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ACPI tables the hypervisor reads from firmware: RSDP, XSDT (or RSDT),
+ * MADT, FADT.  ACPI 6.5 §5.2.  Parsing is pure C over a map callback, so the
+ * host unit tests run it on tables captured from QEMU and Bochs
+ * (tests/data/).
+ */
+#ifndef PETREL_ACPI_H
+#define PETREL_ACPI_H
+
+#include <petrel/boot_info.h>
+#include <petrel/percpu.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ACPI_MAX_TABLES 32
+#define ACPI_MAX_IOAPICS 8
+
+struct acpi_table_ref {
+	char sig[5];
+	uint32_t len;
+	uint64_t phys;
+};
+
+struct acpi_info {
+	uint8_t revision; /* RSDP revision: 0 = ACPI 1.0 (RSDT), 2+ = XSDT */
+	char oem[7];
+	uint32_t nr_tables;
+	struct acpi_table_ref tables[ACPI_MAX_TABLES];
+
+	/* MADT (ACPI 6.5 §5.2.12) */
+	bool has_madt;
+	uint64_t lapic_phys;
+	uint32_t nr_cpus; /* enabled processors */
+	uint32_t apic_ids[MAX_CPUS];
+	uint32_t nr_cpus_disabled; /* listed but neither enabled nor usable */
+	uint32_t nr_ioapics;
+	struct { uint32_t id, gsi_base; uint64_t phys; } ioapic[ACPI_MAX_IOAPICS];
+
+	/* FADT (ACPI 6.5 §5.2.9) */
+	bool has_fadt;
+	uint16_t pm_timer_port; /* 0 if none */
+	bool pm_timer_32bit;
+	uint16_t sci_irq;
+
+	char warnings[256]; /* non-fatal problems, one per line */
+};
+
+/* Returns 0, or -1 with a reason: bad RSDP checksum, unreadable root table.
+ * A bad checksum on any other table skips that table with a warning. */
+int acpi_parse(const uint8_t *rsdp, boot_map_fn map, void *ctx, struct acpi_info *out,
+	       char *err, size_t errlen);
+/* The BIOS way to find the RSDP (ACPI 6.5 §5.2.5.1): the first KiB of the
+ * EBDA, then 0xE0000-0xFFFFF, on 16-byte boundaries.  0 if not found. */
+uint64_t acpi_find_rsdp_bios(boot_map_fn map, void *ctx);
+uint8_t acpi_checksum(const void *p, uint64_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The hypervisor's own hardware drivers (drivers/). */
+#ifndef PETREL_DRIVERS_H
+#define PETREL_DRIVERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* 16550 UART: 115200 8N1, polled. */
+void uart_init(uint16_t port);
+bool uart_present(void);
+void uart_putc(char c);
+int uart_getc(void); /* -1 if nothing waiting */
+
+/* 8254 PIT: busy-wait on channel 2 (gate via port 0x61). */
+void pit_wait_us(uint32_t us);
+
+/* TSC frequency, calibrated at boot. */
+extern uint64_t tsc_hz;
+void tsc_calibrate(uint16_t pm_timer_port);
+void udelay(uint64_t us);
+
+/* Local APIC: xAPIC (MMIO) or x2APIC (MSRs). */
+void lapic_init(void);
+bool lapic_is_x2apic(void);
+uint32_t lapic_id(void);
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_sipi(uint32_t apic_id, uint8_t vector);
+bool lapic_ipi_idle(void);
+void lapic_send_nmi_others(void);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The core's small C library: strings, memory, formatting.  Pure C, also
+ * linked into the host unit tests. */
+#ifndef PETREL_LIB_H
+#define PETREL_LIB_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define KiB(x) ((uint64_t)(x) << 10)
+#define MiB(x) ((uint64_t)(x) << 20)
+#define GiB(x) ((uint64_t)(x) << 30)
+#define PAGE_SIZE 4096ull
+
+#ifndef PETREL_HOSTED
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *restrict d, const void *restrict s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+#else
+#include <string.h>
+#endif
+
+size_t str_copy(char *dst, const char *src, size_t size);  /* like strlcpy */
+size_t str_ncopy(char *dst, const char *src, size_t n, size_t size);
+bool str_starts(const char *s, const char *prefix);
+/* Parses an unsigned number: decimal, 0x hex, optional K/M/G suffix when
+ * `suffix` is set.  Returns false on garbage or overflow. */
+bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix);
+
+int pt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int pt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging: printf-style, with levels.  Every line goes to the serial console
+ * under a lock, so lines from different CPUs never interleave.
+ * panic() and ASSERT() print file, line and CPU and stop this CPU.
+ */
+#ifndef PETREL_LOG_H
+#define PETREL_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+extern int log_level;
+
+void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vprintf(int level, const char *fmt, va_list ap);
+/* Raw output, no prefix (used by the exception dumper). */
+void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_lock(void);
+void log_unlock(void);
+
+#define pr_err(...) log_printf(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...) log_printf(LOG_WARN, __VA_ARGS__)
+#define pr_info(...) log_printf(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
+
+__attribute__((noreturn, format(printf, 3, 4)))
+void panic_at(const char *file, int line, const char *fmt, ...);
+/* A fatal condition caused by the machine or its firmware, not a bug:
+ * one clear line, then every CPU we own stops. */
+__attribute__((noreturn, format(printf, 1, 2)))
+void fatal(const char *fmt, ...);
+
+#define panic(...) panic_at(__FILE__, __LINE__, __VA_ARGS__)
+#define ASSERT(c)                                                       \
+	do {                                                            \
+		if (!(c))                                               \
+			panic_at(__FILE__, __LINE__, "ASSERT(%s) failed", #c); \
+	} while (0)
+
+#endif
