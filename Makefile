@@ -65,7 +65,9 @@ include tests/unit/unit.mk
 test:
 	tools/run-tests.sh
 
-run: all
+run:
+	tools/deps.sh
+	$(MAKE) all
 	tools/run-qemu.sh
 
 clean:

@@ -101,7 +101,7 @@ int hv_config_parse(const char *cmdline, struct hv_config *cfg, char *errs, size
 		if (used < errlen)
 			used += (size_t)pt_snprintf(errs + used, errlen - used,
 						    "command line: bad or unknown option '%.*s'\n",
-						    (int)(t.key_len + (t.has_val ? 1 + t.val_len : 0)), t.key);
+						    (int)(pos - t.key), t.key);
 	}
 	if (bad_quote) {
 		nerr++;

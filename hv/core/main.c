@@ -72,6 +72,14 @@ static void read_boot_info(uint64_t magic, uint64_t info)
 	}
 	if (rc)
 		fatal("%s", err);
+	/* GRUB's module2 passes only the arguments; QEMU's -initrd and the
+	 * UEFI stub put the file's path first.  Keep the arguments only, so a
+	 * module reads the same whichever way it was loaded. */
+	for (uint32_t i = 0; i < bi.nr_modules; i++) {
+		char *c = bi.modules[i].cmdline;
+		const char *args = cmdline_skip_image_path(c);
+		memmove(c, args, strlen(args) + 1);
+	}
 }
 
 static void read_config(void)
@@ -98,6 +106,30 @@ static void check_memory(void)
 		fatal("%s", err);
 }
 
+/* `acpidump`: every table as hex on serial, for tools/capture-acpi.sh.
+ * Lines: "acpidump SIG PHYS LEN" then "acpidump SIG OFFSET HEX...". */
+static void dump_table(const char *sig, uint64_t phys, uint32_t len)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)phys;
+	char line[80];
+
+	log_raw("acpidump %s 0x%llx %u\n", sig, (unsigned long long)phys, len);
+	for (uint32_t off = 0; off < len; off += 32) {
+		size_t n = 0;
+		for (uint32_t i = off; i < len && i < off + 32; i++)
+			n += (size_t)pt_snprintf(line + n, sizeof(line) - n, "%02x", p[i]);
+		log_raw("acpidump %s %04x %s\n", sig, off, line);
+	}
+}
+
+static void acpi_dump(void)
+{
+	dump_table("RSDP", (uint64_t)(uintptr_t)bi.rsdp, acpi.revision >= 2 ? 36 : 20);
+	for (uint32_t i = 0; i < acpi.nr_tables; i++)
+		dump_table(acpi.tables[i].sig, acpi.tables[i].phys, acpi.tables[i].len);
+	log_raw("acpidump end\n");
+}
+
 static void read_acpi(void)
 {
 	char err[160];
@@ -116,6 +148,8 @@ static void read_acpi(void)
 		fatal("%s", err);
 	if (acpi.warnings[0])
 		log_printf(LOG_WARN, "acpi: %s", acpi.warnings);
+	if (cfg.acpidump)
+		acpi_dump();
 }
 
 /* The top of RAM and ACPI memory: what the identity map must cover above

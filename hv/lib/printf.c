@@ -173,7 +173,7 @@ int pt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 			s = va_arg(ap, const char *);
 			if (!s)
 				s = "(null)";
-			while (s[len] && (prec < 0 || len < (size_t)prec))
+			while ((prec < 0 || len < (size_t)prec) && s[len])
 				len++;
 			put_padded(&o, s, len, width, left, ' ');
 			break;

@@ -52,6 +52,8 @@ static void add_range(struct pmm *p, uint64_t base, uint64_t end)
 void pmm_add_free(struct pmm *p, uint64_t base, uint64_t len)
 {
 	uint64_t end = base + len < base ? UINT64_MAX : base + len;
+	if (ALIGN_UP(base, PAGE_SIZE) < base)
+		return; /* starts in the last page: rounding up wraps to 0 */
 	add_range(p, ALIGN_UP(base, PAGE_SIZE), ALIGN_DOWN(end, PAGE_SIZE));
 }
 
@@ -79,14 +81,18 @@ static void cut(struct pmm *p, uint64_t base, uint64_t end)
 void pmm_reserve(struct pmm *p, uint64_t base, uint64_t len)
 {
 	uint64_t end = base + len < base ? UINT64_MAX : base + len;
-	cut(p, ALIGN_DOWN(base, PAGE_SIZE), ALIGN_UP(end, PAGE_SIZE));
+	/* Rounding up into the last page wraps to 0; no free range goes past
+	 * its start (pmm_add_free rounds down), so stopping there is enough. */
+	uint64_t top = ALIGN_UP(end, PAGE_SIZE) < end ? ALIGN_DOWN(UINT64_MAX, PAGE_SIZE)
+						      : ALIGN_UP(end, PAGE_SIZE);
+	cut(p, ALIGN_DOWN(base, PAGE_SIZE), top);
 }
 
 uint64_t pmm_alloc(struct pmm *p, uint64_t pages, uint64_t align, uint64_t limit)
 {
 	uint64_t size = pages * PAGE_SIZE;
 
-	if (pages == 0 || align < PAGE_SIZE || (align & (align - 1)))
+	if (pages == 0 || pages > UINT64_MAX / PAGE_SIZE || align < PAGE_SIZE || (align & (align - 1)))
 		return 0;
 	for (uint32_t i = p->nr; i-- > 0;) {
 		struct pmm_range *r = &p->r[i];

@@ -51,12 +51,14 @@ pm32:
 	mov cr0, eax
 	jmp dword 0x18:ap_entry64       ; into the core's 64-bit code (no stack yet)
 
+; Accessed bits preset: loading a segment register sets them, a write this
+; page must not see once it is mapped execute-only (SDM vol. 3A §3.4.5.1).
 align 16
 t_gdt:
 	dq 0
-	dq 0x00CF9A000000FFFF           ; 0x08: 32-bit code
-	dq 0x00CF92000000FFFF           ; 0x10: data
-	dq 0x00AF9A000000FFFF           ; 0x18: 64-bit code
+	dq 0x00CF9B000000FFFF           ; 0x08: 32-bit code
+	dq 0x00CF93000000FFFF           ; 0x10: data
+	dq 0x00AF9B000000FFFF           ; 0x18: 64-bit code
 t_gdt_end:
 align 8
 t_gdtr:

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Integration tests: boot build/hv.elf by every path under QEMU TCG (AMD SVM)
+# and Bochs (Intel VMX) and check what Petrel prints on serial.
+# Run from the repository root after `make all` (tools/run-tests.sh does).
+# Prints one "ok"/"not ok" line per check, then "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+B=build
+OVMF=/usr/share/ovmf/OVMF.fd
+BANNER_SVM=('cpus: 2 of 2 online' 'virt: svm npt=1' 'petrel: ready:')
+
+# Two small files stand in for guest modules (guests come with a later
+# issue), carried by each boot medium with the same command lines.
+mkdir -p "$B/test-modules"
+head -c 5000 /dev/urandom > "$B/test-modules/mod-a.bin"
+head -c 70000 /dev/urandom > "$B/test-modules/mod-b.bin"
+tools/mkiso.sh $B/test.iso $B/hv.elf --cmdline "loglevel=info" \
+	--module "$B/test-modules/mod-a.bin vm=t0 mem=64M" \
+	--module "$B/test-modules/mod-b.bin role=initrd"
+if [ -x tools/mkefidisk.sh ] && [ -f $B/hv.efi ]; then
+	cat > $B/test-modules/petrel.cfg <<'CFG'
+# Petrel UEFI configuration used by the tests
+cmdline loglevel=info
+module2 \guests\mod-a.bin vm=t0 mem=64M
+module2 \guests\mod-b.bin role=initrd
+CFG
+	tools/mkefidisk.sh $B/test-efi.img $B/hv.efi $B/test-modules/petrel.cfg \
+		$B/test-modules/mod-a.bin=/guests/mod-a.bin $B/test-modules/mod-b.bin=/guests/mod-b.bin
+fi
+
+test_multiboot1() {
+	local log=$LOGDIR/qemu-multiboot1.txt
+	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf \
+		-initrd "$B/test-modules/mod-a.bin vm=t0 mem=64M,$B/test-modules/mod-b.bin role=initrd" \
+		-append "loglevel=info"
+	expect "qemu multiboot1: banner" "$log" 'boot=multiboot1' "${BANNER_SVM[@]}"
+	expect "qemu multiboot1: modules and command lines" "$log" 'modules: 2' \
+		'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
+	expect_not "qemu multiboot1: no errors" "$log" 'petrel: (error|warn):'
+}
+
+test_grub_bios() {
+	local log=$LOGDIR/qemu-grub-bios.txt
+	qemu_boot "$log" 90 -cpu max -cdrom $B/test.iso
+	expect "qemu grub bios multiboot2: banner" "$log" 'boot=multiboot2-bios' "${BANNER_SVM[@]}" \
+		'cmdline: "loglevel=info"' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' \
+		'module 1: .* 69 KiB "role=initrd"'
+}
+
+test_grub_efi() {
+	local log=$LOGDIR/qemu-grub-efi.txt
+	qemu_boot "$log" 180 -cpu max -bios $OVMF -cdrom $B/test.iso
+	expect "qemu grub efi multiboot2: banner" "$log" 'boot=multiboot2-efi' "${BANNER_SVM[@]}" \
+		'acpi: rev 2 .*tables XSDT' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
+}
+
+test_uefi() {
+	local log=$LOGDIR/qemu-uefi.txt
+	if [ ! -f $B/test-efi.img ]; then
+		fail "qemu uefi application: banner" "$B/test-efi.img was not built"
+		return
+	fi
+	qemu_boot "$log" 180 -cpu max -bios $OVMF -drive format=raw,file=$B/test-efi.img
+	expect "qemu uefi application: banner" "$log" 'boot=uefi' "${BANNER_SVM[@]}" \
+		'acpi: rev 2 .*tables XSDT' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
+}
+
+test_bochs() {
+	local log=$LOGDIR/bochs-grub-bios.txt
+	BOCHS_LOG=$LOGDIR/bochs.log tools/run-bochs.sh $B/test.iso "$log" 600 "$STOP_RE"
+	expect "bochs grub bios multiboot2: banner" "$log" 'boot=multiboot2-bios' \
+		'cpus: 2 of 2 online' 'virt: vmx ept=1 unrestricted=1' 'apic: x2apic' 'petrel: ready:'
+}
+
+test_no_virt() {
+	local log=$LOGDIR/qemu-no-svm.txt
+	qemu_boot "$log" 60 -cpu max,-svm -kernel $B/hv.elf
+	expect "cpu without svm/vmx: one clear line, then halt" "$log" \
+		'^petrel: FATAL: no usable hardware virtualization: this CPU has neither Intel VMX nor AMD SVM; halting'
+	expect_not "cpu without svm/vmx: no banner" "$log" 'petrel: ready:'
+}
+
+# selftest=... makes Petrel fault on purpose after the banner: the IDT must
+# print the vector, error code, registers, CR2 and a backtrace, and stop.
+test_exceptions() {
+	local log
+	log=$LOGDIR/qemu-selftest-ud.txt
+	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=ud"
+	expect "exception dump: #UD" "$log" 'EXCEPTION on cpu 0: vector 6 \(#UD invalid opcode\) error 0x0' \
+		'rip [0-9a-f]{16} cs 0008' ' r15 [0-9a-f]{16}' 'backtrace: [0-9a-f]{16} [0-9a-f]{16}' 'cpu 0 stopped'
+	log=$LOGDIR/qemu-selftest-pf.txt
+	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=pf"
+	expect "exception dump: #PF with CR2 and error code" "$log" \
+		'EXCEPTION on cpu 0: vector 14 \(#PF page fault\) error 0x0' 'cr2 0000000000000008' 'cpu 0 stopped'
+	log=$LOGDIR/qemu-selftest-gp.txt
+	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=gp"
+	expect "exception dump: #GP" "$log" 'EXCEPTION on cpu 0: vector 13 \(#GP general protection\)' 'cpu 0 stopped'
+}
+
+test_cmdline() {
+	local log=$LOGDIR/qemu-cmdline.txt log2=$LOGDIR/qemu-cmdline-com2.txt
+	: > "$log2"
+	WATCH=$log2 qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -serial "file:$log2" \
+		-append "serial=0x2f8 bogus=1 loglevel=info"
+	expect "serial=0x2f8 moves the console to COM2" "$log2" 'boot=multiboot1' \
+		"error: command line: bad or unknown option 'bogus=1'" 'petrel: ready:'
+}
+
+test_multiboot1
+test_no_virt
+test_exceptions
+test_cmdline
+test_grub_bios
+test_grub_efi
+test_uefi
+test_bochs
+echo "integration: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]

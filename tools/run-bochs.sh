@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Boots an ISO under Bochs 2.7 (Intel VMX + EPT + unrestricted guest),
+# headless, serial to a file.
+#   tools/run-bochs.sh ISO SERIAL_OUT [TIMEOUT_S] [UNTIL_REGEX]
+# Stops when UNTIL_REGEX appears in the serial output, or after TIMEOUT_S.
+# Debian's bochs is a debugger build without a "nogui" display: the rfb
+# display with timeout=0 needs no client, and the debugger gets the single
+# command "c" (continue).  ../shared/HOSTS.md has the background.
+set -euo pipefail
+iso=$1 out=$2 limit=${3:-300} until=${4:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/bochsrc" <<RC
+megs: 512
+cpu: model=corei7_skylake_x, count=${BOCHS_CPUS:-2}, ips=100000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$(realpath "$iso"), status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$(realpath -m "$out")
+display_library: rfb, options="timeout=0"
+log: ${BOCHS_LOG:-$work/bochs.log}
+clock: sync=none
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+RC
+echo c > "$work/cmds"
+: > "$out"
+# The rfb display listens on a TCP port (5900 and up); several Bochs at
+# once each take the next free one.
+(cd "$work" && exec timeout "$limit" bochs -q -f bochsrc -rc cmds </dev/null >"$work/stdout" 2>&1) &
+pid=$!
+if [ -n "$until" ]; then
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -aqE "$until" "$out" 2>/dev/null; then
+			sleep 1
+			pkill -TERM -P "$pid" 2>/dev/null || true
+			break
+		fi
+		sleep 1
+	done
+fi
+wait "$pid" 2>/dev/null || true
