@@ -86,26 +86,6 @@ static uint32_t mb_mem_type(uint32_t t)
 	}
 }
 
-enum boot_mem_type boot_mem_type_from_efi(uint32_t efi_type)
-{
-	switch (efi_type) {
-	case 1: /* EfiLoaderCode */
-	case 2: /* EfiLoaderData */
-	case 3: /* EfiBootServicesCode */
-	case 4: /* EfiBootServicesData */
-	case 7: /* EfiConventionalMemory */
-		return BOOT_MEM_USABLE;
-	case 8: /* EfiUnusableMemory */
-		return BOOT_MEM_BAD;
-	case 9: /* EfiACPIReclaimMemory */
-		return BOOT_MEM_ACPI_RECLAIM;
-	case 10: /* EfiACPIMemoryNVS */
-		return BOOT_MEM_ACPI_NVS;
-	default: /* reserved, runtime services, MMIO, PAL code, persistent */
-		return BOOT_MEM_RESERVED;
-	}
-}
-
 static int add_module(struct boot_info *bi, uint64_t start, uint64_t end, uint64_t str_phys,
 		      boot_map_fn map, void *ctx, char *err, size_t errlen)
 {
@@ -135,7 +115,7 @@ static int mb1_mmap(const uint8_t *info, boot_map_fn map, void *ctx, struct boot
 	/* Entries: u32 size (not counting itself), u64 base, u64 length, u32 type. */
 	while (off + 4 <= len) {
 		uint32_t size = rd32(p + off);
-		if (size < 20 || off + 4 + size > len)
+		if (size < 20 || size > len - off - 4) /* not off + 4 + size: it can wrap */
 			return fail(err, errlen, "multiboot1 memory map entry is garbled");
 		if (add_mem(bi, rd64(p + off + 4), rd64(p + off + 12), mb_mem_type(rd32(p + off + 20)),
 			    err, errlen))
@@ -197,7 +177,7 @@ static int mb2_mmap(const uint8_t *tag, uint32_t size, struct boot_info *bi, cha
 	/* Entries: u64 base, u64 length, u32 type, u32 reserved. */
 	if (esize < 24 || size < 16)
 		return fail(err, errlen, "multiboot2 memory map tag is garbled");
-	for (uint32_t off = 16; off + esize <= size; off += esize)
+	for (uint32_t off = 16; esize <= size - off; off += esize) /* off + esize can wrap */
 		if (add_mem(bi, rd64(tag + off), rd64(tag + off + 8), mb_mem_type(rd32(tag + off + 16)),
 			    err, errlen))
 			return -1;
@@ -213,7 +193,7 @@ static int mb2_efi_mmap(const uint8_t *tag, uint32_t size, struct boot_info *bi,
 	 * VirtualStart, u64 NumberOfPages, u64 Attribute (UEFI 2.10 §7.2). */
 	if (dsize < 40 || size < 16)
 		return fail(err, errlen, "multiboot2 EFI memory map tag is garbled");
-	for (uint32_t off = 16; off + dsize <= size; off += dsize) {
+	for (uint32_t off = 16; dsize <= size - off; off += dsize) { /* off + dsize can wrap */
 		uint64_t pages = rd64(tag + off + 24);
 		if (pages > (UINT64_MAX / EFI_PAGE_SIZE))
 			return fail(err, errlen, "EFI memory map entry is garbled");

@@ -90,6 +90,8 @@ static void parse_madt(const uint8_t *t, struct acpi_info *a)
 {
 	uint32_t len = rd32(t + 4);
 
+	if (len < 44) /* no room for the local APIC address and flags */
+		return;
 	a->has_madt = true;
 	a->lapic_phys = rd32(t + 36);
 	for (uint32_t off = 44; off + 2 <= len;) {

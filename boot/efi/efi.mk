@@ -41,23 +41,25 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym \
 
 $(EFI_COBJS): $(BUILD)/efi/%.o: boot/efi/%.c
 	@mkdir -p $(@D)
-	$(EFI_CC) $(EFI_CFLAGS) -c $< -o $@
+	@echo "  EFI-CC  $<"
+	$(Q)$(EFI_CC) $(EFI_CFLAGS) -c $< -o $@
 
 # Embed hv.elf without symbols or debug info: the stub needs only the
 # program headers and the PT_LOAD bytes, which stripping keeps.
 $(BUILD)/efi/core.elf: $(BUILD)/hv.elf
 	@mkdir -p $(@D)
-	$(EFI_OBJCOPY) --strip-all $< $@
+	$(Q)$(EFI_OBJCOPY) --strip-all $< $@
 
 $(BUILD)/efi/core_image.o: boot/efi/core_image.asm $(BUILD)/efi/core.elf
-	$(EFI_NASM) -f elf64 -DCORE_ELF='"$(BUILD)/efi/core.elf"' $< -o $@
+	$(Q)$(EFI_NASM) -f elf64 -DCORE_ELF='"$(BUILD)/efi/core.elf"' $< -o $@
 
 $(BUILD)/efi/hv.so: $(EFI_OBJS)
-	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) \
+	@echo "  EFI-LD  $@"
+	$(Q)$(EFI_LD) $(EFI_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) \
 		-o $@ -lefi -lgnuefi
 
 $(BUILD)/hv.efi: $(BUILD)/efi/hv.so
-	$(EFI_OBJCOPY) $(EFI_SECTIONS) --target=efi-app-x86_64 \
+	$(Q)$(EFI_OBJCOPY) $(EFI_SECTIONS) --target=efi-app-x86_64 \
 		--subsystem=10 $< $@
 
 $(BUILD)/efi-disk.img: $(BUILD)/hv.efi $(EFI_CFG) tools/mkefidisk.sh \

@@ -13,31 +13,6 @@ struct efi_desc {
 
 #define EFI_PAGE_SHIFT_ 12 /* EFI pages are always 4 KiB */
 
-uint32_t memmap_type(uint32_t efi_type)
-{
-	switch (efi_type) {
-	/* Everything the firmware stops owning at ExitBootServices(). The
-	 * core's image, boot_info and modules are LoaderData too: the core
-	 * keeps those ranges itself, as it does on the multiboot paths. */
-	case EFI_MT_LOADER_CODE:
-	case EFI_MT_LOADER_DATA:
-	case EFI_MT_BS_CODE:
-	case EFI_MT_BS_DATA:
-	case EFI_MT_CONVENTIONAL:
-		return BOOT_MEM_USABLE;
-	case EFI_MT_ACPI_RECLAIM:
-		return BOOT_MEM_ACPI_RECLAIM;
-	case EFI_MT_ACPI_NVS:
-		return BOOT_MEM_ACPI_NVS;
-	case EFI_MT_UNUSABLE:
-		return BOOT_MEM_BAD;
-	default:
-		/* Runtime services, MMIO, reserved, PAL, persistent, and any
-		 * type newer than this code: never hand those out as RAM. */
-		return BOOT_MEM_RESERVED;
-	}
-}
-
 static const struct efi_desc *desc_at(const void *map, size_t dsize, size_t i)
 {
 	return (const struct efi_desc *)((const uint8_t *)map + i * dsize);
@@ -100,7 +75,7 @@ int memmap_convert(const void *map, size_t size, size_t dsize,
 	n = size / dsize;
 	while ((d = next_desc(map, n, dsize, from)) != NULL) {
 		if (add_region(bi, d->phys, d->pages << EFI_PAGE_SHIFT_,
-			       memmap_type(d->type)) < 0) {
+			       boot_mem_type_from_efi(d->type)) < 0) {
 			bi->nr_mem = 0;
 			return -1;
 		}

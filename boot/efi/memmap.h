@@ -12,28 +12,6 @@
 #include <stdint.h>
 #include <petrel/boot_info.h>
 
-/* EFI_MEMORY_TYPE values (UEFI 2.10 §7.2, EFI_BOOT_SERVICES.AllocatePages) */
-enum efi_mem_type {
-	EFI_MT_RESERVED = 0,
-	EFI_MT_LOADER_CODE = 1,
-	EFI_MT_LOADER_DATA = 2,
-	EFI_MT_BS_CODE = 3,
-	EFI_MT_BS_DATA = 4,
-	EFI_MT_RT_CODE = 5,
-	EFI_MT_RT_DATA = 6,
-	EFI_MT_CONVENTIONAL = 7,
-	EFI_MT_UNUSABLE = 8,
-	EFI_MT_ACPI_RECLAIM = 9,
-	EFI_MT_ACPI_NVS = 10,
-	EFI_MT_MMIO = 11,
-	EFI_MT_MMIO_PORT = 12,
-	EFI_MT_PAL_CODE = 13,
-	EFI_MT_PERSISTENT = 14,
-};
-
-/* The boot_mem_type an EFI_MEMORY_TYPE becomes once boot services are gone. */
-uint32_t memmap_type(uint32_t efi_type);
-
 /*
  * Convert `size` bytes of descriptors, `dsize` apart, into bi->mem[] sorted
  * by address, merging neighbours of the same converted type.  Returns 0, or

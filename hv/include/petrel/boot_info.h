@@ -92,8 +92,29 @@ int mb2_parse(uint64_t info_phys, boot_map_fn map, void *ctx, struct boot_info *
 	      char *err, size_t errlen);
 
 /* Converts a UEFI memory type (UEFI spec 2.10 §7.2, EFI_MEMORY_TYPE) into
- * ours: what is free once boot services have exited is usable. */
-enum boot_mem_type boot_mem_type_from_efi(uint32_t efi_type);
+ * ours: what the firmware stops owning at ExitBootServices() is usable
+ * (the core keeps its own image, boot_info and modules, which are loader
+ * data, out of the allocator itself).  Shared by the multiboot2 parser
+ * (EFI memory map tag) and the UEFI stub. */
+static inline enum boot_mem_type boot_mem_type_from_efi(uint32_t efi_type)
+{
+	switch (efi_type) {
+	case 1: /* EfiLoaderCode */
+	case 2: /* EfiLoaderData */
+	case 3: /* EfiBootServicesCode */
+	case 4: /* EfiBootServicesData */
+	case 7: /* EfiConventionalMemory */
+		return BOOT_MEM_USABLE;
+	case 8: /* EfiUnusableMemory */
+		return BOOT_MEM_BAD;
+	case 9: /* EfiACPIReclaimMemory */
+		return BOOT_MEM_ACPI_RECLAIM;
+	case 10: /* EfiACPIMemoryNVS */
+		return BOOT_MEM_ACPI_NVS;
+	default: /* reserved, runtime services, MMIO, PAL code, persistent, newer */
+		return BOOT_MEM_RESERVED;
+	}
+}
 
 /* hv/mm/memmap.c: sort the memory map, merge touching or overlapping ranges
  * of one type, and reject an empty map or ranges of different types that
