@@ -14,7 +14,12 @@
 #define REG_ID 0x020
 #define REG_SVR 0x0f0
 #define REG_ESR 0x280
+#define REG_EOI 0x0b0
 #define REG_ICR_LO 0x300
+#define REG_LVT_TIMER 0x320
+#define REG_TIMER_INIT 0x380
+#define REG_TIMER_CUR 0x390
+#define REG_TIMER_DIV 0x3e0
 #define REG_ICR_HI 0x310
 
 #define ICR_INIT (5u << 8)
@@ -109,4 +114,50 @@ void lapic_send_nmi_others(void)
 {
 	send_ipi(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);
 	wait_idle();
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(REG_EOI, 0);
+}
+
+/*
+ * The timer, one-shot, divided by 16 (SDM vol. 3A §11.5.4).  Its rate is
+ * measured once against the TSC: the APIC bus clock differs per machine and
+ * emulator.  Every CPU's timer runs at the same rate.
+ */
+static uint64_t timer_hz;
+
+void lapic_timer_calibrate(void)
+{
+	uint32_t left;
+
+	lapic_write(REG_TIMER_DIV, 0x3);           /* divide by 16 */
+	lapic_write(REG_LVT_TIMER, 1u << 16);      /* masked, one-shot */
+	lapic_write(REG_TIMER_INIT, 0xffffffffu);
+	udelay(10000);
+	left = lapic_read(REG_TIMER_CUR);
+	lapic_write(REG_TIMER_INIT, 0);
+	timer_hz = (uint64_t)(0xffffffffu - left) * 100;
+	if (!timer_hz)
+		timer_hz = 1000000; /* never zero: a stuck timer just fires late */
+}
+
+uint64_t lapic_timer_rate(void)
+{
+	return timer_hz;
+}
+
+void lapic_timer_oneshot(uint64_t tsc_delta)
+{
+	uint64_t count = tsc_hz ? tsc_delta * (timer_hz / 1000) / (tsc_hz / 1000 ? tsc_hz / 1000 : 1) : 0;
+
+	lapic_write(REG_TIMER_DIV, 0x3);
+	lapic_write(REG_LVT_TIMER, LAPIC_TIMER_VECTOR);
+	lapic_write(REG_TIMER_INIT, (uint32_t)MAX(MIN(count, 0xffffffffull), 1ull));
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(REG_TIMER_INIT, 0);
 }

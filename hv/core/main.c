@@ -17,6 +17,8 @@
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/pmm.h>
+#include <petrel/vm.h>
+
 
 extern char __image_start[], __image_end[];
 
@@ -240,6 +242,27 @@ static void run_selftest(void)
 		pr_err("selftest: unknown test '%s'\n", cfg.selftest);
 }
 
+/* The backend for this CPU's vendor; then the modules become VMs and every
+ * CPU enters the run loop. */
+static void start_guests(void)
+{
+	uint32_t n = 0;
+
+	if (bsp_percpu.virt.vendor == VIRT_SVM && bsp_percpu.virt.svm_npt)
+		vcpu_ops = &svm_ops;
+	if (!vcpu_ops) {
+		pr_warn("no backend for %s yet: guests are not started\n",
+			bsp_percpu.virt.vendor == VIRT_VMX ? "VMX" : "SVM without NPT");
+	} else if (vcpu_ops->cpu_enable()) {
+		fatal("cannot enable %s on cpu 0", vcpu_ops->name);
+	} else {
+		lapic_timer_calibrate();
+		n = guests_start(&bi, smp_cpus_online());
+	}
+	pr_info("ready: %u VM%s running\n", n, n == 1 ? "" : "s");
+	run_start();
+}
+
 void boot_entry(uint64_t magic, uint64_t info)
 {
 	cpu_early_init();
@@ -251,6 +274,7 @@ void boot_entry(uint64_t magic, uint64_t info)
 	init_frames();
 	paging_init(max_phys_addr());
 	tsc_calibrate(acpi.pm_timer_port);
+	pic_disable();
 	lapic_init();
 	bsp_percpu.apic_id = lapic_id();
 	check_virt();
@@ -260,6 +284,6 @@ void boot_entry(uint64_t magic, uint64_t info)
 		smp_boot_aps(&bsp_percpu.apic_id, 1);
 	print_banner();
 	run_selftest();
-	pr_info("ready: no guests yet, cpu 0 idle\n");
-	cpu_halt_forever();
+	start_guests();
+	run_loop();
 }

@@ -24,7 +24,7 @@ static uint64_t *next_table(const struct pt_ops *o, uint64_t *e)
 		uint64_t page = o->alloc_page(o->ctx);
 		if (!page)
 			return NULL;
-		*e = page | PT_TABLE_FLAGS;
+		*e = page | PT_TABLE_FLAGS | o->table_flags;
 	} else if (*e & PTE_PS) {
 		return NULL; /* a large page is in the way */
 	}

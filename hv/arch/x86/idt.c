@@ -7,6 +7,7 @@
  */
 #include <arch/cpu.h>
 #include <petrel/arch.h>
+#include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 
@@ -103,6 +104,14 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == 2 && hv_stopping)
 		cpu_halt_forever();
+	/* Host interrupts: the LAPIC timer only wakes the CPU (out of HLT or
+	 * out of a guest); the run loop looks at the clock itself. */
+	if (f->vector == LAPIC_TIMER_VECTOR) {
+		lapic_eoi();
+		return;
+	}
+	if (f->vector == 0xff || f->vector == 0x27 || f->vector == 0x2f)
+		return; /* spurious LAPIC or 8259 interrupt: no EOI (SDM vol. 3A §11.9) */
 	dump(f);
 	log_raw("petrel: cpu %u stopped\n", this_cpu()->cpu_id);
 	cpu_halt_forever();

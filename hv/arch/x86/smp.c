@@ -12,6 +12,7 @@
 #include <petrel/log.h>
 #include <petrel/pmm.h>
 #include <petrel/smp.h>
+#include <petrel/vm.h>
 
 extern const char tramp_start[], tramp_end[];
 extern const uint64_t tramp_off_cr3, tramp_off_stack, tramp_off_percpu, tramp_off_gdtr,
@@ -62,7 +63,7 @@ void ap_main(struct percpu *pc)
 		pc->virt_ok ? "" : " WITHOUT the BSP's virtualization features");
 	__atomic_add_fetch(&cpus_online, 1, __ATOMIC_RELEASE);
 	pc->online = 1;
-	cpu_halt_forever(); /* nothing to run yet: the scheduler comes later */
+	run_loop(); /* waits until the BSP has placed the VMs */
 }
 
 static uint64_t trampoline_setup(void)

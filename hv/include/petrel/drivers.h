@@ -20,6 +20,9 @@ extern uint64_t tsc_hz;
 void tsc_calibrate(uint16_t pm_timer_port);
 void udelay(uint64_t us);
 
+/* The legacy 8259 PICs: remapped away from the exception vectors, masked. */
+void pic_disable(void);
+
 /* Local APIC: xAPIC (MMIO) or x2APIC (MSRs). */
 void lapic_init(void);
 bool lapic_is_x2apic(void);
@@ -28,5 +31,12 @@ void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t vector);
 bool lapic_ipi_idle(void);
 void lapic_send_nmi_others(void);
+void lapic_eoi(void);
+#define LAPIC_TIMER_VECTOR 0xf0
+void lapic_timer_calibrate(void);
+uint64_t lapic_timer_rate(void);
+/* Fires LAPIC_TIMER_VECTOR once, `tsc_delta` TSC ticks from now. */
+void lapic_timer_oneshot(uint64_t tsc_delta);
+void lapic_timer_stop(void);
 
 #endif

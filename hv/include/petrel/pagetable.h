@@ -26,6 +26,7 @@ struct pt_ops {
 	uint64_t *(*table)(uint64_t phys, void *ctx); /* phys → pointer */
 	void *ctx;
 	bool allow_1g;
+	uint64_t table_flags; /* extra flags on non-leaf entries (nested tables need U) */
 };
 
 /* Maps [va, va+size) to [pa, ...) with `flags` (P is implied); all three

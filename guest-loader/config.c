@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* A guest module's command line; see petrel/guest_loader.h. */
+#include <petrel/cmdline.h>
+#include <petrel/guest_loader.h>
+#include <petrel/lib.h>
+
+static int fail(char *err, size_t errlen, const struct cmdline_token *t, const char *why)
+{
+	pt_snprintf(err, errlen, "'%.*s': %s", (int)t->key_len, t->key, why);
+	return -1;
+}
+
+static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (!t->has_val)
+		return fail(err, errlen, t, "needs a value (key=value)");
+	if (cmdline_key_is(t, "vm")) {
+		if (t->val_len == 0 || t->val_len >= sizeof(cfg->vm))
+			return fail(err, errlen, t, "a VM name is 1 to 15 characters");
+		str_ncopy(cfg->vm, t->val, t->val_len, sizeof(cfg->vm));
+		return 0;
+	}
+	if (cmdline_key_is(t, "mem")) {
+		if (!parse_u64(t->val, t->val_len, &v, true) || v < GUEST_MIN_MEM || v > GUEST_MAX_MEM)
+			return fail(err, errlen, t, "RAM size must be 2M..4G (K/M/G suffix)");
+		cfg->mem = v;
+		return 0;
+	}
+	if (cmdline_key_is(t, "cpu")) {
+		if (!parse_u64(t->val, t->val_len, &v, false) || v > 255)
+			return fail(err, errlen, t, "not a CPU number");
+		cfg->cpu = (int)v;
+		return 0;
+	}
+	return fail(err, errlen, t, "unknown option");
+}
+
+int guest_config_parse(const char *args, struct guest_config *cfg, char *err, size_t errlen)
+{
+	struct cmdline_token t;
+	bool bad_quote;
+	const char *pos = args;
+
+	*cfg = (struct guest_config){ .mem = GUEST_DEFAULT_MEM, .cpu = -1 };
+	while (cmdline_next(&pos, &t, &bad_quote))
+		if (parse_one(&t, cfg, err, errlen))
+			return -1;
+	if (bad_quote) {
+		str_copy(err, "unterminated quote", errlen);
+		return -1;
+	}
+	if (!cfg->vm[0]) {
+		str_copy(err, "no vm=NAME: which VM is this module for?", errlen);
+		return -1;
+	}
+	return 0;
+}

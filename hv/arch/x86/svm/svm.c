@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The AMD SVM backend (APM vol. 2, chapter 15): per-CPU enable, one VMCB per
+ * vCPU, nested page tables per VM, I/O and MSR permission maps, register
+ * sync between the VMCB and the neutral struct vcpu_regs, event injection.
+ * Exits are decoded into neutral requests in svm_exit.c.
+ */
+#include <arch/cpu.h>
+#include <petrel/arch.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/pagetable.h>
+#include <petrel/percpu.h>
+#include <petrel/pmm.h>
+#include <petrel/vm.h>
+
+#include "svm.h"
+
+#define MSR_VM_HSAVE_PA 0xC0010117
+#define IOPM_PAGES 3
+#define MSRPM_PAGES 2
+
+static uint64_t hsave_pa[MAX_CPUS], host_vmcb_pa[MAX_CPUS];
+static uint32_t clean_mask; /* VMCB clean bits this CPU honours, else 0 */
+
+/* --- per physical CPU ---------------------------------------------------- */
+
+static int svm_cpu_enable(void)
+{
+	struct percpu *pc = this_cpu();
+
+	if (pc->virt.vendor != VIRT_SVM || !pc->virt.svm_npt)
+		return -1;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	hsave_pa[pc->cpu_id] = frame_alloc_zeroed(1, UINT64_MAX);
+	host_vmcb_pa[pc->cpu_id] = frame_alloc_zeroed(1, UINT64_MAX);
+	wrmsr(MSR_VM_HSAVE_PA, hsave_pa[pc->cpu_id]);
+	clean_mask = pc->virt.svm_vmcb_clean ? VMCB_CLEAN_ALL : 0;
+	return 0;
+}
+
+/* --- per VM: nested page tables and permission maps ----------------------- */
+
+static uint64_t npt_alloc(void *ctx)
+{
+	return frame_alloc_zeroed(1, UINT64_MAX);
+}
+
+static uint64_t *npt_table(uint64_t pa, void *ctx)
+{
+	return (uint64_t *)(uintptr_t)pa;
+}
+
+/*
+ * Guest RAM [0, ram_size) → its host block, large pages where aligned.
+ * Nothing else is mapped: every other guest-physical address faults into
+ * the MMIO path.  Nested accesses count as user accesses, so every level
+ * carries U (APM vol. 2 §15.25.5).
+ */
+static int npt_build(struct vm *vm, struct svm_vm *s)
+{
+	struct pt_ops ops = {
+		.alloc_page = npt_alloc, .table = npt_table,
+		.allow_1g = (cpuid(0x80000001, 0).edx & (1u << 26)) != 0,
+		.table_flags = PTE_US,
+	};
+
+	s->ncr3 = npt_alloc(NULL);
+	return pt_map(&ops, s->ncr3, 0, vm->ram_host, vm->ram_size, PTE_RW | PTE_US);
+}
+
+static int svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *s = &svm_vms[vm->id];
+
+	memset(s, 0, sizeof(*s));
+	vm->arch = s;
+	/* Intercept every port and every MSR; the core opens what it handles
+	 * itself (msr.c) and nothing passes through to hardware. */
+	s->iopm = frame_alloc_zeroed(IOPM_PAGES, UINT64_MAX);
+	memset((void *)(uintptr_t)s->iopm, 0xff, IOPM_PAGES * PAGE_SIZE);
+	s->msrpm = frame_alloc_zeroed(MSRPM_PAGES, UINT64_MAX);
+	memset((void *)(uintptr_t)s->msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE);
+	return npt_build(vm, s);
+}
+
+static void svm_set_io_intercept(struct vm *vm, uint16_t port, uint16_t len, bool on)
+{
+	uint8_t *map = (uint8_t *)(uintptr_t)((struct svm_vm *)vm->arch)->iopm;
+	for (uint32_t p = port; p < (uint32_t)port + len && p <= 0xffff; p++) {
+		if (on)
+			map[p / 8] |= (uint8_t)(1u << (p % 8));
+		else
+			map[p / 8] &= (uint8_t)~(1u << (p % 8));
+	}
+}
+
+/* MSRPM: three 2 KiB blocks for MSRs 0-0x1fff, 0xc0000000-0xc0001fff and
+ * 0xc0010000-0xc0011fff, two bits per MSR (read, write); APM §15.11. */
+static void svm_set_msr_intercept(struct vm *vm, uint32_t msr, bool read, bool write)
+{
+	uint8_t *map = (uint8_t *)(uintptr_t)((struct svm_vm *)vm->arch)->msrpm;
+	uint32_t block;
+
+	if (msr <= 0x1fff)
+		block = 0;
+	else if (msr - 0xc0000000u <= 0x1fff)
+		block = 1;
+	else if (msr - 0xc0010000u <= 0x1fff)
+		block = 2;
+	else
+		return; /* outside the map: always intercepted */
+	uint32_t bit = block * 0x4000 + (msr & 0x1fff) * 2;
+	map[bit / 8] = (uint8_t)((map[bit / 8] & ~(3u << (bit % 8))) |
+				 ((read ? 1u : 0u) << (bit % 8)) | ((write ? 2u : 0u) << (bit % 8)));
+}
+
+/* --- per vCPU ------------------------------------------------------------ */
+
+static void seg_to_vmcb(struct vmcb_seg *d, const struct segment *s)
+{
+	d->sel = s->sel;
+	d->attr = s->attr;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static void seg_from_vmcb(struct segment *d, const struct vmcb_seg *s)
+{
+	d->sel = s->sel;
+	d->attr = s->attr;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static int svm_vcpu_init(struct vcpu *v)
+{
+	struct svm_vcpu *sv = &svm_vcpus[v->vm->id][v->id];
+	struct svm_vm *s = v->vm->arch;
+	struct vmcb *vmcb;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->vmcb_pa = frame_alloc_zeroed(1, UINT64_MAX);
+	sv->vmcb = vmcb = (struct vmcb *)(uintptr_t)sv->vmcb_pa;
+	v->arch = sv;
+
+	/* Intercepts, APM §15.9-15.13: everything a guest could use to reach
+	 * the hardware or SVM itself comes to us. */
+	vmcb->ctl.intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
+				    INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
+				    INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+	vmcb->ctl.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+				    INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
+				    INTERCEPT_SKINIT;
+	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
+	vmcb->ctl.iopm_base_pa = s->iopm;
+	vmcb->ctl.msrpm_base_pa = s->msrpm;
+	vmcb->ctl.asid = v->vm->asid;
+	vmcb->ctl.tlb_control = 1; /* flush everything on the first entry */
+	/* Virtual interrupt masking: the guest's IF gates only virtual
+	 * interrupts, physical ones still reach the host (APM §15.21.1). */
+	vmcb->ctl.int_ctl = V_INTR_MASKING;
+	vmcb->ctl.nested_ctl = 1; /* NP_ENABLE */
+	vmcb->ctl.n_cr3 = s->ncr3;
+	vmcb->save.g_pat = 0x0007040600070406ull; /* the power-on PAT */
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->save.dr7 = 0x400;
+	/* Everything else comes from the neutral block on the first entry. */
+	v->dirty = REG_RIP | REG_CR | REG_SEGS;
+	v->valid = REG_GPRS | REG_RIP | REG_CR | REG_SEGS;
+	return 0;
+}
+
+static void svm_get_regs(struct vcpu *v, uint32_t groups)
+{
+	struct vmcb_save *st = &vmcb_of(v)->save;
+	struct vcpu_regs *r = &v->regs;
+
+	if (groups & REG_RIP) {
+		r->rip = st->rip;
+		r->rflags = st->rflags;
+		r->gpr[GPR_RAX] = st->rax;
+		r->gpr[GPR_RSP] = st->rsp;
+	}
+	if (groups & REG_CR) {
+		r->cr0 = st->cr0;
+		r->cr2 = st->cr2;
+		r->cr3 = st->cr3;
+		r->cr4 = st->cr4;
+		r->efer = st->efer & ~EFER_SVME; /* the guest never sees SVME */
+	}
+	if (groups & REG_SEGS) {
+		const struct vmcb_seg *src[NR_SEGS] = { &st->es, &st->cs, &st->ss, &st->ds,
+							&st->fs, &st->gs, &st->ldtr, &st->tr };
+		for (int i = 0; i < NR_SEGS; i++)
+			seg_from_vmcb(&r->seg[i], src[i]);
+		r->gdtr.base = st->gdtr.base;
+		r->gdtr.limit = st->gdtr.limit;
+		r->idtr.base = st->idtr.base;
+		r->idtr.limit = st->idtr.limit;
+		r->cpl = st->cpl;
+	}
+	v->valid |= groups;
+}
+
+/* Writes the groups the core changed back into the VMCB, clearing the
+ * clean bits of what changed (APM §15.15.3). */
+static void write_back(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_save *st = &vmcb->save;
+	struct vcpu_regs *r = &v->regs;
+
+	if (v->dirty & REG_RIP) {
+		if (st->rip != r->rip)
+			vmcb->ctl.int_state &= ~1u; /* past the instruction: no STI/MOV SS shadow */
+		st->rip = r->rip;
+		st->rflags = r->rflags;
+		st->rax = r->gpr[GPR_RAX];
+		st->rsp = r->gpr[GPR_RSP];
+	}
+	if (v->dirty & REG_CR) {
+		st->cr0 = r->cr0;
+		st->cr2 = r->cr2;
+		st->cr3 = r->cr3;
+		st->cr4 = r->cr4;
+		st->efer = r->efer | EFER_SVME; /* VMRUN requires it (APM §15.5.1) */
+		vmcb->ctl.clean &= ~(VMCB_CLEAN_CRX | VMCB_CLEAN_CR2);
+	}
+	if (v->dirty & REG_SEGS) {
+		struct vmcb_seg *dst[NR_SEGS] = { &st->es, &st->cs, &st->ss, &st->ds,
+						  &st->fs, &st->gs, &st->ldtr, &st->tr };
+		for (int i = 0; i < NR_SEGS; i++)
+			seg_to_vmcb(dst[i], &r->seg[i]);
+		st->gdtr.base = r->gdtr.base;
+		st->gdtr.limit = r->gdtr.limit;
+		st->idtr.base = r->idtr.base;
+		st->idtr.limit = r->idtr.limit;
+		st->cpl = r->cpl;
+		vmcb->ctl.clean &= ~(VMCB_CLEAN_SEG | VMCB_CLEAN_DT);
+	}
+	v->dirty = 0;
+}
+
+/*
+ * Events: an event whose delivery an exit interrupted (EXITINTINFO) goes
+ * back in first, unchanged (APM §15.7.2); only then a new one from the core.
+ */
+static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
+{
+	struct vmcb *vmcb = sv->vmcb;
+	uint64_t e;
+
+	vmcb->ctl.event_inj = 0;
+	if (sv->reinject & EVENT_VALID) {
+		vmcb->ctl.event_inj = sv->reinject;
+		sv->reinject = 0;
+		return;
+	}
+	if (!v->event.pending)
+		return;
+	e = v->event.vector | ((uint64_t)v->event.type << EVENT_TYPE_SHIFT) | EVENT_VALID;
+	if (v->event.has_error)
+		e |= EVENT_ERR_VALID | ((uint64_t)v->event.error << 32);
+	vmcb->ctl.event_inj = e;
+	v->event.pending = false;
+}
+
+static void svm_run(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+	uint32_t cpu = this_cpu()->cpu_id;
+
+	write_back(v);
+	inject_events(v, sv);
+	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
+	sv->vmcb->ctl.tlb_control = 0;
+	sv->vmcb->ctl.clean = clean_mask;
+	v->valid = REG_GPRS;
+	svm_get_regs(v, REG_RIP); /* every handler needs RIP; it is a memory read */
+	svm_decode_exit(v);
+}
+
+static bool svm_interrupt_window(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	return (vmcb->save.rflags & (1u << 9)) && !(vmcb->ctl.int_state & 1) &&
+	       !(((struct svm_vcpu *)v->arch)->reinject & EVENT_VALID) && !v->event.pending;
+}
+
+static void svm_flush_tlb(struct vcpu *v)
+{
+	vmcb_of(v)->ctl.tlb_control = 3; /* this guest's ASID */
+}
+
+const struct vcpu_ops svm_ops = {
+	.name = "svm",
+	.cpu_enable = svm_cpu_enable,
+	.vm_init = svm_vm_init,
+	.vcpu_init = svm_vcpu_init,
+	.run = svm_run,
+	.get_regs = svm_get_regs,
+	.set_io_intercept = svm_set_io_intercept,
+	.set_msr_intercept = svm_set_msr_intercept,
+	.interrupt_window = svm_interrupt_window,
+	.flush_tlb = svm_flush_tlb,
+	.dump = svm_dump,
+};
+
+struct svm_vm svm_vms[MAX_VMS];
+struct svm_vcpu svm_vcpus[MAX_VMS][MAX_VCPUS_PER_VM];

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the SVM backend's files; nothing above the vendor line
+ * includes this. */
+#ifndef SVM_SVM_H
+#define SVM_SVM_H
+
+#include <petrel/vm.h>
+#include "vmcb.h"
+
+/* VMCB clean bits, APM vol. 2 §15.15.3, table 15-9 */
+#define VMCB_CLEAN_I (1u << 0)     /* intercepts, TSC offset, pause filter */
+#define VMCB_CLEAN_IOPM (1u << 1)
+#define VMCB_CLEAN_ASID (1u << 2)
+#define VMCB_CLEAN_TPR (1u << 3)
+#define VMCB_CLEAN_NP (1u << 4)
+#define VMCB_CLEAN_CRX (1u << 5)
+#define VMCB_CLEAN_DRX (1u << 6)
+#define VMCB_CLEAN_DT (1u << 7)
+#define VMCB_CLEAN_SEG (1u << 8)
+#define VMCB_CLEAN_CR2 (1u << 9)
+#define VMCB_CLEAN_ALL 0x3ffu
+
+struct svm_vm {
+	uint64_t ncr3, iopm, msrpm;
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint64_t reinject; /* EXITINTINFO of the last exit, if valid */
+};
+
+extern struct svm_vm svm_vms[MAX_VMS];
+extern struct svm_vcpu svm_vcpus[MAX_VMS][MAX_VCPUS_PER_VM];
+
+static inline struct vmcb *vmcb_of(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->arch)->vmcb;
+}
+
+void svm_vmrun(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);
+void svm_decode_exit(struct vcpu *v);
+void svm_dump(struct vcpu *v);
+
+#endif

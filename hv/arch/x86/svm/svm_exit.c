@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SVM exits → neutral requests (struct exit_req), ../shared/STYLE.md §3-4.
+ * A bounds-checked table maps the exit code to a decoder; anything not in it
+ * becomes EXIT_UNKNOWN, which the core answers by dumping the VMCB and
+ * stopping the VM.  Nothing here skips an instruction it did not understand.
+ */
+#include <arch/cpu.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/percpu.h>
+
+#include "svm.h"
+
+typedef void (*exit_fn)(struct vcpu *v, struct vmcb *vmcb);
+
+static void set_kind(struct vcpu *v, enum exit_kind k)
+{
+	v->exit.kind = k;
+}
+
+/* The instruction length: nRIP save gives it; else 0 and the core decodes
+ * the instruction at RIP itself (hv/core/emulate.c). */
+static uint8_t insn_len(struct vcpu *v, struct vmcb *vmcb)
+{
+	if (!this_cpu()->virt.svm_nrips || vmcb->ctl.next_rip <= vmcb->save.rip)
+		return 0;
+	return (uint8_t)MIN(vmcb->ctl.next_rip - vmcb->save.rip, 15);
+}
+
+static void exit_none(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_NONE); /* INTR, NMI, SMI: the host takes it at STGI */
+}
+
+static void exit_cpuid(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_CPUID);
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
+static void exit_hlt(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_HLT);
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
+static void exit_msr(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, vmcb->ctl.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ);
+	v->exit.msr.msr = (uint32_t)v->regs.gpr[GPR_RCX];
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
+/* IOIO: EXITINFO1 describes the access, EXITINFO2 is the RIP of the next
+ * instruction whether or not nRIP save exists (APM §15.10.2, figure 15-2). */
+static void exit_ioio(struct vcpu *v, struct vmcb *vmcb)
+{
+	uint64_t i = vmcb->ctl.exit_info1;
+
+	set_kind(v, EXIT_IO);
+	v->exit.io.in = i & 1;
+	v->exit.io.string = (i >> 2) & 1;
+	v->exit.io.rep = (i >> 3) & 1;
+	v->exit.io.size = (i & (1u << 4)) ? 1 : (i & (1u << 5)) ? 2 : 4;
+	v->exit.io.addr_size = (i & (1u << 7)) ? 2 : (i & (1u << 8)) ? 4 : 8;
+	v->exit.io.seg = (int8_t)((i >> 10) & 7);
+	v->exit.io.port = (uint16_t)(i >> 16);
+	v->exit.io.next_rip = vmcb->ctl.exit_info2;
+	v->exit.insn_len = (uint8_t)(vmcb->ctl.exit_info2 - vmcb->save.rip);
+}
+
+static void exit_shutdown(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_SHUTDOWN);
+}
+
+static void exit_init(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_INIT);
+}
+
+/* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA, VMMCALL: SVM is
+ * hidden from guests, so these are undefined opcodes to them. */
+static void exit_ud(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_UD);
+}
+
+static const exit_fn exit_table[] = {
+	[VMEXIT_INTR] = exit_none,
+	[VMEXIT_NMI] = exit_none,
+	[VMEXIT_SMI] = exit_none,
+	[VMEXIT_INIT] = exit_init,
+	[VMEXIT_CPUID] = exit_cpuid,
+	[VMEXIT_HLT] = exit_hlt,
+	[VMEXIT_INVLPGA] = exit_ud,
+	[VMEXIT_IOIO] = exit_ioio,
+	[VMEXIT_MSR] = exit_msr,
+	[VMEXIT_SHUTDOWN] = exit_shutdown,
+	[VMEXIT_VMRUN] = exit_ud,
+	[VMEXIT_VMMCALL] = exit_ud,
+	[VMEXIT_VMLOAD] = exit_ud,
+	[VMEXIT_VMSAVE] = exit_ud,
+	[VMEXIT_STGI] = exit_ud,
+	[VMEXIT_CLGI] = exit_ud,
+	[VMEXIT_SKINIT] = exit_ud,
+};
+
+/* Nested page fault: EXITINFO1 is the fault's error code, EXITINFO2 the
+ * guest-physical address (APM §15.25.6).  RAM is all mapped, so a fault
+ * inside it is not an MMIO access: say so and stop. */
+static void exit_npf(struct vcpu *v, struct vmcb *vmcb)
+{
+	uint64_t gpa = vmcb->ctl.exit_info2, err = vmcb->ctl.exit_info1;
+
+	if (gpa < v->vm->ram_size) {
+		set_kind(v, EXIT_UNKNOWN);
+		return;
+	}
+	set_kind(v, EXIT_MMIO);
+	v->exit.mmio.gpa = gpa;
+	v->exit.mmio.write = (err >> 1) & 1;
+	v->exit.mmio.fetch = (err >> 4) & 1;
+	v->exit.insn_len = 0;
+}
+
+void svm_decode_exit(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+	struct vmcb *vmcb = sv->vmcb;
+	uint64_t code = vmcb->ctl.exit_code;
+
+	v->exit.reason = code;
+	v->exit.insn_len = 0;
+	/* An event the exit interrupted must be delivered again (§15.7.2). */
+	if (vmcb->ctl.exit_int_info & EVENT_VALID)
+		sv->reinject = vmcb->ctl.exit_int_info;
+	if (code == VMEXIT_INVALID)
+		set_kind(v, EXIT_ENTRY_FAIL);
+	else if (code == VMEXIT_NPF)
+		exit_npf(v, vmcb);
+	else if (code < ARRAY_SIZE(exit_table) && exit_table[code])
+		exit_table[code](v, vmcb);
+	else
+		set_kind(v, EXIT_UNKNOWN);
+}
+
+static void dump_seg(const char *name, const struct vmcb_seg *s)
+{
+	log_raw("  %-4s sel %04x attr %03x limit %08x base %016llx\n", name, s->sel, s->attr,
+		s->limit, (unsigned long long)s->base);
+}
+
+void svm_dump(struct vcpu *v)
+{
+	struct vmcb *b = vmcb_of(v);
+	struct vmcb_save *s = &b->save;
+
+	log_raw("  exit code 0x%llx info1 0x%llx info2 0x%llx exitintinfo 0x%llx\n",
+		(unsigned long long)b->ctl.exit_code, (unsigned long long)b->ctl.exit_info1,
+		(unsigned long long)b->ctl.exit_info2, (unsigned long long)b->ctl.exit_int_info);
+	log_raw("  rip %016llx rsp %016llx rax %016llx rflags %016llx cpl %u\n",
+		(unsigned long long)s->rip, (unsigned long long)s->rsp, (unsigned long long)s->rax,
+		(unsigned long long)s->rflags, s->cpl);
+	log_raw("  rbx %016llx rcx %016llx rdx %016llx rsi %016llx rdi %016llx\n",
+		(unsigned long long)v->regs.gpr[GPR_RBX], (unsigned long long)v->regs.gpr[GPR_RCX],
+		(unsigned long long)v->regs.gpr[GPR_RDX], (unsigned long long)v->regs.gpr[GPR_RSI],
+		(unsigned long long)v->regs.gpr[GPR_RDI]);
+	log_raw("  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n",
+		(unsigned long long)s->cr0, (unsigned long long)s->cr2, (unsigned long long)s->cr3,
+		(unsigned long long)s->cr4, (unsigned long long)s->efer);
+	dump_seg("cs", &s->cs);
+	dump_seg("ss", &s->ss);
+	dump_seg("ds", &s->ds);
+	dump_seg("tr", &s->tr);
+	dump_seg("gdtr", &s->gdtr);
+	dump_seg("idtr", &s->idtr);
+	log_raw("  event_inj 0x%llx int_ctl 0x%x int_state 0x%x asid %u ncr3 0x%llx\n",
+		(unsigned long long)b->ctl.event_inj, b->ctl.int_ctl, b->ctl.int_state, b->ctl.asid,
+		(unsigned long long)b->ctl.n_cr3);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a guest sees from CPUID: the host's answers, minus what Petrel does
+ * not give guests (VMX, SVM, x2APIC and MONITOR/MWAIT until the platform
+ * emulates them), plus the hypervisor bit and Petrel's own leaves at
+ * 0x40000000 (the range CPUs leave to hypervisors, SDM vol. 2A CPUID):
+ *   0x40000000: EAX = the highest hypervisor leaf, EBX ECX EDX = "PetrelHV\0\0\0\0"
+ *   0x40000001: EAX = Petrel's version, major << 16 | minor << 8 | patch
+ */
+#include <arch/cpu.h>
+#include <petrel/lib.h>
+#include <petrel/vm.h>
+
+#define LEAF1_ECX_VMX (1u << 5)
+#define LEAF1_ECX_MONITOR (1u << 3)
+#define LEAF1_ECX_X2APIC (1u << 21)
+#define LEAF1_ECX_HYPERVISOR (1u << 31)
+#define EXT1_ECX_SVM (1u << 2)
+#define HV_LEAF_MAX 0x40000001u
+#define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
+
+struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
+{
+	struct cpuid_regs r = { 0 };
+
+	if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
+		if (leaf == 0x40000000u) {
+			r.eax = HV_LEAF_MAX;
+			memcpy(&r.ebx, "Petr", 4);
+			memcpy(&r.ecx, "elHV", 4);
+		} else if (leaf == 0x40000001u) {
+			r.eax = PETREL_VERSION_NUM;
+		}
+		return r;
+	}
+	r = cpuid(leaf, sub);
+	switch (leaf) {
+	case 1:
+		r.ecx &= ~(LEAF1_ECX_VMX | LEAF1_ECX_MONITOR | LEAF1_ECX_X2APIC);
+		r.ecx |= LEAF1_ECX_HYPERVISOR;
+		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
+		break;
+	case 0x80000001u:
+		r.ecx &= ~EXT1_ECX_SVM;
+		break;
+	case 0x8000000au: /* SVM features: none */
+		r = (struct cpuid_regs){ 0 };
+		break;
+	default:
+		break;
+	}
+	return r;
+}

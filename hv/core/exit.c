@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The neutral exit handlers: one per kind of request the backend decoded
+ * (struct exit_req).  None of them knows whether SVM or VMX is underneath.
+ * A request that cannot be served stops its VM with the reason and the
+ * vCPU's state; the hypervisor and other VMs go on.
+ */
+#include <arch/cpu.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/vm.h>
+
+
+#define GP 13
+#define UD 6
+
+static void set_edx_eax(struct vcpu *v, uint64_t val)
+{
+	v->regs.gpr[GPR_RAX] = (uint32_t)val;
+	v->regs.gpr[GPR_RDX] = val >> 32;
+	vcpu_dirty(v, REG_RIP);
+}
+
+static void handle_cpuid(struct vcpu *v)
+{
+	uint64_t *g = v->regs.gpr;
+	struct cpuid_regs r = guest_cpuid(v, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX]);
+
+	g[GPR_RAX] = r.eax;
+	g[GPR_RBX] = r.ebx;
+	g[GPR_RCX] = r.ecx;
+	g[GPR_RDX] = r.edx;
+	vcpu_skip_insn(v);
+}
+
+static void handle_rdmsr(struct vcpu *v)
+{
+	uint64_t val;
+
+	if (msr_read(v, v->exit.msr.msr, &val)) {
+		vcpu_inject_exception(v, GP, true, 0);
+		return;
+	}
+	set_edx_eax(v, val);
+	vcpu_skip_insn(v);
+}
+
+static void handle_wrmsr(struct vcpu *v)
+{
+	uint64_t val = (uint32_t)v->regs.gpr[GPR_RAX] | (v->regs.gpr[GPR_RDX] << 32);
+
+	if (msr_write(v, v->exit.msr.msr, val)) {
+		vcpu_inject_exception(v, GP, true, 0);
+		return;
+	}
+	vcpu_skip_insn(v);
+}
+
+/* IN/OUT without a string: the value travels in AL/AX/EAX; an IN keeps
+ * the rest of RAX (a 32-bit IN zero-extends, as any 32-bit write). */
+static void io_simple(struct vcpu *v)
+{
+	uint64_t *rax = &v->regs.gpr[GPR_RAX], val = *rax;
+	uint8_t size = v->exit.io.size;
+
+	io_bus_access(&v->vm->bus, false, v, v->exit.io.port, size, !v->exit.io.in, &val);
+	if (v->exit.io.in) {
+		if (size == 4)
+			*rax = (uint32_t)val;
+		else
+			*rax = (*rax & ~((1ull << (size * 8)) - 1)) | val;
+	}
+}
+
+static uint64_t addr_mask(uint8_t addr_size)
+{
+	return addr_size == 8 ? ~0ull : (1ull << (addr_size * 8)) - 1;
+}
+
+/* INS/OUTS, with or without REP: every iteration in one exit.  INS writes
+ * ES:rDI, OUTS reads seg:rSI; rCX counts down with REP; DF picks the
+ * direction.  A page fault on the guest's buffer stops the loop with the
+ * registers describing the iterations done, as the CPU would leave them. */
+static int io_string(struct vcpu *v)
+{
+	uint64_t *g = v->regs.gpr, mask = addr_mask(v->exit.io.addr_size);
+	uint8_t size = v->exit.io.size;
+	bool in = v->exit.io.in;
+	int step = (v->regs.rflags & (1u << 10)) ? -(int)size : (int)size;
+	int ireg = in ? GPR_RDI : GPR_RSI, seg = in ? SEG_ES : v->exit.io.seg;
+
+	vcpu_need(v, REG_SEGS | REG_CR);
+	for (;;) {
+		uint64_t count = g[GPR_RCX] & mask, val = 0;
+		uint64_t gva = v->regs.seg[seg].base + (g[ireg] & mask);
+		if (v->exit.io.rep && count == 0)
+			break;
+		if (!in && guest_read_virt(v, gva, &val, size))
+			return -1;
+		io_bus_access(&v->vm->bus, false, v, v->exit.io.port, size, !in, &val);
+		if (in && guest_write_virt(v, gva, &val, size))
+			return -1;
+		g[ireg] = (g[ireg] & ~mask) | ((g[ireg] + (uint64_t)(int64_t)step) & mask);
+		if (!v->exit.io.rep)
+			break;
+		g[GPR_RCX] = (g[GPR_RCX] & ~mask) | ((count - 1) & mask);
+	}
+	return 0;
+}
+
+static void handle_io(struct vcpu *v)
+{
+	if (v->exit.io.string ? io_string(v) : (io_simple(v), 0)) {
+		vcpu_dirty(v, REG_RIP); /* registers as far as the loop got; #PF pending */
+		return;
+	}
+	v->regs.rip = v->exit.io.next_rip;
+	vcpu_dirty(v, REG_RIP);
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	if (v->exit.mmio.fetch)
+		vm_stop(v->vm, "instruction fetch from a guest-physical address with no RAM");
+	else if (emulate_mmio(v))
+		vm_stop(v->vm, "MMIO access Petrel cannot emulate");
+}
+
+static void handle_hlt(struct vcpu *v)
+{
+	vcpu_skip_insn(v);
+	v->halted = true;
+}
+
+static void stop_with_state(struct vcpu *v, const char *why)
+{
+	pr_err("vm %s vcpu %u: %s (exit reason 0x%llx); final state:\n", v->vm->name, v->id, why,
+	       (unsigned long long)v->exit.reason);
+	vcpu_ops->dump(v);
+	vm_stop(v->vm, why);
+}
+
+void exit_dispatch(struct vcpu *v)
+{
+	enum exit_kind k = v->exit.kind;
+
+	v->exits[k]++;
+	v->exits_total++;
+	switch (k) {
+	case EXIT_NONE: break;
+	case EXIT_CPUID: handle_cpuid(v); break;
+	case EXIT_MSR_READ: handle_rdmsr(v); break;
+	case EXIT_MSR_WRITE: handle_wrmsr(v); break;
+	case EXIT_IO: handle_io(v); break;
+	case EXIT_MMIO: handle_mmio(v); break;
+	case EXIT_HLT: handle_hlt(v); break;
+	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
+	case EXIT_SHUTDOWN: stop_with_state(v, "triple fault (shutdown)"); break;
+	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;
+	case EXIT_ENTRY_FAIL: stop_with_state(v, "the CPU refused the guest state (VMEXIT_INVALID)"); break;
+	case EXIT_UNKNOWN:
+	default: stop_with_state(v, "an exit Petrel does not handle"); break;
+	}
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Virtual machines and virtual CPUs, vendor-neutral.
+ *
+ * A struct vm owns its guest RAM (one host-contiguous block), its devices
+ * (port-I/O and MMIO ranges in io_bus.h) and its vCPUs.  A struct vcpu holds
+ * the guest's registers in one neutral block (struct vcpu_regs) that the
+ * backend fills lazily: `valid` says which fields hold the guest's current
+ * values, `dirty` which ones the core changed and the backend must write
+ * back before the next entry (../shared/STYLE.md §7).  Everything below the
+ * vendor line (VMCB, VMCS) hides behind struct vcpu_ops (§2).
+ */
+#ifndef PETREL_VM_H
+#define PETREL_VM_H
+
+#include <petrel/io_bus.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_VMS 2
+#define MAX_VCPUS_PER_VM 4
+#define VM_NAME_MAX 16
+
+/* General registers, in the x86 encoding order (ModRM reg numbers). */
+enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	   GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, NR_GPRS };
+
+struct segment {
+	uint16_t sel;
+	uint16_t attr; /* type:4 S:1 DPL:2 P:1 AVL:1 L:1 DB:1 G:1 (the VMCB packing) */
+	uint32_t limit;
+	uint64_t base;
+};
+
+enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, NR_SEGS };
+
+/* What the backend must fetch or write back; one bit per group. */
+#define REG_GPRS (1u << 0)   /* all GPRs except RAX/RSP live in the vcpu anyway */
+#define REG_RIP (1u << 1)    /* rip, rflags, rax, rsp */
+#define REG_CR (1u << 2)     /* cr0, cr2, cr3, cr4, efer */
+#define REG_SEGS (1u << 3)   /* segments, gdtr, idtr, cpl */
+
+struct vcpu_regs {
+	uint64_t gpr[NR_GPRS];
+	uint64_t rip, rflags;
+	uint64_t cr0, cr2, cr3, cr4, efer;
+	struct segment seg[NR_SEGS];
+	struct { uint64_t base; uint32_t limit; } gdtr, idtr;
+	uint8_t cpl;
+};
+
+/* An event to deliver to the guest (exception, interrupt, NMI). */
+enum event_type { EV_EXT_INTR = 0, EV_NMI = 2, EV_EXCEPTION = 3, EV_SOFT_INTR = 4 };
+struct vcpu_event {
+	bool pending;
+	uint8_t type, vector;
+	bool has_error;
+	uint32_t error;
+};
+
+/* Why the vCPU left the guest, decoded once by the backend (§4). */
+enum exit_kind {
+	EXIT_NONE,       /* handled inside the backend, or an interrupt: just re-enter */
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_MMIO,
+	EXIT_HLT,
+	EXIT_SHUTDOWN,   /* triple fault */
+	EXIT_INIT,
+	EXIT_UD,         /* an instruction the guest may not use: inject #UD */
+	EXIT_UNKNOWN,    /* dump and stop the VM */
+	EXIT_ENTRY_FAIL, /* the hardware refused the guest state */
+	NR_EXIT_KINDS,
+};
+
+struct exit_req {
+	enum exit_kind kind;
+	uint64_t reason;   /* the vendor's raw exit code, for statistics and dumps */
+	uint8_t insn_len;  /* 0 if unknown */
+	union {
+		struct { uint32_t msr; } msr;
+		struct {
+			uint16_t port;
+			uint8_t size;    /* 1, 2, 4 */
+			bool in, string, rep;
+			uint8_t addr_size; /* for string forms: 2, 4, 8 */
+			int8_t seg;      /* segment of the memory operand of OUTS */
+			uint64_t next_rip;
+		} io;
+		struct { uint64_t gpa; bool write, fetch; } mmio;
+	};
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	uint32_t id;
+	uint32_t pcpu;         /* the physical CPU it runs on */
+	struct vcpu_regs regs;
+	uint32_t valid, dirty; /* REG_* groups */
+	struct vcpu_event event;
+	struct exit_req exit;
+	/* A periodic interrupt for the test device (hv/dev/testdev.c):
+	 * delivered while the guest has IF=1. */
+	struct { uint8_t vector; uint64_t period_tsc, next_tsc; bool on; } tick;
+	bool halted;
+	uint64_t exits[NR_EXIT_KINDS];
+	uint64_t exits_total;
+	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
+	uint64_t tsc_exit;  /* when it last left the guest */
+	void *arch;         /* the backend's state: VMCB or VMCS */
+};
+
+enum vm_state { VM_FREE, VM_RUNNING, VM_STOPPED };
+
+struct vm {
+	char name[VM_NAME_MAX];
+	uint32_t id;
+	enum vm_state state;
+	int exit_code;          /* from the test-exit port, or -1 */
+	uint64_t ram_host;      /* host-physical base of guest RAM */
+	uint64_t ram_size;      /* guest RAM is GPA [0, ram_size) */
+	uint32_t nr_vcpus;
+	struct vcpu vcpu[MAX_VCPUS_PER_VM];
+	struct io_bus bus;
+	void *arch;             /* the backend's per-VM state: NPT/EPT root, bitmaps */
+	uint32_t asid;
+};
+
+/* The vendor line: one table per backend (SVM now, VMX later). */
+struct vcpu_ops {
+	const char *name;
+	int (*cpu_enable)(void);                    /* per physical CPU */
+	int (*vm_init)(struct vm *vm);              /* NPT/EPT, bitmaps */
+	int (*vcpu_init)(struct vcpu *v);           /* VMCB/VMCS */
+	void (*run)(struct vcpu *v);                /* enter until the next exit; fills v->exit */
+	void (*get_regs)(struct vcpu *v, uint32_t groups);
+	void (*set_io_intercept)(struct vm *vm, uint16_t port, uint16_t len, bool on);
+	void (*set_msr_intercept)(struct vm *vm, uint32_t msr, bool read, bool write);
+	bool (*interrupt_window)(struct vcpu *v);   /* can an external interrupt be taken now? */
+	void (*flush_tlb)(struct vcpu *v);
+	void (*dump)(struct vcpu *v);
+};
+
+extern const struct vcpu_ops *vcpu_ops;
+extern const struct vcpu_ops svm_ops;
+
+/* hv/core/vm.c */
+extern struct vm vms[MAX_VMS];
+struct vm *vm_create(const char *name, uint64_t ram_size);
+void vm_stop(struct vm *vm, const char *why);
+void vm_print_stats(struct vm *vm);
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
+		    void *dev, const char *name);
+
+/* hv/dev/: the devices of a test VM (uart16550.c, debug_exit.c, testdev.c) */
+int uart_dev_init(struct vm *vm);
+int debug_exit_init(struct vm *vm);
+int testdev_init(struct vm *vm);
+void uart_dev_flush(struct vm *vm);
+
+/* Registers: get before reading (fetches lazily), mark dirty after writing. */
+void vcpu_need(struct vcpu *v, uint32_t groups);
+static inline void vcpu_dirty(struct vcpu *v, uint32_t groups) { v->dirty |= groups; }
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+void vcpu_skip_insn(struct vcpu *v);
+
+/* hv/core/exit.c: the neutral handlers, one per exit kind. */
+void exit_dispatch(struct vcpu *v);
+
+/* hv/core/gmem.c: the guest's memory, as the hypervisor sees it. */
+void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+int gva_to_gpa(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa);
+/* 0; -1 after injecting #PF into the guest; -2 if it is not RAM.
+ * guest_peek_virt() never injects anything. */
+int guest_read_virt(struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
+int guest_peek_virt(struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
+int guest_write_virt(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len);
+
+/* hv/core/cpuid.c, msr.c: what guests see of the CPU */
+struct cpuid_regs;
+struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub);
+void msr_vm_init(struct vm *vm);
+int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/* hv/core/guests.c */
+struct boot_info;
+uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus);
+
+/* hv/core/emulate.c */
+int emulate_mmio(struct vcpu *v);
+
+/* hv/core/run.c */
+int run_assign(struct vcpu *v, uint32_t pcpu);
+void run_start(void);
+void run_loop(void) __attribute__((noreturn));
+
+#endif
