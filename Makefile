@@ -33,7 +33,7 @@ HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \
              $(patsubst %.asm,$(BUILD)/obj/%.o,$(HV_ASRC))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit integration run clean iso bench
+.PHONY: all deps test unit integration run clean iso bench print-guests
 all: $(BUILD)/hv.elf $(BUILD)/hv.efi $(BUILD)/petrel.iso
 
 deps:
@@ -61,6 +61,12 @@ $(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh
 	tools/mkiso.sh $@ $(BUILD)/hv.elf
 
 include tests/unit/unit.mk
+-include tests/guests/guests.mk
+-include tests/fuzz/fuzz.mk
+
+# The test guests' names, for tests/integration/run.sh.
+print-guests:
+	@echo $(TEST_GUESTS)
 
 test:
 	tools/run-tests.sh

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 tools/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 mkdir -p build/test-logs
 
-if ! make -j2 all >build/test-logs/build.txt 2>&1; then
+if ! make -j2 all guests >build/test-logs/build.txt 2>&1; then
 	tail -30 build/test-logs/build.txt
 	echo "build failed (build/test-logs/build.txt)"
 	echo "0 passed, 1 failed"

@@ -14,8 +14,9 @@ pass() { echo "ok - $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "not ok - $1: $2"; FAILED=$((FAILED + 1)); }
 skip() { echo "ok - $1 # SKIP $2"; SKIPPED=$((SKIPPED + 1)); }
 
-# Lines Petrel prints when it stops for good: the boot is over either way.
-STOP_RE='petrel: (ready:|FATAL|PANIC|cpu [0-9]+ stopped)'
+# Lines after which a boot has nothing more to say: with no guests, the
+# banner's last line; with guests, the last VM ending; or a fatal stop.
+STOP_RE='petrel: (ready: 0 VMs|all VMs stopped|FATAL|PANIC|cpu [0-9]+ stopped)'
 
 # qemu_boot LOG TIMEOUT [QEMU ARGS...]: runs QEMU TCG (-smp 2) with the
 # first serial port in LOG, until a stop line appears in $WATCH (default

@@ -112,7 +112,36 @@ test_cmdline() {
 		"error: command line: bad or unknown option 'bogus=1'" 'petrel: ready:'
 }
 
+# The test-guest suite (tests/guests/): each guest under Petrel on QEMU TCG
+# -cpu max (SVM, NPT, no nRIP save), one VM per boot.  A guest passes when it
+# printed its SUMMARY with failed=0 and ended through the exit port with 0.
+test_guests_svm() {
+	local g log
+	for g in $(make -s print-guests); do
+		[ "$g" = triple-fault ] && continue
+		log=$LOGDIR/svm-guest-$g.txt
+		qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf -initrd "$B/guests/$g.elf vm=$g"
+		expect "svm guest $g: $(grep -ac '^\[.*\] PASS' "$log") checks pass" "$log" \
+			"^\[$g\] SUMMARY $g passed=[1-9][0-9]* failed=0" "vm $g exit code 0" \
+			"vm $g vcpu 0: [0-9]+ exits: " "vm $g vcpu 0: [0-9]+ us in the hypervisor"
+	done
+}
+
+# A guest that triple-faults stops alone: its final state is printed, and a
+# second VM on the same physical CPU still runs to its end.
+test_triple_fault_svm() {
+	local log=$LOGDIR/svm-guest-triple-fault.txt
+	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf \
+		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0,$B/guests/cpuid.elf vm=after cpu=0"
+	expect "svm triple fault stops only its VM" "$log" \
+		'error: vm tf vcpu 0: triple fault \(shutdown\) \(exit reason 0x7f\); final state:' \
+		'^  rip [0-9a-f]{16} rsp' 'vm tf stopped: triple fault' \
+		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0' 'all VMs stopped'
+}
+
 test_multiboot1
+test_guests_svm
+test_triple_fault_svm
 test_no_virt
 test_exceptions
 test_cmdline
@@ -120,5 +149,13 @@ test_grub_bios
 test_grub_efi
 test_uefi
 test_bochs
+# The same guests directly on QEMU TCG: proves the guests themselves.
+while IFS= read -r line; do
+	echo "$line"
+	case "$line" in
+	"ok - "*) PASSED=$((PASSED + 1)) ;;
+	"not ok - "*) FAILED=$((FAILED + 1)) ;;
+	esac
+done < <(tests/guests/run-native.sh)
 echo "integration: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]

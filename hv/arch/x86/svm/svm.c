@@ -281,10 +281,16 @@ static void svm_run(struct vcpu *v)
 	svm_decode_exit(v);
 }
 
+/* Can an external interrupt go in on the next entry?  IF from the neutral
+ * block (the core may have changed it); the STI/MOV-SS shadow from the VMCB
+ * unless the core has moved RIP past the instruction that set it. */
 static bool svm_interrupt_window(struct vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
-	return (vmcb->save.rflags & (1u << 9)) && !(vmcb->ctl.int_state & 1) &&
+	bool moved = (v->dirty & REG_RIP) && v->regs.rip != vmcb->save.rip;
+	bool shadow = (vmcb->ctl.int_state & 1) && !moved;
+
+	return (v->regs.rflags & (1u << 9)) && !shadow &&
 	       !(((struct svm_vcpu *)v->arch)->reinject & EVENT_VALID) && !v->event.pending;
 }
 
