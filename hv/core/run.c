@@ -47,8 +47,13 @@ static void deliver_tick(struct vcpu *v, uint64_t now)
 {
 	if (!v->tick.on || now < v->tick.next_tsc)
 		return;
-	if (!vcpu_ops->interrupt_window(v))
-		return; /* IF=0, a shadow, or another event first: try after the next exit */
+	if (!vcpu_ops->interrupt_window(v)) {
+		/* IF=0, a shadow, or another event first: come back when it opens
+		 * (a halted vCPU with IF=0 stays halted: nothing can wake it). */
+		if (!v->halted)
+			vcpu_ops->request_window(v);
+		return;
+	}
 	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXT_INTR, .vector = v->tick.vector };
 	v->halted = false;
 	do

@@ -53,8 +53,8 @@ static void check_no_marker(void)
 	for (uint32_t off = 0; off + 8 <= HV_WINDOW_SZ && !found; off++)
 		if (p[off] == 'P' && !memcmp(p + off, marker, 8))
 			found = HV_WINDOW + off;
-	report(!found, "no-hv-marker: \"PETRELH1\" %s 0x%x in GPA 0x%x-0x%x", found ? "at" : "not found,",
-	       found, HV_WINDOW, HV_WINDOW + HV_WINDOW_SZ);
+	report(!found, "no-hv-marker: first \"PETRELH1\" in GPA 0x%x-0x%x at 0x%x (0: none)",
+	       HV_WINDOW, HV_WINDOW + HV_WINDOW_SZ, found);
 }
 
 /* Writes (or, with verify, checks) every dword of [lo, hi); returns the
@@ -121,6 +121,17 @@ static void check_beyond(uint32_t a)
 	       w, b, after);
 }
 
+/* Whether [a, a + 4) overlaps any region of the memory map, of any type. */
+static bool in_map(uint64_t a)
+{
+	for (int i = 0; i < mb_region_count(); i++) {
+		const struct mb_region *r = mb_region(i);
+		if (a + 4 > r->base && a < r->base + r->length)
+			return true;
+	}
+	return false;
+}
+
 static void check_unbacked(void)
 {
 	uint64_t top = mb_ram_top();
@@ -131,9 +142,10 @@ static void check_unbacked(void)
 	uint64_t probes[] = { top, top + 0x100000, 0xC0000000u };
 	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++) {
 		uint64_t a = probes[i];
-		/* Stay under the APICs and anything above; 0xC0000000 only if beyond RAM. */
-		if (a < top || a + 4 > IOAPIC_BASE || (i == 2 && a < top + 0x200000)) {
-			report_skip("unbacked", "0x%llx is not beyond RAM top 0x%llx or hits the APICs", a, top);
+		/* Only what the map leaves out, above RAM, below the APICs. */
+		if (a < top || a + 4 > IOAPIC_BASE || in_map(a)) {
+			report_skip("unbacked", "0x%llx is in the memory map, below RAM top 0x%llx or at the APICs",
+				    a, top);
 			continue;
 		}
 		check_beyond((uint32_t)a);

@@ -7,7 +7,8 @@
 #   not ok - native NAME: why
 # followed by a "#" line with the guest's own counts; logs in build/guests/logs/.
 # triple-fault has no SUMMARY: it passes when it printed its about-to line and
-# QEMU (-no-reboot) shut down with status 0 instead of hanging.
+# QEMU (-no-reboot) shut down with status 0 instead of hanging, and QEMU's own
+# log (-d cpu_reset) says "Triple fault" (status 0 alone could be a SIGTERM).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,9 +32,11 @@ verdict() {
 	local name=$1 rc=$2 log=$3 summary
 	summary=$(grep -a '^SUMMARY ' "$log" | tail -1)
 	[ "$rc" -eq 124 ] && { echo "timed out after ${LIMIT}s (last line: $(tail -1 "$log" | tr -d '\r'))"; return; }
+	grep -q 'terminating on signal' "$log.qemu" && { echo "QEMU was killed from outside: $(cat "$log.qemu")"; return; }
 	if [ "$name" = triple-fault ]; then
 		grep -aq '^PASS triple-fault: about to triple fault' "$log" || { echo "no about-to line"; return; }
 		[ -z "$summary" ] || { echo "went on after the triple fault: $summary"; return; }
+		grep -q '^Triple fault' "$log.reset" || { echo "QEMU logged no triple fault (exit status $rc)"; return; }
 		[ "$rc" -eq 0 ] || echo "QEMU exit status $rc, want 0 (shutdown)"
 		return
 	fi
@@ -50,9 +53,11 @@ for g in "${guests[@]}"; do
 		continue
 	fi
 	: >"$log"
+	: >"$log.reset"
 	timeout "$LIMIT" qemu-system-x86_64 -accel tcg -cpu max -m 128 -smp 1 -display none \
 		-nic none -no-reboot -serial "file:$log" \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$elf" >"$log.qemu" 2>&1
+		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$elf" \
+		-d cpu_reset -D "$log.reset" >"$log.qemu" 2>&1
 	rc=$?
 	why=$(verdict "$g" "$rc" "$log")
 	if [ -z "$why" ]; then ok "$g"; else not_ok "$g" "$why"; fi

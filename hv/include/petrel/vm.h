@@ -141,6 +141,7 @@ struct vcpu_ops {
 	void (*set_io_intercept)(struct vm *vm, uint16_t port, uint16_t len, bool on);
 	void (*set_msr_intercept)(struct vm *vm, uint32_t msr, bool read, bool write);
 	bool (*interrupt_window)(struct vcpu *v);   /* can an external interrupt be taken now? */
+	void (*request_window)(struct vcpu *v);     /* exit when it can */
 	void (*flush_tlb)(struct vcpu *v);
 	void (*dump)(struct vcpu *v);
 };

@@ -29,9 +29,24 @@ stack_top:
 _start:
 	cli
 	cld
-	mov $stack_top, %esp
-	push %ebx               /* guest_start(magic, info) */
-	push %eax
+	mov %eax, %esi          /* magic; EBX (info) stays untouched */
+	/* ELF says the loader zeroes memsz beyond filesz (.bss).  Find out
+	 * whether it did (DL = 1: it did not), then zero it ourselves anyway. */
+	mov $__bss_start, %edi
+	mov $__bss_end, %ecx
+	sub %edi, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	repe scasb
+	setne %dl
+	mov $__bss_start, %edi
+	mov $__bss_end, %ecx
+	sub %edi, %ecx
+	rep stosb
+	mov $stack_top, %esp    /* the stack lives in .bss */
+	push %edx               /* guest_start(magic, info, bss_dirty) */
+	push %ebx
+	push %esi
 	call guest_start
 1:	cli                     /* guest_start never returns; be safe anyway */
 	hlt

@@ -67,7 +67,7 @@ uint64_t mb_ram_top(void);   /* end of the highest available region */
 const char *mb_cmdline(void);
 
 /* --- the image ----------------------------------------------------------- */
-extern char __image_start[], __image_end[];
+extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

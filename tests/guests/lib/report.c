@@ -11,7 +11,7 @@
 static uint32_t passed, failed, skipped;
 static bool petrel, verbose;
 
-void guest_start(uint32_t magic, uint32_t info);
+void guest_start(uint32_t magic, uint32_t info, uint32_t bss_dirty);
 void trap_init(void);
 int mb_init(uint32_t info_addr);
 
@@ -84,7 +84,7 @@ __attribute__((noreturn)) void exit_tests(void)
 		__asm__ volatile("cli; hlt");
 }
 
-void guest_start(uint32_t magic, uint32_t info)
+void guest_start(uint32_t magic, uint32_t info, uint32_t bss_dirty)
 {
 	serial_init();
 	trap_init();
@@ -96,6 +96,8 @@ void guest_start(uint32_t magic, uint32_t info)
 	report(magic == MB_BOOT_MAGIC && regions > 0 && mb_ram_top() > (uint32_t)__image_end,
 	       "boot-info: magic 0x%x, %d memory regions, RAM top 0x%llx, image end %p",
 	       magic, regions, mb_ram_top(), (void *)__image_end);
+	report(!bss_dirty, "boot-bss-zeroed: the loader left non-zero bytes in .bss (%p-%p)",
+	       (void *)__bss_start, (void *)__bss_end);
 	guest_main();
 	exit_tests();
 }

@@ -68,7 +68,7 @@ const char *exc_name(int v)
 	};
 	if (v == EXC_NONE)
 		return "no exception";
-	return v >= 0 && v < 32 && names[v] ? names[v] : "vector>21";
+	return v >= 0 && v < 32 && names[v] ? names[v] : "exception";
 }
 
 static __attribute__((noreturn)) void unexpected(const struct trap_frame *f)

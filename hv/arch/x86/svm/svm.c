@@ -294,6 +294,21 @@ static bool svm_interrupt_window(struct vcpu *v)
 	       !(((struct svm_vcpu *)v->arch)->reinject & EVENT_VALID) && !v->event.pending;
 }
 
+/*
+ * Ask for an exit as soon as the guest can take an interrupt: a virtual
+ * interrupt (V_IRQ) the guest "takes" when IF=1 and no shadow, intercepted
+ * with VINTR before it is delivered (APM §15.21.4).  The exit handler then
+ * drops it and the core injects the real event through EVENTINJ.
+ */
+static void svm_request_window(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	vmcb->ctl.int_ctl |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
+	vmcb->ctl.intercept_misc1 |= INTERCEPT_VINTR;
+	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
+}
+
 static void svm_flush_tlb(struct vcpu *v)
 {
 	vmcb_of(v)->ctl.tlb_control = 3; /* this guest's ASID */
@@ -309,6 +324,7 @@ const struct vcpu_ops svm_ops = {
 	.set_io_intercept = svm_set_io_intercept,
 	.set_msr_intercept = svm_set_msr_intercept,
 	.interrupt_window = svm_interrupt_window,
+	.request_window = svm_request_window,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
 };

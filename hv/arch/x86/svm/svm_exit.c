@@ -33,6 +33,16 @@ static void exit_none(struct vcpu *v, struct vmcb *vmcb)
 	set_kind(v, EXIT_NONE); /* INTR, NMI, SMI: the host takes it at STGI */
 }
 
+/* The window we asked for is open: drop the virtual interrupt that opened
+ * it; the run loop injects the real event on the way back in. */
+static void exit_vintr(struct vcpu *v, struct vmcb *vmcb)
+{
+	vmcb->ctl.int_ctl &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+	vmcb->ctl.intercept_misc1 &= ~INTERCEPT_VINTR;
+	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
+	set_kind(v, EXIT_NONE);
+}
+
 static void exit_cpuid(struct vcpu *v, struct vmcb *vmcb)
 {
 	set_kind(v, EXIT_CPUID);
@@ -92,6 +102,7 @@ static const exit_fn exit_table[] = {
 	[VMEXIT_NMI] = exit_none,
 	[VMEXIT_SMI] = exit_none,
 	[VMEXIT_INIT] = exit_init,
+	[VMEXIT_VINTR] = exit_vintr,
 	[VMEXIT_CPUID] = exit_cpuid,
 	[VMEXIT_HLT] = exit_hlt,
 	[VMEXIT_INVLPGA] = exit_ud,

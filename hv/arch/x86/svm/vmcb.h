@@ -132,6 +132,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_SMI (1u << 2)
 #define INTERCEPT_INIT (1u << 3)
+#define INTERCEPT_VINTR (1u << 4)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
