@@ -66,13 +66,18 @@ static bool runnable(struct vcpu *v)
 	return v->vm->state == VM_RUNNING && !v->halted;
 }
 
-/* The earliest moment something on this CPU needs attention, or 0. */
-static uint64_t next_deadline(struct pcpu_queue *q)
+/* The earliest moment something on this CPU needs attention, or 0.  A
+ * tick already overdue is waiting for its guest to open an interrupt window
+ * (the backend exits when it does): arming the timer for it would only
+ * bounce us out of the guest again and again. */
+static uint64_t next_deadline(struct pcpu_queue *q, uint64_t now)
 {
 	uint64_t d = 0;
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct vcpu *v = q->v[i];
-		if (v->vm->state == VM_RUNNING && v->tick.on && (!d || v->tick.next_tsc < d))
+		if (v->vm->state != VM_RUNNING || !v->tick.on || v->tick.next_tsc <= now)
+			continue;
+		if (!d || v->tick.next_tsc < d)
 			d = v->tick.next_tsc;
 	}
 	return d;
@@ -105,7 +110,7 @@ static struct vcpu *pick(struct pcpu_queue *q)
  * halted with nothing that could wake them). */
 static void idle(struct pcpu_queue *q)
 {
-	uint64_t d = next_deadline(q), now = rdtsc();
+	uint64_t now = rdtsc(), d = next_deadline(q, now);
 
 	if (d)
 		lapic_timer_oneshot(d > now ? d - now : 1);
@@ -114,12 +119,12 @@ static void idle(struct pcpu_queue *q)
 
 static void run_one(struct vcpu *v, struct pcpu_queue *q)
 {
-	uint64_t now = rdtsc(), d = next_deadline(q), slice = tsc_hz / 1000000 * SLICE_US;
+	uint64_t now = rdtsc(), d = next_deadline(q, now), slice = tsc_hz / 1000000 * SLICE_US;
 
 	/* The LAPIC timer bounds the time in the guest: the next tick, or the
 	 * end of a slice when others wait on this CPU. */
 	if (d || q->nr > 1)
-		lapic_timer_oneshot(d ? MIN(d > now ? d - now : 1, slice) : slice);
+		lapic_timer_oneshot(d ? MIN(d - now, slice) : slice);
 	v->tsc_in_hv += now - v->tsc_exit;
 	vcpu_ops->run(v);
 	v->tsc_exit = rdtsc();

@@ -4,8 +4,10 @@
  * Under Petrel the tick comes from Petrel's test device (port 0x518);
  * natively from the 8254 PIT through the 8259 PIC remapped to 0x30, which
  * proves the guest's own interrupt path.  Checks: 10 ticks arrive, every
- * wake-up from hlt was an interrupt, the TSC advanced, and once the tick is
- * stopped none arrives for three tick periods.
+ * wake-up from hlt was an interrupt, the TSC advanced, a tick that fell due
+ * while IF=0 arrives right after the next sti (Petrel: through an interrupt
+ * window it asks for), and once the tick is stopped none arrives for three
+ * tick periods.
  */
 #include "guest.h"
 
@@ -110,6 +112,19 @@ void guest_main(void)
 	report(halts <= got + strays, "hlt-waits: %u halts for %u ticks and %u stray interrupts",
 	       halts, got, strays);
 	report(t1 > t0, "tsc-advances: 0x%llx then 0x%llx", t0, t1);
+
+	/* A tick due while interrupts are off is held, then delivered after
+	 * the sti (and its one-instruction shadow): before the cli that
+	 * follows.  Wait ~2.5 periods with IF=0 so one is surely due. */
+	uint64_t period = (t1 - t0) >> 3; /* ~1.25 periods per 8th of 10 */
+	uint32_t held0 = ticks;
+	for (uint64_t end = rdtsc() + 2 * period; rdtsc() < end;)
+		pause();
+	bool none_while_masked = ticks == held0;
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+	report(none_while_masked && ticks > held0,
+	       "held-until-sti: %u ticks with IF=0 (want 0), %u right after sti (want >= 1)",
+	       none_while_masked ? 0 : ticks - held0, ticks - held0);
 
 	tick_stop();
 	/* About three tick periods, measured by the TSC over the 10 just seen:
