@@ -62,9 +62,14 @@ static bool large_page_ok(struct vcpu *v, const struct walk *w, unsigned level)
 	return level == 1 || (w->levels == 4 && level == 2);
 }
 
-static uint64_t large_base(const struct walk *w, uint64_t pte, unsigned shift)
+/* The frame a leaf maps.  A 4 KiB leaf holds the address in bits 12 and
+ * up; a 4 MiB leaf of a 2-level walk uses PSE-36 (bits 20:13 are physical
+ * bits 39:32); other large leaves are the address aligned to their size. */
+static uint64_t leaf_base(const struct walk *w, uint64_t pte, unsigned level, unsigned shift)
 {
-	if (w->levels == 2) /* PSE-36: bits 20:13 are physical bits 39:32 */
+	if (level == 0)
+		return pte & (w->levels == 2 ? 0xfffff000ull : ADDR_MASK);
+	if (w->levels == 2)
 		return (pte & 0xffc00000ull) | ((pte >> 13) & 0xffull) << 32;
 	return pte & ADDR_MASK & ~((1ull << shift) - 1);
 }
@@ -93,7 +98,7 @@ int gva_to_gpa(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa)
 		if ((write && !(pte & PT_W) && (user || (v->regs.cr0 & CR0_WP_))) || (user && !(pte & PT_U)))
 			return -1;
 		if (level == 0 || ((pte & PT_PS) && large_page_ok(v, &w, level))) {
-			*gpa = large_base(&w, pte, shift) | (gva & ((1ull << shift) - 1));
+			*gpa = leaf_base(&w, pte, level, shift) | (gva & ((1ull << shift) - 1));
 			return 0;
 		}
 		table = w.levels == 2 ? (pte & 0xfffff000ull) : (pte & ADDR_MASK);
