@@ -46,7 +46,9 @@ static struct seg phdr(const uint8_t *ph, bool is64)
 static int load_segment(const struct seg *s, const uint8_t *image, uint64_t size, uint8_t *ram,
 			uint64_t ram_size, char *err, size_t errlen)
 {
-	if (s->filesz > s->memsz || s->offset > size || s->filesz > size - s->offset)
+	if (s->filesz > s->memsz)
+		return fail(err, errlen, "ELF segment has more file bytes than memory bytes");
+	if (s->offset > size || s->filesz > size - s->offset)
 		return fail(err, errlen, "ELF segment runs past the end of the file");
 	if (s->paddr < MiB(1))
 		return fail(err, errlen, "ELF segment below 1 MiB (where the loader keeps its data)");

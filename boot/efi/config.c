@@ -93,7 +93,7 @@ int cfg_parse(const char *text, size_t len, struct boot_info *bi,
 	      struct cfg_error *err)
 {
 	unsigned line = 1;
-	size_t pos = 0, end;
+	size_t pos = 0, end, n;
 
 	/* Editors on other systems like to start UTF-8 files with a BOM. */
 	if (len >= 3 && (uint8_t)text[0] == 0xEF && (uint8_t)text[1] == 0xBB &&
@@ -106,7 +106,11 @@ int cfg_parse(const char *text, size_t len, struct boot_info *bi,
 			if (text[end] == '\0')
 				return fail(err, line, "NUL byte: not a text "
 					    "file (UTF-16?)", 0);
-		if (end - pos > CFG_LINE_MAX)
+		/* The limit is without the newline, "\n" or "\r\n". */
+		n = end - pos;
+		if (n > 0 && text[end - 1] == '\r')
+			n--;
+		if (n > CFG_LINE_MAX)
 			return fail(err, line, "line too long", CFG_LINE_MAX);
 		if (cfg_line(text + pos, end - pos, line, bi, err) < 0)
 			return -1;

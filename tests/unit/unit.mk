@@ -23,6 +23,12 @@ UNIT_SRC_pmm       := hv/mm/pmm.c
 UNIT_SRC_pagetable := hv/mm/pagetable.c
 UNIT_SRC_multiboot := boot/multiboot.c hv/lib/printf.c hv/lib/string.c
 UNIT_SRC_acpi      := drivers/acpi.c hv/lib/printf.c hv/lib/string.c
+UNIT_SRC_decode    := hv/arch/x86/decode.c
+UNIT_SRC_io_bus    := hv/core/io_bus.c
+UNIT_SRC_guest_loader := guest-loader/config.c guest-loader/multiboot.c hv/core/cmdline.c \
+                         hv/lib/printf.c hv/lib/string.c
+UNIT_SRC_efi_stub  := boot/efi/config.c boot/efi/memmap.c
+UNIT_SRC_gmem      := hv/core/gmem.c
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_TESTS:%=$(UNIT_DIR)/test_%)
