@@ -109,6 +109,27 @@ TEST(test_map_one_4k_page)
 	teardown(f);
 }
 
+/* Nested page tables (AMD NPT) treat every access as a user access, so the
+ * U bit must be on at every level, not only in the leaf: table_flags. */
+TEST(test_table_flags_reach_every_level)
+{
+	struct fixture *f = setup(false);
+	uint64_t *t, e;
+
+	f->ops.table_flags = PTE_US;
+	assert_int_equal(pt_map(&f->ops, f->root, 0x40201000ull, 0x9000, PAGE_SIZE, PTE_RW | PTE_US), 0);
+	t = (uint64_t *)(uintptr_t)f->root;
+	for (int level = 3; level > 0; level--) {
+		e = t[(0x40201000ull >> (12 + 9 * level)) & 511];
+		if ((e & PTE_FLAGS_MASK) != (PTE_P | PTE_RW | PTE_US))
+			fail_msg("level %d entry flags 0x%llx, want P|RW|US", level,
+				 (unsigned long long)(e & PTE_FLAGS_MASK));
+		t = (uint64_t *)(uintptr_t)(e & PTE_ADDR_MASK);
+	}
+	expect_leaf(f, 0x40201000ull, 0x9000, PAGE_SIZE, PTE_RW | PTE_US);
+	teardown(f);
+}
+
 TEST(test_map_2m_pages)
 {
 	struct fixture *f = setup(true);
@@ -324,6 +345,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_one_4k_page),
+		cmocka_unit_test(test_table_flags_reach_every_level),
 		cmocka_unit_test(test_map_2m_pages),
 		cmocka_unit_test(test_map_mixed_sizes),
 		cmocka_unit_test(test_map_alignment_of_pa_matters),
