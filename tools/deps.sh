@@ -12,6 +12,9 @@ pkgs=(
 	libcmocka-dev                          # host unit tests
 	busybox-static cpio                    # guest images (later issues)
 )
+# `tools/deps.sh fuzz` adds what `make fuzz` needs (libFuzzer comes with
+# clang's runtime libraries); plain `make test` does not need them.
+[ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

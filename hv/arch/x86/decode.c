@@ -7,12 +7,12 @@
  * libc.so.6 (memcpy, memset, strlen, __assert_fail, __stack_chk_fail) and
  * contains SSE code, so nothing of the package links into a -nostdlib
  * -mgeneral-regs-only -mno-red-zone kernel.  Upstream can be built with
- * ZYAN_NO_LIBC (Zycore + Zydis, minimal mode), but that means vendoring and
- * building ~40k lines and ~600 KB of generated tables with our flags, plus
- * carrying its updates, for a full disassembler of which we need the length
- * and a dozen MOV forms; the MMIO classification would still be ours.  A
- * table-driven decoder of ~600 lines, cross-checked against objdump on a
- * large corpus and fuzzed, is smaller to audit and to keep: that is this. */
+ * ZYAN_NO_LIBC, but that means vendoring Zydis and Zycore (tens of
+ * thousands of lines, mostly generated tables; Debian's build is ~600 KB of
+ * text) and building it with our flags, for a full disassembler of which we
+ * need the length and a dozen MOV forms; the MMIO classification would still
+ * be ours.  A table-driven decoder of ~600 lines, cross-checked against
+ * objdump on a large corpus and fuzzed, is smaller to audit and to keep. */
 #include <petrel/x86_decode.h>
 
 /* Per-opcode attributes.  The low nibble is the immediate's kind. */
@@ -33,7 +33,7 @@ enum {
 	F_I64 = 0x020,  /* undefined in 64-bit mode */
 	F_D64 = 0x040,  /* operand size defaults to 64 bits in 64-bit mode */
 	F_BAD = 0x080,  /* undefined in every mode */
-	F_MREG = 0x100, /* ModRM whose mod field is ignored: MOV CR/DR (SDM vol. 2 MOV—Move to/from Control Registers) */
+	F_MREG = 0x100, /* ModRM with mod ignored, always a register: MOV CR/DR */
 };
 
 /* Short names so that the tables read like the SDM's opcode maps. */
@@ -73,7 +73,9 @@ static const uint16_t map0[256] = {
 };
 
 /* Two-byte map (0F xx), SDM vol. 2 table A-3, with AMD's 3DNow! (0F 0F),
- * prefetch (0F 0D), FEMMS (0F 0E) and SSE4a (0F 78/79 with 66/F2). */
+ * prefetch (0F 0D), FEMMS (0F 0E) and SSE4a (0F 78/79 with 66/F2), and
+ * VIA PadLock (0F A6/A7 /r).  MOV to/from test registers (0F 24/26) went
+ * with the 486. */
 static const uint16_t map1[256] = {
 /*        0     1     2     3     4     5     6     7     8     9     A     B     C     D     E     F */
 /* 0 */   M,    M,    M,    M,    B,    0,    0,    0,    0,    0,    B,    0,    B,    M,    0,    M|Ib,
@@ -86,7 +88,7 @@ static const uint16_t map1[256] = {
 /* 7 */   M|Ib, M|Ib, M|Ib, M|Ib, M,    M,    M,    0,    M|IMM_SSE4A, M, B, B,   M,    M,    M,    M,
 /* 8 */   Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D, Iz|D,
 /* 9 */   M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,
-/* A */   D,    D,    0,    M,    M|Ib, M,    B,    B,    D,    D,    0,    M,    M|Ib, M,    M,    M,
+/* A */   D,    D,    0,    M,    M|Ib, M,    M,    M,    D,    D,    0,    M,    M|Ib, M,    M,    M,
 /* B */   M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M|Ib, M,    M,    M,    M,    M,
 /* C */   M,    M,    M|Ib, M,    M|Ib, M|Ib, M|Ib, M,    0,    0,    0,    0,    0,    0,    0,    0,
 /* D */   M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,    M,
@@ -223,6 +225,8 @@ static int read_modrm(struct cursor *c, struct x86_insn *in, bool ignore_mod)
 	in->has_modrm = true;
 	mod = X86_MODRM_MOD(in->modrm);
 	rm = X86_MODRM_RM(in->modrm);
+	/* MOV CR/DR: "the mod field is ignored", the operand is always a
+	 * register (SDM vol. 2B, MOV—Move to/from Control Registers). */
 	if (ignore_mod || mod == 3)
 		return X86_DECODE_OK;
 	if (in->addrsize == 2) {
@@ -398,8 +402,10 @@ static int is_vex(const struct cursor *c, const struct x86_insn *in, uint8_t esc
 	return X86_DECODE_OK;
 }
 
-/* The map of a VEX/EVEX/XOP prefix, or -1 if reserved. */
-static int vex_map(const struct x86_insn *in)
+/* The map selected by a VEX/EVEX/XOP prefix whose first i + 1 payload bytes
+ * are read, 0 while still unknown, or -1 if reserved: checked byte by byte
+ * so that a reserved one is INVALID however short `avail` is. */
+static int vex_map(const struct x86_insn *in, unsigned i)
 {
 	uint8_t p0 = in->vex_p[0];
 
@@ -409,12 +415,14 @@ static int vex_map(const struct x86_insn *in)
 	case 0xc4:
 		return (p0 & 0x1f) >= 1 && (p0 & 0x1f) <= 3 ? p0 & 0x1f : -1;
 	case 0x8f:
-		return (p0 & 0x1f) <= 10 ? p0 & 0x1f : -1;
+		return (p0 & 0x1f) >= 8 && (p0 & 0x1f) <= 10 ? p0 & 0x1f : -1;
 	default:
 		/* EVEX: P0 bit 3 is 0, P1 bit 2 is 1; maps 1-3, 5 and 6 (FP16). */
-		if ((p0 & 0x08) || !(in->vex_p[1] & 0x04))
+		if ((p0 & 0x08) || (p0 & 7) == 0 || (p0 & 7) == 4 || (p0 & 7) == 7)
 			return -1;
-		return (p0 & 7) == 0 || (p0 & 7) == 4 || (p0 & 7) == 7 ? -1 : p0 & 7;
+		if (i == 0)
+			return 0;
+		return (in->vex_p[1] & 0x04) ? p0 & 7 : -1;
 	}
 }
 
@@ -436,17 +444,18 @@ static unsigned vex_imm_size(const struct x86_insn *in)
 static int decode_vex(struct cursor *c, struct x86_insn *in, uint8_t esc)
 {
 	unsigned n = esc == 0xc5 ? 1 : esc == 0x62 ? 3 : 2;
-	int map, r;
+	int map = 0, r;
 
 	/* 66, F2, F3, LOCK or REX before VEX/EVEX/XOP: #UD. */
 	if (in->p66 || in->rep || in->lock || in->rex)
 		return X86_DECODE_INVALID;
 	in->vex = esc;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		if ((r = next(c, &in->vex_p[i])))
 			return r;
-	if ((map = vex_map(in)) < 0 || (esc == 0x8f && map < 8))
-		return X86_DECODE_INVALID;
+		if ((map = vex_map(in, i)) < 0)
+			return X86_DECODE_INVALID;
+	}
 	in->opmap = (uint8_t)map;
 	if ((r = next(c, &in->opcode)))
 		return r;

@@ -55,7 +55,8 @@ struct x86_insn {
 	uint8_t mode;     /* the enum x86_mode it was decoded for */
 	uint8_t opsize;   /* operand-size attribute in bytes, 2/4/8: mode, 66,
 			   * REX.W, and the 64-bit default of PUSH/POP/branches.
-			   * Byte forms (88, C6, ...) still report it. */
+			   * Byte forms (88, C6, ...) still report it; for
+			   * VEX/EVEX/XOP it ignores their W bit. */
 	uint8_t addrsize; /* address size in bytes, 2/4/8: mode and 67 */
 	uint8_t rep;      /* last of F2/F3 seen, else 0 */
 	int8_t seg;       /* last segment override, 0..5 = ES CS SS DS FS GS, else -1;
@@ -99,9 +100,10 @@ int x86_decode(const uint8_t *bytes, size_t avail, enum x86_mode mode, struct x8
 struct x86_mmio {
 	bool write;        /* a store to memory */
 	uint8_t size;      /* memory operand bytes: 1, 2, 4, 8 */
-	int8_t reg;        /* the GPR (0..15 = RAX..R15) the value comes from or
-			    * goes to; -1 for an immediate store.  With high8 it is
-			    * 0..3 (RAX..RBX) and the byte is bits 15:8 of it:
+	int8_t reg;        /* the GPR the value comes from or goes to, in
+			    * encoding order (0..15 = RAX RCX RDX RBX RSP RBP RSI
+			    * RDI R8..R15); -1 for an immediate store.  With high8
+			    * it is 0..3 and the byte is bits 15:8 of that register:
 			    * AH, CH, DH, BH (ModRM reg 4..7 without REX). */
 	bool high8;
 	uint8_t dst_size;  /* loads: bytes of the register written, before

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# libFuzzer harnesses for the pure parsers, included by the top-level
+# Makefile.  `make fuzz` builds each tests/fuzz/fuzz_NAME.c with clang,
+# libFuzzer, ASan and UBSan, linked with the core sources in FUZZ_SRC_NAME
+# compiled unchanged for the host (-DPETREL_HOSTED), and runs it for
+# FUZZ_TIME seconds (default 60), with FUZZ_ARGS added to libFuzzer's
+# options (e.g. FUZZ_ARGS=-fork=8 for eight cores).  The
+# corpus grows in $(BUILD)/fuzz/corpus-NAME/ across runs; a crash leaves
+# $(BUILD)/fuzz/crash-* (rerun: $(BUILD)/fuzz/fuzz_NAME FILE) and fails the
+# target.  Needs the Debian packages clang and libclang-rt-14-dev (see
+# tests/fuzz/README.md); not part of `make test`.
+
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer -DPETREL_HOSTED -Ihv/include -Wall -Wextra -Werror
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_TIME   ?= 60
+FUZZ_ARGS   ?=
+
+FUZZ_SRC_decode := hv/arch/x86/decode.c
+
+FUZZ_TESTS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_TESTS:%=$(FUZZ_DIR)/fuzz_%)
+
+# One clang invocation per harness: the sources are small, and libFuzzer's
+# coverage instrumentation must cover the code under test.
+define fuzz_rule
+$(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(wildcard hv/include/petrel/*.h)
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZCC  $$@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) -o $$@
+endef
+$(foreach t,$(FUZZ_TESTS),$(eval $(call fuzz_rule,$(t))))
+
+.PHONY: fuzz-deps fuzz fuzz-build
+fuzz-deps:
+	tools/deps.sh fuzz
+
+fuzz-build: fuzz-deps $(FUZZ_BINS)
+
+fuzz: fuzz-deps $(FUZZ_BINS)
+	@for t in $(FUZZ_TESTS); do \
+		mkdir -p $(FUZZ_DIR)/corpus-$$t || exit 1; \
+		echo "# fuzz_$$t: $(FUZZ_TIME)s"; \
+		ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+			-max_len=32 -print_final_stats=1 $(FUZZ_ARGS) \
+			-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$t || exit 1; \
+	done
