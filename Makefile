@@ -63,6 +63,7 @@ $(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh
 include tests/unit/unit.mk
 -include tests/guests/guests.mk
 -include tests/fuzz/fuzz.mk
+include tools/guest-image.mk
 
 # The test guests' names, for tests/integration/run.sh.
 print-guests:

@@ -28,6 +28,21 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 		cfg->mem = v;
 		return 0;
 	}
+	if (cmdline_key_is(t, "role")) {
+		if (t->val_len == 6 && !strncmp(t->val, "initrd", 6))
+			cfg->role = ROLE_INITRD;
+		else if (t->val_len == 6 && !strncmp(t->val, "kernel", 6))
+			cfg->role = ROLE_KERNEL;
+		else
+			return fail(err, errlen, t, "role is kernel or initrd");
+		return 0;
+	}
+	if (cmdline_key_is(t, "cmdline")) {
+		if (t->val_len >= sizeof(cfg->cmdline))
+			return fail(err, errlen, t, "guest command line too long");
+		str_ncopy(cfg->cmdline, t->val, t->val_len, sizeof(cfg->cmdline));
+		return 0;
+	}
 	if (cmdline_key_is(t, "cpu")) {
 		if (!parse_u64(t->val, t->val_len, &v, false) || v > 255)
 			return fail(err, errlen, t, "not a CPU number");

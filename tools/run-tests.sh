@@ -16,6 +16,13 @@ if ! make -j2 all guests >build/test-logs/build.txt 2>&1; then
 	exit 1
 fi
 
+# The Linux guest: Debian's kernel and a busybox initramfs, fetched and
+# built once into build/guest/ (tools/build-guest.sh).
+if ! make guest-image >build/test-logs/guest-image.txt 2>&1; then
+	tail -20 build/test-logs/guest-image.txt
+	echo "guest image failed (build/test-logs/guest-image.txt): the Linux tests will fail"
+fi
+
 echo "== unit tests (host, ASan+UBSan)"
 make --no-print-directory unit 2>&1 | tee build/test-logs/unit.txt
 unit_rc=${PIPESTATUS[0]}

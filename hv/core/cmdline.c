@@ -78,6 +78,9 @@ static bool parse_option(const struct cmdline_token *t, struct hv_config *cfg)
 	if (cmdline_key_is(t, "selftest"))
 		return t->has_val && t->val_len < sizeof(cfg->selftest) &&
 		       (str_ncopy(cfg->selftest, t->val, t->val_len, sizeof(cfg->selftest)), true);
+	if (cmdline_key_is(t, "stats"))
+		return t->has_val && parse_u64(t->val, t->val_len, &v, false) && v > 0 && v <= 3600 &&
+		       (cfg->stats_s = (uint32_t)v, true);
 	if (cmdline_key_is(t, "acpidump"))
 		return !t->has_val && (cfg->acpidump = true);
 	return false;

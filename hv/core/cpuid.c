@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a guest sees from CPUID: the host's answers, minus what Petrel does
- * not give guests (VMX, SVM, x2APIC and MONITOR/MWAIT until the platform
- * emulates them), plus the hypervisor bit and Petrel's own leaves at
+ * not give guests (VMX, SVM, MONITOR/MWAIT, machine check (no banks are
+ * emulated: Linux would panic reading them), x2APIC for now; the APIC itself
+ * to VMs without one; TSC-deadline unless the VM has an emulated local
+ * APIC), plus the hypervisor bit and Petrel's own leaves at
  * 0x40000000 (the range CPUs leave to hypervisors, SDM vol. 2A CPUID):
  *   0x40000000: EAX = the highest hypervisor leaf, EBX ECX EDX = "PetrelHV\0\0\0\0"
  *   0x40000001: EAX = Petrel's version, major << 16 | minor << 8 | patch
+ * and, for Linux guests, the KVM clock leaves at 0x40000100 (pvclock.c).
  */
 #include <arch/cpu.h>
 #include <petrel/lib.h>
@@ -14,7 +17,11 @@
 #define LEAF1_ECX_VMX (1u << 5)
 #define LEAF1_ECX_MONITOR (1u << 3)
 #define LEAF1_ECX_X2APIC (1u << 21)
+#define LEAF1_ECX_TSC_DEADLINE (1u << 24)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
+#define LEAF1_EDX_APIC (1u << 9)
+#define EDX_MCE (1u << 7)  /* leaf 1 and 0x80000001 alike */
+#define EDX_MCA (1u << 14)
 #define EXT1_ECX_SVM (1u << 2)
 #define HV_LEAF_MAX 0x40000001u
 #define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
@@ -23,6 +30,8 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
 	struct cpuid_regs r = { 0 };
 
+	if (pvclock_cpuid(v, leaf, &r))
+		return r;
 	if (leaf >= 0x40000000u && leaf <= 0x400000ffu) {
 		if (leaf == 0x40000000u) {
 			r.eax = HV_LEAF_MAX;
@@ -36,12 +45,19 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 	r = cpuid(leaf, sub);
 	switch (leaf) {
 	case 1:
-		r.ecx &= ~(LEAF1_ECX_VMX | LEAF1_ECX_MONITOR | LEAF1_ECX_X2APIC);
+		r.ecx &= ~(LEAF1_ECX_VMX | LEAF1_ECX_MONITOR | LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE);
 		r.ecx |= LEAF1_ECX_HYPERVISOR;
+		/* A VM with an emulated local APIC gets its TSC-deadline timer. */
+		if (v->lapic)
+			r.ecx |= LEAF1_ECX_TSC_DEADLINE;
+		else
+			r.edx &= ~LEAF1_EDX_APIC;
 		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
+		r.edx &= ~(EDX_MCE | EDX_MCA); /* no machine-check banks are emulated */
 		break;
 	case 0x80000001u:
 		r.ecx &= ~EXT1_ECX_SVM;
+		r.edx &= ~(EDX_MCE | EDX_MCA);
 		break;
 	case 0x8000000au: /* SVM features: none */
 		r = (struct cpuid_regs){ 0 };

@@ -48,6 +48,7 @@ static int decode_at_rip(struct vcpu *v, struct x86_insn *insn)
 	if (x86_decode(bytes, avail, mode, insn) != X86_DECODE_OK) {
 		pr_err("vm %s: cannot decode the instruction at 0x%llx (%zu bytes readable)\n",
 		       v->vm->name, (unsigned long long)pc, avail);
+		vcpu_ops->dump(v);
 		return -1;
 	}
 	return 0;

@@ -4,7 +4,8 @@
  * (RAM is one block), and a walker of the guest's own page tables for
  * guest-virtual → guest-physical: 32-bit (2-level, 4 MiB pages with PSE),
  * PAE (3-level, 2 MiB pages) and long mode (4-level, 2 MiB and 1 GiB
- * pages).  SDM vol. 3A §4.3-4.5.  A translation that fails injects #PF into
+ * pages, and 5-level with LA57, which Linux turns on where the CPU has it).
+ * SDM vol. 3A §4.3-4.5.  A translation that fails injects #PF into
  * the guest, as the hardware would have.
  */
 #include <petrel/lib.h>
@@ -14,6 +15,7 @@
 #define CR0_WP_ (1ull << 16)
 #define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
+#define CR4_LA57 (1ull << 12)
 #define EFER_LMA (1ull << 10)
 #define PT_P 1ull
 #define PT_W 2ull
@@ -47,7 +49,7 @@ static struct walk walk_setup(struct vcpu *v)
 {
 	const struct vcpu_regs *r = &v->regs;
 	if (r->efer & EFER_LMA)
-		return (struct walk){ 4, 8, 9, r->cr3 & ADDR_MASK };
+		return (struct walk){ (r->cr4 & CR4_LA57) ? 5 : 4, 8, 9, r->cr3 & ADDR_MASK };
 	if (r->cr4 & CR4_PAE)
 		return (struct walk){ 3, 8, 9, r->cr3 & 0xffffffe0ull };
 	return (struct walk){ 2, 4, 10, r->cr3 & 0xfffff000ull };
@@ -59,7 +61,7 @@ static bool large_page_ok(struct vcpu *v, const struct walk *w, unsigned level)
 {
 	if (w->levels == 2)
 		return level == 1 && (v->regs.cr4 & CR4_PSE);
-	return level == 1 || (w->levels == 4 && level == 2);
+	return level == 1 || (w->levels >= 4 && level == 2);
 }
 
 /* The frame a leaf maps.  A 4 KiB leaf holds the address in bits 12 and

@@ -1,37 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * From modules to running VMs: read each module's command line
- * (guest-loader/config.c), create the VM, load the multiboot guest, give it
- * its devices and a physical CPU.  A module Petrel cannot use is reported
- * with the reason and skipped; the others still start.
+ * From modules to running VMs, and back again on reset.
+ *
+ * Each module's arguments (guest-loader/config.c) name its VM; a VM is one
+ * kernel module plus, for Linux, an optional initrd module (role=initrd).
+ * A kernel with a Linux setup header boots on the emulated PC platform
+ * (UART with IRQ 4, 8259s, 8254, RTC, ACPI PM, PCI host bridge, reset
+ * ports, IOAPIC, local APIC, ACPI tables); any other kernel is a multiboot
+ * test guest with the test devices only.  A module Petrel cannot use is
+ * reported with the reason; the others still start.
+ *
+ * A reset (the guest rebooting) reloads everything from the modules into
+ * fresh RAM: the modules stay reserved for exactly that.
  */
+#include <arch/cpu.h>
+#include <petrel/acpi_build.h>
+#include <petrel/apic.h>
 #include <petrel/boot_info.h>
+#include <petrel/dev.h>
+#include <petrel/drivers.h>
 #include <petrel/guest_loader.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
-
 #define ATTR_CODE32 0xc9b /* type 11 (exec/read, accessed), S, P, D/B, G */
 #define ATTR_DATA32 0xc93 /* type 3 (read/write, accessed), S, P, D/B, G */
 #define ATTR_LDT 0x082
 #define ATTR_TSS32_BUSY 0x08b
+#define PM_BASE 0x600
+#define MAX_RESETS_PER_10S 5
 
-/* Multiboot 0.6.96 §3.2: flat 32-bit protected mode, paging off. */
-static void mb_initial_state(struct vcpu *v, const struct mb_guest *g)
+struct guest_spec {
+	struct guest_config cfg;
+	const struct boot_module *kernel, *initrd;
+	bool linux;
+	uint64_t reset_window_start;
+	uint32_t resets_in_window;
+};
+
+static struct guest_spec specs[MAX_VMS];
+
+/* --- CPU state at entry ------------------------------------------------------ */
+
+/* Flat 32-bit protected mode, paging and interrupts off: what both the
+ * multiboot spec (§3.2) and Linux's 32-bit boot protocol ask for. */
+static void flat32_state(struct vcpu *v, uint64_t entry, uint16_t cs, uint16_t ds)
 {
 	struct vcpu_regs *r = &v->regs;
 
 	memset(r, 0, sizeof(*r));
 	r->cr0 = 0x11; /* PE, ET */
 	r->rflags = 0x2;
-	r->rip = g->entry;
-	r->gpr[GPR_RAX] = 0x2badb002;
-	r->gpr[GPR_RBX] = g->info_gpa;
-	r->seg[SEG_CS] = (struct segment){ .sel = 0x08, .attr = ATTR_CODE32, .limit = 0xffffffff };
+	r->rip = entry;
+	r->seg[SEG_CS] = (struct segment){ .sel = cs, .attr = ATTR_CODE32, .limit = 0xffffffff };
 	for (int s = SEG_ES; s <= SEG_GS; s++)
 		if (s != SEG_CS)
-			r->seg[s] = (struct segment){ .sel = 0x10, .attr = ATTR_DATA32, .limit = 0xffffffff };
+			r->seg[s] = (struct segment){ .sel = ds, .attr = ATTR_DATA32, .limit = 0xffffffff };
 	r->seg[SEG_LDTR] = (struct segment){ .attr = ATTR_LDT, .limit = 0xffff };
 	r->seg[SEG_TR] = (struct segment){ .attr = ATTR_TSS32_BUSY, .limit = 0xffff };
 	r->gdtr.limit = 0xffff;
@@ -39,54 +64,220 @@ static void mb_initial_state(struct vcpu *v, const struct mb_guest *g)
 	vcpu_dirty(v, REG_RIP | REG_CR | REG_SEGS);
 }
 
-static int add_devices(struct vm *vm)
+/* --- the two kinds of guest ---------------------------------------------------- */
+
+static const uint8_t *mod_data(const struct boot_module *m) { return (const uint8_t *)(uintptr_t)m->start; }
+static uint64_t mod_size(const struct boot_module *m) { return m->end - m->start; }
+
+static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
 {
-	return uart_dev_init(vm) || debug_exit_init(vm) || testdev_init(vm) ? -1 : 0;
+	struct mb_guest g;
+	struct vcpu *v = &vm->vcpu[0];
+
+	if (uart_dev_init(vm) || debug_exit_init(vm) || testdev_init(vm))
+		return -1;
+	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), (uint8_t *)(uintptr_t)vm->ram_host,
+			  vm->ram_size, "", &g, err, errlen))
+		return -1;
+	flat32_state(v, g.entry, 0x08, 0x10);
+	v->regs.gpr[GPR_RAX] = 0x2badb002;
+	v->regs.gpr[GPR_RBX] = g.info_gpa;
+	return 0;
 }
 
-static void start_one(const struct boot_module *m, uint32_t index, uint32_t *spread, uint32_t ncpus)
+static int pc_platform(struct vm *vm)
 {
-	struct guest_config cfg;
-	struct mb_guest g;
-	struct vm *vm;
-	char err[128];
-	uint32_t cpu;
+	vm->has_pic = true;
+	return uart_dev_init(vm) || pic_init(vm) || pit_init(vm) || rtc_init(vm, vm->ram_size) ||
+		       acpi_pm_init(vm, PM_BASE) || pci_host_init(vm) || legacy_init(vm) ||
+		       ioapic_init(vm, vm->nr_vcpus) || vlapic_init(&vm->vcpu[0])
+		       ? -1 : 0;
+}
 
-	if (guest_config_parse(m->cmdline, &cfg, err, sizeof(err))) {
-		pr_err("module %u: %s: not started\n", index, err);
-		return;
+static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	struct acpi_build_cfg c = {
+		.base_gpa = LINUX_ACPI_GPA, .nr_cpus = vm->nr_vcpus, .lapic_gpa = LAPIC_GPA,
+		.ioapic_gpa = IOAPIC_GPA, .pm_base = PM_BASE, .sci_irq = 9, .reset_port = 0xcf9,
+		.oem_id = "PETREL",
+	};
+	uint8_t *ram = (uint8_t *)(uintptr_t)vm->ram_host;
+
+	if (!acpi_build(&c, ram + LINUX_ACPI_GPA, LINUX_ACPI_MAX, rsdp)) {
+		str_copy(err, "ACPI tables do not fit their area", errlen);
+		return -1;
 	}
-	if (cfg.cpu >= (int)ncpus) {
-		pr_err("module %u: vm %s: cpu=%d but only %u CPUs are online: not started\n", index,
-		       cfg.vm, cfg.cpu, ncpus);
-		return;
-	}
-	if (!(vm = vm_create(cfg.vm, cfg.mem)))
-		return;
-	if (mb_guest_load((const uint8_t *)(uintptr_t)m->start, m->end - m->start,
-			  (uint8_t *)(uintptr_t)vm->ram_host, vm->ram_size, "", &g, err, sizeof(err))) {
-		pr_err("vm %s: %s: not started\n", cfg.vm, err);
-		vm->state = VM_STOPPED;
-		return;
+	return 0;
+}
+
+static int boot_linux(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
+{
+	struct linux_guest g;
+	struct vcpu *v = &vm->vcpu[0];
+	uint64_t rsdp;
+
+	if (pc_platform(vm) || build_acpi(vm, &rsdp, err, errlen))
+		return -1;
+	if (linux_load(mod_data(s->kernel), mod_size(s->kernel), s->initrd ? mod_data(s->initrd) : NULL,
+		       s->initrd ? mod_size(s->initrd) : 0, (uint8_t *)(uintptr_t)vm->ram_host,
+		       vm->ram_size, s->cfg.cmdline, rsdp, &g, err, errlen))
+		return -1;
+	/* Linux's 32-bit entry: CS = __BOOT_CS, data = __BOOT_DS, ESI = the
+	 * zero page, EBP = EDI = EBX = 0 (boot.rst, "32-bit boot protocol"). */
+	flat32_state(v, g.entry, 0x10, 0x18);
+	v->regs.gdtr.base = LINUX_GDT_GPA;
+	v->regs.gdtr.limit = 0x1f;
+	v->regs.gpr[GPR_RSI] = g.boot_params_gpa;
+	return 0;
+}
+
+/* Everything from power-on: clock, devices, kernel, CPU state.  Used at
+ * creation and on every reset. */
+static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
+{
+	struct vcpu *v = &vm->vcpu[0];
+
+	vm->start_tsc = rdtsc();
+	vm->timers = NULL;
+	memset(&vm->bus, 0, sizeof(vm->bus));
+	vm->has_pic = false;
+	vm->ioapic = NULL;
+	v->lapic = NULL;
+	v->halted = false;
+	v->raw_irq_pending = false;
+	v->event.pending = false;
+	v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
+	v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
+	v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
+	if (vcpu_ops->vcpu_init(v)) {
+		str_copy(err, "vcpu init failed", errlen);
+		return -1;
 	}
 	msr_vm_init(vm);
-	if (add_devices(vm)) {
+	return s->linux ? boot_linux(vm, s, err, errlen) : boot_multiboot(vm, s, err, errlen);
+}
+
+static void zero_ram(struct vm *vm)
+{
+	memset((void *)(uintptr_t)vm->ram_host, 0, vm->ram_size);
+}
+
+/* A reboot: fresh RAM, fresh devices, a fresh kernel load.  A guest that
+ * keeps resetting (a crash loop) is stopped instead. */
+void vm_reset(struct vm *vm, const char *why)
+{
+	struct guest_spec *s = &specs[vm->id];
+	uint64_t now = rdtsc();
+	char err[128];
+
+	if (now - s->reset_window_start > 10 * tsc_hz) {
+		s->reset_window_start = now;
+		s->resets_in_window = 0;
+	}
+	if (++s->resets_in_window > MAX_RESETS_PER_10S) {
+		vm_stop(vm, "reset loop (more than 5 resets in 10 s)");
+		return;
+	}
+	pr_info("vm %s reset: %s\n", vm->name, why);
+	uart_dev_flush(vm);
+	zero_ram(vm);
+	if (vm_boot(vm, s, err, sizeof(err))) {
+		pr_err("vm %s: after reset: %s\n", vm->name, err);
+		vm_stop(vm, "could not restart after reset");
+	}
+}
+
+/* --- modules → VMs -------------------------------------------------------------- */
+
+static struct guest_spec *spec_named(const char *name)
+{
+	for (uint32_t i = 0; i < MAX_VMS; i++)
+		if (specs[i].kernel && !strcmp(specs[i].cfg.vm, name))
+			return &specs[i];
+	return NULL;
+}
+
+static void collect(const struct boot_info *bi, bool want_initrd)
+{
+	for (uint32_t i = 0; i < bi->nr_modules; i++) {
+		const struct boot_module *m = &bi->modules[i];
+		struct guest_config cfg;
+		struct guest_spec *s;
+		char err[128];
+
+		if (guest_config_parse(m->cmdline, &cfg, err, sizeof(err))) {
+			if (!want_initrd)
+				pr_err("module %u: %s: not started\n", i, err);
+			continue;
+		}
+		if ((cfg.role == ROLE_INITRD) != want_initrd)
+			continue;
+		s = spec_named(cfg.vm);
+		if (want_initrd) {
+			if (!s)
+				pr_err("module %u: initrd for vm %s, which has no kernel: ignored\n", i, cfg.vm);
+			else if (s->initrd)
+				pr_err("module %u: vm %s already has an initrd: ignored\n", i, cfg.vm);
+			else
+				s->initrd = m;
+			continue;
+		}
+		if (s) {
+			pr_err("module %u: vm %s already has a kernel: not started\n", i, cfg.vm);
+			continue;
+		}
+		for (s = specs; s < specs + MAX_VMS && s->kernel; s++)
+			;
+		if (s == specs + MAX_VMS) {
+			pr_err("module %u: vm %s: at most %u VMs: not started\n", i, cfg.vm, MAX_VMS);
+			continue;
+		}
+		*s = (struct guest_spec){ .cfg = cfg, .kernel = m,
+					  .linux = linux_is_bzimage(mod_data(m), mod_size(m)) };
+	}
+}
+
+static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
+{
+	struct vm *vm;
+	char err[128] = "";
+	uint32_t cpu;
+
+	if (s->cfg.cpu >= (int)ncpus) {
+		pr_err("vm %s: cpu=%d but only %u CPUs are online: not started\n", s->cfg.vm, s->cfg.cpu,
+		       ncpus);
+		return;
+	}
+	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem)))
+		return;
+	specs[vm->id] = *s;
+	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
+		pr_err("vm %s: %s: not started\n", vm->name, err);
 		vm->state = VM_STOPPED;
 		return;
 	}
-	mb_initial_state(&vm->vcpu[0], &g);
-	cpu = cfg.cpu >= 0 ? (uint32_t)cfg.cpu : (*spread)++ % ncpus;
+	if (s->linux && !console_vm)
+		console_vm = vm;
+	cpu = s->cfg.cpu >= 0 ? (uint32_t)s->cfg.cpu : (*spread)++ % ncpus;
 	run_assign(&vm->vcpu[0], cpu);
-	pr_info("vm %s: %llu MiB, multiboot guest, entry 0x%llx, cpu %u\n", vm->name,
-		(unsigned long long)(vm->ram_size >> 20), (unsigned long long)g.entry, cpu);
+	pr_info("vm %s: %llu MiB, %s%s, cpu %u\n", vm->name, (unsigned long long)(vm->ram_size >> 20),
+		s->linux ? "Linux on the PC platform" : "multiboot guest",
+		s->linux && s->initrd ? " with initrd" : "", cpu);
 }
 
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)
 {
+	struct guest_spec found[MAX_VMS];
 	uint32_t spread = 0, started = 0;
 
-	for (uint32_t i = 0; i < bi->nr_modules; i++)
-		start_one(&bi->modules[i], i, &spread, ncpus);
+	memset(specs, 0, sizeof(specs));
+	collect(bi, false);
+	collect(bi, true);
+	memcpy(found, specs, sizeof(found));
+	memset(specs, 0, sizeof(specs));
+	for (uint32_t i = 0; i < MAX_VMS; i++)
+		if (found[i].kernel)
+			start(&found[i], &spread, ncpus);
 	for (uint32_t i = 0; i < MAX_VMS; i++)
 		started += vms[i].state == VM_RUNNING;
 	return started;

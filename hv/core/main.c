@@ -93,6 +93,7 @@ static void read_config(void)
 	if (cfg.serial_port != 0x3f8)
 		uart_init(cfg.serial_port);
 	log_level = cfg.log_level;
+	stats_interval_s = cfg.stats_s;
 	if (n)
 		log_printf(LOG_ERROR, "%s", errs);
 }
@@ -274,6 +275,7 @@ void boot_entry(uint64_t magic, uint64_t info)
 	init_frames();
 	paging_init(max_phys_addr());
 	tsc_calibrate(acpi.pm_timer_port);
+	rtc_host_init();
 	pic_disable();
 	lapic_init();
 	bsp_percpu.apic_id = lapic_id();

@@ -4,16 +4,26 @@
  *  - the guest's own: state the hardware switches on every entry and exit
  *    (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, FS/GS/KERNEL_GS base, PAT).  Not
  *    intercepted; the backend keeps them per vCPU.
- *  - emulated here: EFER (the guest may not turn on SVME), TSC (read).
+ *  - emulated here: EFER (the guest may not turn on SVME), TSC (read);
+ *    for VMs with a local APIC, its MSRs (apic.h); MTRRs reported as none
+ *    but the default type, write-back, since guest memory types come from
+ *    the nested page tables and the guest's PAT.
  *  - everything else: #GP, as for an MSR the CPU does not have.  That covers
  *    VM_CR, VM_HSAVE_PA and every VMX capability MSR.
  */
 #include <arch/cpu.h>
+#include <petrel/apic.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
 #define MSR_TSC 0x10
+#define MSR_APIC_BASE 0x1b
+#define MSR_MTRR_CAP 0xfe
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_TSC_AUX 0xc0000103
+#define MSR_K8_INT_PENDING_MSG 0xc0010055
 #define EFER_ALLOWED ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 14) | \
 		      (1ull << 15)) /* SCE LME LMA NXE FFXSR TCE; never SVME (bit 12) */
 
@@ -31,15 +41,43 @@ void msr_vm_init(struct vm *vm)
 }
 
 /* 0 with *val, or -1: the guest gets #GP. */
+static bool lapic_msr(struct vcpu *v, uint32_t msr)
+{
+	return v->lapic && (msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8ff));
+}
+
+static bool pv_msr(uint32_t msr)
+{
+	return msr == PVCLOCK_MSR_WALL_CLOCK || msr == PVCLOCK_MSR_SYSTEM_TIME;
+}
+
 int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	if (pv_msr(msr))
+		return pvclock_msr(v, msr, false, val);
+	if (lapic_msr(v, msr))
+		return vlapic_msr_read(v->lapic, msr, val);
 	switch (msr) {
 	case MSR_EFER:
 		vcpu_need(v, REG_CR);
 		*val = v->regs.efer;
 		return 0;
 	case MSR_TSC:
-		*val = rdtsc();
+		*val = rdtsc() + v->tsc_offset;
+		return 0;
+	case MSR_MTRR_CAP:
+		*val = 0; /* no variable ranges, no fixed ranges, no WC */
+		return 0;
+	case MSR_TSC_AUX:
+		*val = v->tsc_aux;
+		return 0;
+	case MSR_K8_INT_PENDING_MSG:
+		/* Linux reads it on CPUs that look like K8 (erratum 400, which
+		 * QEMU's TCG CPU does): C1E is never active here. */
+		*val = 0;
+		return 0;
+	case MSR_MTRR_DEF_TYPE:
+		*val = v->mtrr_def_type;
 		return 0;
 	default:
 		return -1;
@@ -48,6 +86,10 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	if (pv_msr(msr))
+		return pvclock_msr(v, msr, true, &val);
+	if (lapic_msr(v, msr))
+		return vlapic_msr_write(v->lapic, msr, val);
 	switch (msr) {
 	case MSR_EFER:
 		if (val & ~EFER_ALLOWED)
@@ -56,6 +98,20 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		/* LMA is the CPU's to set: keep the current value. */
 		v->regs.efer = (val & ~(1ull << 10)) | (v->regs.efer & (1ull << 10));
 		vcpu_dirty(v, REG_CR);
+		return 0;
+	case MSR_TSC_AUX:
+		/* What RDTSCP and RDPID return in ECX; loaded into the CPU before
+		 * each entry (run.c): the host never uses it. */
+		if (val >> 32)
+			return -1;
+		v->tsc_aux = val;
+		return 0;
+	case MSR_MTRR_DEF_TYPE:
+		/* Kept for the guest to read back; memory types come from the
+		 * nested tables and the guest's PAT, so it changes nothing. */
+		if (val & ~0xcffull)
+			return -1;
+		v->mtrr_def_type = val;
 		return 0;
 	default:
 		return -1;

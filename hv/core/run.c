@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The run loop: each physical CPU runs the vCPUs assigned to it, round
- * robin.  A vCPU that halts waits for its next event (the test device's
- * tick) without holding the CPU; when no vCPU can run the CPU sleeps until
- * the LAPIC timer says the next event is due.  A real scheduler comes with
- * the two-guest issue; this loop already serves several vCPUs per CPU.
+ * robin.  Before each entry: the VM's due timers fire, and a pending
+ * interrupt (from the vCPU's local APIC, the 8259 through it, or the test
+ * device's raw tick) is injected if the guest can take it now, or an
+ * interrupt window is requested.  A vCPU that halts waits without holding
+ * the CPU; when no vCPU can run, the CPU sleeps until the earliest timer.
+ * The LAPIC timer also bounds the time in a guest, so timers fire on time
+ * and other vCPUs get their turn.  A real scheduler comes with the
+ * two-guest issue.
  */
 #include <arch/cpu.h>
+#include <petrel/apic.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -15,6 +20,7 @@
 
 #define MAX_VCPUS_PER_PCPU 8
 #define SLICE_US 10000
+#define CONSOLE_POLL_US 10000 /* how long console input may wait */
 
 struct pcpu_queue {
 	struct vcpu *v[MAX_VCPUS_PER_PCPU];
@@ -23,7 +29,24 @@ struct pcpu_queue {
 
 static struct pcpu_queue queues[MAX_CPUS];
 static volatile uint32_t run_go;
-static volatile uint32_t vms_running;
+static volatile uint32_t vcpus_running;
+struct vm *console_vm; /* the VM that gets what is typed on Petrel's serial port */
+uint32_t stats_interval_s; /* stats=N on the command line: print exit counts every N s */
+
+/* CPU 0 prints every running VM's exit counts every stats_interval_s. */
+static void periodic_stats(void)
+{
+	static uint64_t next;
+	uint64_t now = rdtsc();
+
+	if (!stats_interval_s || this_cpu()->cpu_id != 0 || now < next)
+		return;
+	if (next)
+		for (uint32_t i = 0; i < MAX_VMS; i++)
+			if (vms[i].state == VM_RUNNING)
+				vm_print_stats(&vms[i]);
+	next = now + tsc_hz * stats_interval_s;
+}
 
 int run_assign(struct vcpu *v, uint32_t pcpu)
 {
@@ -33,7 +56,7 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 		return -1;
 	v->pcpu = pcpu;
 	q->v[q->nr++] = v;
-	__atomic_add_fetch(&vms_running, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&vcpus_running, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -42,99 +65,151 @@ void run_start(void)
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
 }
 
-/* The periodic tick of the test device: due, and the guest can take it. */
-static void deliver_tick(struct vcpu *v, uint64_t now)
+static bool irq_pending(struct vcpu *v)
 {
-	if (!v->tick.on || now < v->tick.next_tsc)
+	return v->raw_irq_pending || (v->lapic && vlapic_has_irq(v->lapic));
+}
+
+/* An external interrupt for the guest: inject it if the guest can take it
+ * now, else ask to exit when it can (a halted vCPU with IF=0 stays halted:
+ * nothing but NMI or INIT could wake it, as on hardware). */
+static void deliver_irq(struct vcpu *v)
+{
+	int vector;
+
+	if (!irq_pending(v))
 		return;
 	if (!vcpu_ops->interrupt_window(v)) {
-		/* IF=0, a shadow, or another event first: come back when it opens
-		 * (a halted vCPU with IF=0 stays halted: nothing can wake it). */
 		if (!v->halted)
 			vcpu_ops->request_window(v);
 		return;
 	}
-	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXT_INTR, .vector = v->tick.vector };
-	v->halted = false;
-	do
-		v->tick.next_tsc += v->tick.period_tsc;
-	while (v->tick.next_tsc <= now);
-}
-
-static bool runnable(struct vcpu *v)
-{
-	return v->vm->state == VM_RUNNING && !v->halted;
-}
-
-/* The earliest moment something on this CPU needs attention, or 0.  A
- * tick already overdue is waiting for its guest to open an interrupt window
- * (the backend exits when it does): arming the timer for it would only
- * bounce us out of the guest again and again. */
-static uint64_t next_deadline(struct pcpu_queue *q, uint64_t now)
-{
-	uint64_t d = 0;
-	for (uint32_t i = 0; i < q->nr; i++) {
-		struct vcpu *v = q->v[i];
-		if (v->vm->state != VM_RUNNING || !v->tick.on || v->tick.next_tsc <= now)
-			continue;
-		if (!d || v->tick.next_tsc < d)
-			d = v->tick.next_tsc;
+	if (v->raw_irq_pending) {
+		v->raw_irq_pending = false;
+		vector = v->raw_irq;
+	} else {
+		vector = vlapic_take_irq(v->lapic);
 	}
-	return d;
+	if (vector < 0)
+		return;
+	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXT_INTR, .vector = (uint8_t)vector };
+	v->halted = false;
 }
 
-static bool any_running(struct pcpu_queue *q)
+/* Fires the VM's due timers; returns the host TSC of its next deadline, 0
+ * if none. */
+static uint64_t vm_timers(struct vm *vm)
 {
-	for (uint32_t i = 0; i < q->nr; i++)
-		if (q->v[i]->vm->state == VM_RUNNING)
-			return true;
-	return false;
+	uint64_t next = vm_run_timers(vm, vm_now_ns(vm));
+	return next ? vm->start_tsc + ns_to_tsc(next) : 0;
 }
 
-static struct vcpu *pick(struct pcpu_queue *q)
+static void poll_console(void)
 {
-	uint64_t now = rdtsc();
+	int c;
+	if (!console_vm || console_vm->state != VM_RUNNING)
+		return;
+	while (uart_dev_input_ready(console_vm) && (c = uart_getc()) >= 0)
+		uart_dev_input(console_vm, (uint8_t)c);
+}
 
+/* Picks the next vCPU that can run, firing timers and delivering
+ * interrupts on the way; *deadline gets the earliest timer of the CPU. */
+static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
+{
+	struct vcpu *found = NULL;
+
+	*deadline = 0;
+	poll_console();
+	periodic_stats();
 	for (uint32_t n = 0; n < q->nr; n++) {
-		struct vcpu *v = q->v[(q->next + n) % q->nr];
-		deliver_tick(v, now);
-		if (runnable(v)) {
-			q->next = (q->next + n + 1) % q->nr;
-			return v;
+		uint32_t i = (q->next + n) % q->nr;
+		struct vcpu *v = q->v[i];
+		uint64_t d;
+		if (v->vm->state != VM_RUNNING)
+			continue;
+		d = vm_timers(v->vm);
+		if (d && (!*deadline || d < *deadline))
+			*deadline = d;
+		deliver_irq(v);
+		if (!found && !v->halted) {
+			found = v;
+			q->next = (i + 1) % q->nr;
 		}
 	}
-	return NULL;
+	return found;
 }
 
-/* Nothing to run: sleep until the next deadline (or forever, if the VMs
- * halted with nothing that could wake them). */
-static void idle(struct pcpu_queue *q)
+static uint64_t us_to_tsc(uint64_t us)
 {
-	uint64_t now = rdtsc(), d = next_deadline(q, now);
+	return tsc_hz / 1000000 * us;
+}
 
-	if (d)
-		lapic_timer_oneshot(d > now ? d - now : 1);
+/* The longest the CPU may stay away (in a guest, or asleep) from now. */
+static uint64_t budget(struct pcpu_queue *q, uint64_t deadline, uint64_t now, bool others)
+{
+	uint64_t b = 0;
+
+	if (deadline)
+		b = deadline > now ? deadline - now : 1;
+	if (others || console_vm || stats_interval_s)
+		b = b ? MIN(b, us_to_tsc(others ? SLICE_US : CONSOLE_POLL_US)) : us_to_tsc(SLICE_US);
+	return b;
+}
+
+static void idle(struct pcpu_queue *q, uint64_t deadline)
+{
+	uint64_t b = budget(q, deadline, rdtsc(), false);
+
+	if (b)
+		lapic_timer_oneshot(b);
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
-static void run_one(struct vcpu *v, struct pcpu_queue *q)
+static void finish_requests(struct vm *vm)
 {
-	uint64_t now = rdtsc(), d = next_deadline(q, now), slice = tsc_hz / 1000000 * SLICE_US;
+	if (vm->poweroff_reason) {
+		vm_stop(vm, vm->poweroff_reason);
+	} else if (vm->reset_reason) {
+		const char *why = vm->reset_reason;
+		vm->reset_reason = NULL;
+		vm_reset(vm, why);
+	}
+}
 
-	/* The LAPIC timer bounds the time in the guest: the next tick, or the
-	 * end of a slice when others wait on this CPU. */
-	if (d || q->nr > 1)
-		lapic_timer_oneshot(d ? MIN(d - now, slice) : slice);
+/* IA32_TSC_AUX is not switched by the hardware on entry: the guest's
+ * value goes into the CPU when it differs from what is there (the host
+ * never reads it). */
+static void load_tsc_aux(struct vcpu *v)
+{
+	static uint64_t loaded[MAX_CPUS];
+	uint32_t cpu = this_cpu()->cpu_id;
+
+	if (loaded[cpu] != v->tsc_aux) {
+		wrmsr(0xc0000103, v->tsc_aux);
+		loaded[cpu] = v->tsc_aux;
+	}
+}
+
+static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
+{
+	uint64_t now = rdtsc(), b = budget(q, deadline, now, q->nr > 1);
+
+	if (b)
+		lapic_timer_oneshot(b);
 	v->tsc_in_hv += now - v->tsc_exit;
+	load_tsc_aux(v);
 	vcpu_ops->run(v);
 	v->tsc_exit = rdtsc();
 	exit_dispatch(v);
+	finish_requests(v->vm);
+	if (v->vm->state != VM_RUNNING && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
+		pr_info("all VMs stopped\n");
 }
 
 void run_loop(void)
 {
 	struct pcpu_queue *q = &queues[this_cpu()->cpu_id];
-	bool said_idle = false;
 
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
 		cpu_relax();
@@ -145,18 +220,11 @@ void run_loop(void)
 	for (uint32_t i = 0; i < q->nr; i++)
 		q->v[i]->tsc_exit = rdtsc();
 	for (;;) {
-		struct vcpu *v = pick(q);
-		if (v) {
-			run_one(v, q);
-			if (v->vm->state != VM_RUNNING &&
-			    __atomic_sub_fetch(&vms_running, 1, __ATOMIC_RELAXED) == 0)
-				pr_info("all VMs stopped\n");
-			continue;
-		}
-		if (!any_running(q) && !said_idle) {
-			lapic_timer_stop();
-			said_idle = true;
-		}
-		idle(q);
+		uint64_t deadline;
+		struct vcpu *v = pick(q, &deadline);
+		if (v)
+			run_one(v, q, deadline);
+		else
+			idle(q, deadline);
 	}
 }

@@ -53,11 +53,7 @@ struct vm *vm_create(const char *name, uint64_t ram_size)
 	vm->nr_vcpus = 1;
 	vm->vcpu[0].vm = vm;
 	vm->vcpu[0].id = 0;
-	if (vcpu_ops->vcpu_init(&vm->vcpu[0])) {
-		pr_err("vm %s: vcpu init failed\n", name);
-		return NULL;
-	}
-	vm->state = VM_RUNNING;
+	vm->state = VM_RUNNING; /* guests.c boots it: devices, kernel, vCPU state */
 	return vm;
 }
 
@@ -115,4 +111,82 @@ int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, i
 	}
 	vcpu_ops->set_io_intercept(vm, base, len, true);
 	return 0;
+}
+
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, io_write_fn wr,
+		     void *dev, const char *name)
+{
+	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
+
+	/* MMIO works by absence: nothing is mapped outside RAM, so an access
+	 * faults to us.  A range over RAM would never be seen. */
+	if (base < vm->ram_size || io_bus_add(&vm->bus, true, &r)) {
+		pr_err("vm %s: %s: MMIO 0x%llx+0x%llx overlaps RAM or another device\n", vm->name, name,
+		       (unsigned long long)base, (unsigned long long)len);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- time ------------------------------------------------------------------ */
+
+/* ns = ticks * 1e9 / hz without a 128-bit division (no libgcc here). */
+uint64_t tsc_to_ns(uint64_t ticks)
+{
+	uint64_t hz = tsc_hz ? tsc_hz : 1;
+	return ticks / hz * NS_PER_SEC + ticks % hz * NS_PER_SEC / hz;
+}
+
+uint64_t ns_to_tsc(uint64_t ns)
+{
+	return ns / NS_PER_SEC * tsc_hz + ns % NS_PER_SEC * tsc_hz / NS_PER_SEC;
+}
+
+uint64_t vm_now_ns(struct vm *vm)
+{
+	return tsc_to_ns(rdtsc() - vm->start_tsc);
+}
+
+void vtimer_init(struct vtimer *t, struct vm *vm, void (*fire)(struct vtimer *, uint64_t), void *ctx)
+{
+	*t = (struct vtimer){ .vm = vm, .fire = fire, .ctx = ctx, .next = vm->timers };
+	vm->timers = t;
+}
+
+void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
+{
+	t->deadline = deadline_ns;
+	t->armed = true;
+}
+
+void vtimer_cancel(struct vtimer *t)
+{
+	t->armed = false;
+}
+
+uint64_t vm_run_timers(struct vm *vm, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (struct vtimer *t = vm->timers; t; t = t->next) {
+		if (t->armed && t->deadline <= now) {
+			t->armed = false;
+			t->fire(t, now); /* may re-arm itself */
+		}
+		if (t->armed && (!next || t->deadline < next))
+			next = t->deadline;
+	}
+	return next;
+}
+
+/* --- lifecycle requests: acted on by the run loop after the exit --------- */
+
+void vm_request_reset(struct vm *vm, const char *why)
+{
+	vm->reset_reason = why;
+}
+
+void vm_request_poweroff(struct vm *vm, const char *why)
+{
+	vm->poweroff_reason = why;
 }

@@ -10,10 +10,8 @@
  *                guest has IF=1; writing 0 stops it.
  * Widths wider than what is left of the latch simply stop at its end.
  */
-#include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/vm.h>
-#include <arch/cpu.h>
 
 #define FIFO_SIZE 64
 
@@ -21,6 +19,10 @@ struct testdev {
 	uint8_t latch[4];
 	uint8_t fifo[FIFO_SIZE];
 	uint32_t head, count;
+	struct vcpu *v;
+	struct vtimer tick;
+	uint8_t vector;
+	uint64_t period_ns;
 };
 
 static struct testdev devs[MAX_VMS];
@@ -44,14 +46,28 @@ static uint8_t fifo_pop(struct testdev *d)
 	return b;
 }
 
-static void set_tick(struct vcpu *v, uint32_t val)
+/* A tick raises the vector; one not yet taken is not raised twice, and a
+ * late tick keeps the phase (missed periods are skipped, not queued). */
+static void tick_fire(struct vtimer *t, uint64_t now)
 {
-	uint64_t period_us = val >> 8;
+	struct testdev *d = t->ctx;
 
-	v->tick.on = val != 0 && period_us != 0;
-	v->tick.vector = (uint8_t)val;
-	v->tick.period_tsc = tsc_hz / 1000000 * period_us;
-	v->tick.next_tsc = rdtsc() + v->tick.period_tsc;
+	d->v->raw_irq = d->vector;
+	d->v->raw_irq_pending = true;
+	vtimer_arm(t, t->deadline + ((now - t->deadline) / d->period_ns + 1) * d->period_ns);
+}
+
+static void set_tick(struct testdev *d, struct vcpu *v, uint32_t val)
+{
+	d->v = v;
+	d->vector = (uint8_t)val;
+	d->period_ns = (uint64_t)(val >> 8) * 1000;
+	v->raw_irq_pending = false; /* stopping drops a tick not yet delivered */
+	if (!val || !d->period_ns) {
+		vtimer_cancel(&d->tick);
+		return;
+	}
+	vtimer_arm(&d->tick, vm_now_ns(v->vm) + d->period_ns);
 }
 
 static void testdev_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
@@ -66,7 +82,7 @@ static void testdev_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size,
 			fifo_push(d, b);
 	}
 	if (off == 8)
-		set_tick(v, (uint32_t)val);
+		set_tick(d, v, (uint32_t)val);
 }
 
 static uint64_t testdev_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
@@ -88,5 +104,6 @@ static uint64_t testdev_read(void *dev, struct vcpu *v, uint64_t off, uint8_t si
 int testdev_init(struct vm *vm)
 {
 	memset(&devs[vm->id], 0, sizeof(devs[vm->id]));
+	vtimer_init(&devs[vm->id].tick, vm, tick_fire, &devs[vm->id]);
 	return vm_register_pio(vm, 0x510, 12, testdev_read, testdev_write, &devs[vm->id], "testdev");
 }

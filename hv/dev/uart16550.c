@@ -1,25 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest's COM1 (0x3f8-0x3ff), enough for polled output: the guest's
- * bytes are collected into lines and printed on Petrel's own console,
- * each line prefixed with the VM's name.  The transmitter is always ready
- * (LSR THRE and TEMT set); registers a driver writes and reads back (LCR,
- * MCR, IER, SCR, the divisor) keep their values.  Interrupts and input come
- * with the Linux-platform issue.  Register map: PC16550D data sheet.
+ * The guest's COM1 (0x3f8-0x3ff, IRQ 4): a 16550A (PC16550D data sheet).
+ *
+ * Output: bytes the guest writes are collected into lines and printed on
+ * Petrel's console, each prefixed with the VM's name ("[linux0] ...").
+ * The transmitter is infinitely fast: THR is empty again as soon as a byte
+ * is written, so LSR always shows THRE and TEMT.
+ * Input: what is typed on Petrel's serial port reaches the console VM
+ * (uart_dev_input), through a 16-byte receive FIFO.
+ * Interrupts: receive data, THR empty, line status; IIR reports the
+ * highest; the line to the interrupt controllers is gated by MCR.OUT2, as
+ * PC serial ports wire it.  The line is recomputed after every access, so
+ * a source cleared and set again within one access makes no extra edge.
  */
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
 #define UART_BASE 0x3f8
+#define UART_IRQ 4
+#define RX_FIFO 16
+#define LINE_MAX 160
+
+#define IER_RDI 0x01  /* receive data available */
+#define IER_THRI 0x02 /* THR empty */
+#define IER_RLSI 0x04 /* receiver line status */
+#define IIR_NONE 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_RLSI 0x06
+#define IIR_FIFO 0xc0
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define LSR_DR 0x01
+#define LSR_OE 0x02
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define LCR_DLAB 0x80
-#define LINE_MAX 160
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
 
 struct uart_dev {
 	struct vm *vm;
-	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_err;
+	bool thre_pending; /* the THR-empty interrupt, until IIR reports it or THR is written */
+	uint8_t rx[RX_FIFO];
+	uint32_t rx_head, rx_count;
 	char line[LINE_MAX + 1];
 	uint32_t len;
 };
@@ -41,9 +67,73 @@ static void put(struct uart_dev *u, uint8_t c)
 		flush_line(u);
 		return;
 	}
+	/* Escape sequences and other control bytes print as '.'. */
 	u->line[u->len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
 	if (u->len == LINE_MAX)
 		flush_line(u);
+}
+
+static void rx_push(struct uart_dev *u, uint8_t c)
+{
+	if (u->rx_count == RX_FIFO) {
+		u->lsr_err |= LSR_OE;
+		return;
+	}
+	u->rx[(u->rx_head + u->rx_count) % RX_FIFO] = c;
+	u->rx_count++;
+}
+
+static uint8_t rx_pop(struct uart_dev *u)
+{
+	uint8_t c;
+	if (!u->rx_count)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % RX_FIFO;
+	u->rx_count--;
+	return c;
+}
+
+/* The highest pending source, in the 16550's priority order. */
+static uint8_t iir_source(const struct uart_dev *u)
+{
+	if ((u->ier & IER_RLSI) && u->lsr_err)
+		return IIR_RLSI;
+	if ((u->ier & IER_RDI) && u->rx_count)
+		return IIR_RDI;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		return IIR_THRI;
+	return IIR_NONE;
+}
+
+static void update_irq(struct uart_dev *u)
+{
+	if (u->vm->has_pic || u->vm->ioapic)
+		vm_set_irq(u->vm, UART_IRQ, iir_source(u) != IIR_NONE && (u->mcr & MCR_OUT2));
+}
+
+static void transmit(struct uart_dev *u, uint8_t c)
+{
+	if (u->mcr & MCR_LOOP)
+		rx_push(u, c); /* loopback: drivers probe the UART this way */
+	else
+		put(u, c);
+	u->thre_pending = true;
+}
+
+static void write_ier(struct uart_dev *u, uint8_t val)
+{
+	/* Enabling THRI with THR empty raises the interrupt (data sheet). */
+	if ((val & IER_THRI) && !(u->ier & IER_THRI))
+		u->thre_pending = true;
+	u->ier = val & 0x0f;
+}
+
+static void write_fcr(struct uart_dev *u, uint8_t val)
+{
+	u->fcr = val & 0xc9;
+	if (val & FCR_CLEAR_RX)
+		u->rx_count = 0;
 }
 
 static void uart_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
@@ -53,30 +143,60 @@ static void uart_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, ui
 	bool dlab = u->lcr & LCR_DLAB;
 
 	switch (off) {
-	case 0: if (dlab) u->dll = b; else put(u, b); break;
-	case 1: if (dlab) u->dlm = b; else u->ier = b & 0x0f; break;
+	case 0: if (dlab) u->dll = b; else transmit(u, b); break;
+	case 1: if (dlab) u->dlm = b; else write_ier(u, b); break;
+	case 2: write_fcr(u, b); break;
 	case 3: u->lcr = b; break;
 	case 4: u->mcr = b & 0x1f; break;
 	case 7: u->scr = b; break;
-	default: break; /* FCR, LSR, MSR: nothing to keep */
+	default: break; /* LSR and MSR are read-only */
 	}
+	update_irq(u);
+}
+
+static uint8_t read_iir(struct uart_dev *u)
+{
+	uint8_t src = iir_source(u);
+	if (src == IIR_THRI)
+		u->thre_pending = false; /* reading IIR that reports THRE clears it */
+	return src | ((u->fcr & FCR_ENABLE) ? IIR_FIFO : 0);
+}
+
+static uint8_t read_lsr(struct uart_dev *u)
+{
+	uint8_t lsr = LSR_THRE | LSR_TEMT | u->lsr_err | (u->rx_count ? LSR_DR : 0);
+	u->lsr_err = 0;
+	return lsr;
+}
+
+/* MSR: in loopback the outputs come back as inputs; else the line is up
+ * (CTS, DSR, DCD). */
+static uint8_t read_msr(struct uart_dev *u)
+{
+	if (u->mcr & MCR_LOOP)
+		return (uint8_t)(((u->mcr & 0x02) << 3) | ((u->mcr & 0x01) << 5) |
+				 ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
+	return 0xb0;
 }
 
 static uint64_t uart_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct uart_dev *u = dev;
 	bool dlab = u->lcr & LCR_DLAB;
+	uint8_t r;
 
 	switch (off) {
-	case 0: return dlab ? u->dll : 0;     /* no input yet */
-	case 1: return dlab ? u->dlm : u->ier;
-	case 2: return 0x01;                  /* IIR: no interrupt pending */
-	case 3: return u->lcr;
-	case 4: return u->mcr;
-	case 5: return LSR_THRE | LSR_TEMT;
-	case 6: return 0xb0;                  /* MSR: DCD, DSR, CTS */
-	default: return u->scr;
+	case 0: r = dlab ? u->dll : rx_pop(u); break;
+	case 1: r = dlab ? u->dlm : u->ier; break;
+	case 2: r = read_iir(u); break;
+	case 3: r = u->lcr; break;
+	case 4: r = u->mcr; break;
+	case 5: r = read_lsr(u); break;
+	case 6: r = read_msr(u); break;
+	default: r = u->scr; break;
 	}
+	update_irq(u);
+	return r;
 }
 
 int uart_dev_init(struct vm *vm)
@@ -87,6 +207,22 @@ int uart_dev_init(struct vm *vm)
 	u->vm = vm;
 	u->dll = 1;
 	return vm_register_pio(vm, UART_BASE, 8, uart_read, uart_write, u, "uart16550");
+}
+
+/* Room for one more input byte?  The caller leaves input waiting in the
+ * host's UART (and whatever feeds it) until there is: nothing typed is
+ * dropped by us, as nothing is by a terminal with flow control. */
+bool uart_dev_input_ready(struct vm *vm)
+{
+	return uarts[vm->id].rx_count < RX_FIFO;
+}
+
+void uart_dev_input(struct vm *vm, uint8_t c)
+{
+	struct uart_dev *u = &uarts[vm->id];
+
+	rx_push(u, c);
+	update_irq(u);
 }
 
 /* What is still in the line buffer when the VM ends. */

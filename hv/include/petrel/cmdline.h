@@ -34,6 +34,7 @@ struct hv_config {
 	int log_level;         /* loglevel=error|warn|info|debug */
 	char selftest[16];     /* selftest=ud|pf|gp: fault on purpose after the banner */
 	bool acpidump;         /* acpidump: hex-dump the firmware's ACPI tables */
+	uint32_t stats_s;      /* stats=N: print every VM's exit counts every N seconds */
 };
 
 /* Fills `cfg` (defaults first).  Each problem is written as one line into

@@ -39,4 +39,9 @@ uint64_t lapic_timer_rate(void);
 void lapic_timer_oneshot(uint64_t tsc_delta);
 void lapic_timer_stop(void);
 
+/* Wall clock: the host's CMOS RTC read once at boot (after tsc_calibrate),
+ * then the TSC.  Unix time in ns (drivers/rtc.c). */
+void rtc_host_init(void);
+uint64_t wallclock_ns(void);
+
 #endif

@@ -7,6 +7,8 @@
  *     vm=NAME     the VM this module belongs to (required)
  *     mem=SIZE    guest RAM, with K/M/G suffix (default 64M, 2M..4G)
  *     cpu=N       the physical CPU to run on (default: VMs spread over CPUs)
+ *     role=initrd this module is the initrd of VM NAME (default: the kernel)
+ *     cmdline="…" the guest kernel's command line (Linux)
  * For example, in grub.cfg:  module2 /guests/cpuid.elf vm=t0 mem=64M
  * and in petrel.cfg:         module2 \guests\cpuid.elf vm=t0 mem=64M
  * Pure C: tests/unit/test_guest_loader.c.
@@ -22,10 +24,14 @@
 #define GUEST_MIN_MEM (2ull << 20)
 #define GUEST_MAX_MEM (4ull << 30)
 
+enum guest_role { ROLE_KERNEL, ROLE_INITRD };
+
 struct guest_config {
 	char vm[16];
 	uint64_t mem;
 	int cpu; /* -1: any */
+	enum guest_role role;
+	char cmdline[1024]; /* the guest kernel's command line */
 };
 
 /* 0, or -1 with a reason in err. */
@@ -48,5 +54,40 @@ int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ra
 #define MB_GUEST_MMAP_GPA 0x8100ull
 #define MB_GUEST_CMDLINE_GPA 0x8400ull
 #define MB_GUEST_CMDLINE_MAX 1024
+
+/*
+ * Linux guests, by the x86 boot protocol (Documentation/arch/x86/boot.rst):
+ * the protected-mode kernel of a bzImage at its preferred address, a zero
+ * page (struct boot_params) with the setup header, an e820 map, the
+ * command line, the initrd and the ACPI RSDP, then the 32-bit entry: flat
+ * protected mode, paging off, CS = 0x10, DS = ES = SS = 0x18 (both in a GDT
+ * at LINUX_GDT_GPA), ESI = the zero page.
+ *
+ * Guest-physical layout (a PC's): RAM below 640 KiB (the zero page, the
+ * command line, the GDT), 640 KiB-1 MiB reserved (the ACPI tables at
+ * 0xe0000 sit there, where a BIOS keeps them), RAM from 1 MiB to `mem`, the
+ * kernel at its preferred address (16 MiB for Debian's), the initrd at the
+ * top of RAM, and above RAM up to 4 GiB nothing but the IOAPIC at
+ * 0xfec00000 and the local APIC at 0xfee00000.
+ */
+#define LINUX_GDT_GPA 0x1000ull
+#define LINUX_BOOT_PARAMS_GPA 0x10000ull
+#define LINUX_CMDLINE_GPA 0x20000ull
+#define LINUX_CMDLINE_MAX 2048
+#define LINUX_ACPI_GPA 0xe0000ull
+#define LINUX_ACPI_MAX 0x10000ull
+
+struct linux_guest {
+	uint64_t entry;            /* EIP: the protected-mode kernel's start */
+	uint64_t boot_params_gpa;  /* ESI */
+	uint64_t kernel_gpa, initrd_gpa;
+	uint16_t version;          /* boot protocol version */
+};
+
+/* True if the image has a Linux setup header ("HdrS"). */
+bool linux_is_bzimage(const uint8_t *image, uint64_t size);
+int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uint64_t isize,
+	       uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t rsdp_gpa,
+	       struct linux_guest *out, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@
 #define PETREL_VM_H
 
 #include <petrel/io_bus.h>
+#include <petrel/platform.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,10 +104,16 @@ struct vcpu {
 	uint32_t valid, dirty; /* REG_* groups */
 	struct vcpu_event event;
 	struct exit_req exit;
-	/* A periodic interrupt for the test device (hv/dev/testdev.c):
-	 * delivered while the guest has IF=1. */
-	struct { uint8_t vector; uint64_t period_tsc, next_tsc; bool on; } tick;
+	/* A raw vector from the test device's tick (hv/dev/testdev.c), for
+	 * VMs without an interrupt controller; injected when IF=1. */
+	bool raw_irq_pending;
+	uint8_t raw_irq;
 	bool halted;
+	struct vlapic *lapic; /* the emulated local APIC, or NULL (test VMs) */
+	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
+	uint64_t mtrr_def_type;
+	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
+	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exits_total;
 	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
@@ -128,6 +135,11 @@ struct vm {
 	struct io_bus bus;
 	void *arch;             /* the backend's per-VM state: NPT/EPT root, bitmaps */
 	uint32_t asid;
+	uint64_t start_tsc;     /* host TSC when the VM (re)started: its clock's zero */
+	struct vtimer *timers;  /* armed or not, every timer of the VM's devices */
+	struct vioapic *ioapic; /* NULL for test VMs */
+	bool has_pic;
+	const char *reset_reason, *poweroff_reason; /* acted on by the run loop */
 };
 
 /* The vendor line: one table per backend (SVM now, VMX later). */
@@ -153,15 +165,18 @@ extern const struct vcpu_ops svm_ops;
 extern struct vm vms[MAX_VMS];
 struct vm *vm_create(const char *name, uint64_t ram_size);
 void vm_stop(struct vm *vm, const char *why);
+void vm_reset(struct vm *vm, const char *why);
 void vm_print_stats(struct vm *vm);
-int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name);
 
 /* hv/dev/: the devices of a test VM (uart16550.c, debug_exit.c, testdev.c) */
 int uart_dev_init(struct vm *vm);
 int debug_exit_init(struct vm *vm);
 int testdev_init(struct vm *vm);
 void uart_dev_flush(struct vm *vm);
+void uart_dev_input(struct vm *vm, uint8_t c);
+bool uart_dev_input_ready(struct vm *vm);
+extern struct vm *console_vm;
+extern uint32_t stats_interval_s;
 
 /* Registers: get before reading (fetches lazily), mark dirty after writing. */
 void vcpu_need(struct vcpu *v, uint32_t groups);
@@ -187,6 +202,13 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub);
 void msr_vm_init(struct vm *vm);
 int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/* hv/core/pvclock.c: the KVM clock ABI for Linux guests */
+#define PVCLOCK_CPUID_BASE 0x40000100u
+#define PVCLOCK_MSR_WALL_CLOCK 0x4b564d00u
+#define PVCLOCK_MSR_SYSTEM_TIME 0x4b564d01u
+bool pvclock_cpuid(struct vcpu *v, uint32_t leaf, struct cpuid_regs *r);
+int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
 
 /* hv/core/guests.c */
 struct boot_info;

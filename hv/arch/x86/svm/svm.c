@@ -139,9 +139,13 @@ static int svm_vcpu_init(struct vcpu *v)
 	struct svm_vm *s = v->vm->arch;
 	struct vmcb *vmcb;
 
-	memset(sv, 0, sizeof(*sv));
-	sv->vmcb_pa = frame_alloc_zeroed(1, UINT64_MAX);
+	/* Also called on every reset of the VM: keep the VMCB page, start it
+	 * afresh. */
+	if (!sv->vmcb_pa)
+		sv->vmcb_pa = frame_alloc_zeroed(1, UINT64_MAX);
 	sv->vmcb = vmcb = (struct vmcb *)(uintptr_t)sv->vmcb_pa;
+	memset(vmcb, 0, sizeof(*vmcb));
+	sv->reinject = 0;
 	v->arch = sv;
 
 	/* Intercepts, APM §15.9-15.13: everything a guest could use to reach
@@ -161,6 +165,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	 * interrupts, physical ones still reach the host (APM §15.21.1). */
 	vmcb->ctl.int_ctl = V_INTR_MASKING;
 	vmcb->ctl.nested_ctl = 1; /* NP_ENABLE */
+	vmcb->ctl.tsc_offset = v->tsc_offset; /* APM §15.30.4: guest TSC = host + offset */
 	vmcb->ctl.n_cr3 = s->ncr3;
 	vmcb->save.g_pat = 0x0007040600070406ull; /* the power-on PAT */
 	vmcb->save.dr6 = 0xffff0ff0;

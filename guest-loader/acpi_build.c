@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ACPI tables a guest sees (see petrel/acpi_build.h).  Layout of the
+ * blob, offsets from base_gpa:
+ *
+ *   RSDP  at 0 (36 bytes), first so the BIOS-area scan finds it
+ *   FACS  64 bytes, 64-byte aligned in guest-physical terms (§5.2.10)
+ *   XSDT  -> FACP, APIC        RSDT  the same, 32-bit entries
+ *   FACP  276 bytes (revision 6) -> FACS, DSDT
+ *   DSDT  header + \_S0 and \_S5 packages
+ *   APIC  LAPICs, IOAPIC, two source overrides, LAPIC NMI
+ *
+ * every table but the FACS 16-byte aligned.  The layout is computed first,
+ * so a buffer that is too small is refused before a byte is written.
+ * Section and table numbers are ACPI 6.5's.
+ */
+#include <petrel/acpi.h>
+#include <petrel/acpi_build.h>
+#include <petrel/lib.h>
+
+#define SDT_HEADER_LEN 36
+#define RSDP_LEN 36
+#define FACS_LEN 64
+#define FADT_LEN 276 /* revision 6: ends with the Hypervisor Vendor Identity */
+#define XSDT_ENTRIES 2 /* FACP, APIC: the DSDT and FACS hang off the FADT */
+
+/* Generic Address Structure address spaces and access sizes (§5.2.3.2). */
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
+#define GAS_ACCESS_WORD 2
+#define GAS_ACCESS_DWORD 3
+
+enum { T_RSDP, T_FACS, T_XSDT, T_RSDT, T_FADT, T_DSDT, T_MADT, T_COUNT };
+
+struct layout {
+	uint64_t base;
+	uint32_t off[T_COUNT], len[T_COUNT];
+	uint32_t total;
+};
+
+static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static uint64_t gpa(const struct layout *l, int t) { return l->base + l->off[t]; }
+
+/* --- DSDT: AML (§20) --------------------------------------------------------- */
+
+/* An AML writer that only counts when p is NULL, so the layout pass learns
+ * the DSDT's length from the same code that writes it. */
+struct aml {
+	uint8_t *p;
+	uint32_t len;
+};
+
+#define AML_ZERO_OP 0x00
+#define AML_ONE_OP 0x01
+#define AML_NAME_OP 0x08
+#define AML_BYTE_PREFIX 0x0a
+#define AML_PACKAGE_OP 0x12
+#define AML_ROOT_CHAR 0x5c
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	if (a->p)
+		a->p[a->len] = b;
+	a->len++;
+}
+
+/* An integer as iasl encodes it: ZeroOp, OneOp or BytePrefix ByteData
+ * (§20.2.3 ComputationalData, §20.2.5.4 ConstObj). */
+static void aml_small_int(struct aml *a, uint8_t v)
+{
+	if (v > 1)
+		aml_byte(a, AML_BYTE_PREFIX);
+	aml_byte(a, v);
+}
+
+/* Name (\Sx, Package () { typ, typ, 0, 0 }): the sleep-state object of
+ * §7.4.2, SLP_TYP for PM1a then PM1b (we have no PM1b: same value), two
+ * reserved.  DefName := NameOp NameString DataRefObject; NameString :=
+ * RootChar NameSeg (§20.2.2); DefPackage := PackageOp PkgLength NumElements
+ * PackageElementList (§20.2.5.4).  PkgLength counts itself and what
+ * follows; at most 1 + 4 * 2 = 9 bytes here, so the one-byte form (up to
+ * 63, §20.2.4) always fits. */
+static void aml_sleep_state(struct aml *a, const char seg[4], uint8_t slp_typ)
+{
+	uint8_t elem_len = slp_typ > 1 ? 2 : 1;
+
+	aml_byte(a, AML_NAME_OP);
+	aml_byte(a, AML_ROOT_CHAR);
+	for (int i = 0; i < 4; i++)
+		aml_byte(a, (uint8_t)seg[i]);
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_byte(a, (uint8_t)(1 + 1 + 2 * elem_len + 2)); /* PkgLength, NumElements, elements */
+	aml_byte(a, 4);
+	aml_small_int(a, slp_typ);
+	aml_small_int(a, slp_typ);
+	aml_small_int(a, 0);
+	aml_small_int(a, 0);
+}
+
+/* The DSDT's body: only what Linux needs to power off (\_S5); \_S0 so the
+ * SLP_TYP of the working state is written down too.  Linux finds the PIT,
+ * RTC, UART and PCI bus 0 without namespace devices. */
+static uint32_t dsdt_aml(uint8_t *p)
+{
+	struct aml a = { .p = p, .len = 0 };
+
+	aml_sleep_state(&a, "_S0_", ACPI_SLP_TYP_S0);
+	aml_sleep_state(&a, "_S5_", ACPI_SLP_TYP_S5);
+	return a.len;
+}
+
+/* --- layout ------------------------------------------------------------------ */
+
+static uint32_t madt_len(uint32_t nr_cpus)
+{
+	/* header + LAPIC address + flags; LAPICs, IOAPIC, 2 overrides, NMI */
+	return SDT_HEADER_LEN + 8 + 8 * nr_cpus + 12 + 2 * 10 + 6;
+}
+
+static bool cfg_ok(const struct acpi_build_cfg *c)
+{
+	return c->base_gpa % 16 == 0 && c->nr_cpus >= 1 && c->nr_cpus <= 254 &&
+	       c->lapic_gpa <= 0xfffff000u && c->ioapic_gpa <= 0xfffff000u &&
+	       c->sci_irq != 0 && c->sci_irq != 2 && c->sci_irq < 16;
+}
+
+/* Places each table after the last one; the FACS needs 64-byte alignment
+ * of its guest-physical address, not of its offset. */
+static void place(struct layout *l)
+{
+	uint64_t end = l->base;
+
+	for (int t = 0; t < T_COUNT; t++) {
+		uint64_t at = ALIGN_UP(end, t == T_FACS ? 64u : 16u);
+		l->off[t] = (uint32_t)(at - l->base);
+		end = at + l->len[t];
+	}
+	l->total = (uint32_t)(end - l->base);
+}
+
+static void plan(const struct acpi_build_cfg *cfg, struct layout *l)
+{
+	l->base = cfg->base_gpa;
+	l->len[T_RSDP] = RSDP_LEN;
+	l->len[T_FACS] = FACS_LEN;
+	l->len[T_XSDT] = SDT_HEADER_LEN + 8 * XSDT_ENTRIES;
+	l->len[T_RSDT] = SDT_HEADER_LEN + 4 * XSDT_ENTRIES;
+	l->len[T_FADT] = FADT_LEN;
+	l->len[T_DSDT] = SDT_HEADER_LEN + dsdt_aml(NULL);
+	l->len[T_MADT] = madt_len(cfg->nr_cpus);
+	place(l);
+}
+
+/* --- common pieces ----------------------------------------------------------- */
+
+static void put_oem_id(uint8_t *p, const struct acpi_build_cfg *cfg)
+{
+	size_t n = 0;
+
+	while (n < 6 && cfg->oem_id[n])
+		n++;
+	memset(p, ' ', 6);
+	memcpy(p, cfg->oem_id, n);
+}
+
+/* The 36-byte header every SDT starts with (§5.2.6). */
+static void sdt_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
+		       const struct acpi_build_cfg *cfg)
+{
+	memcpy(t, sig, 4);
+	wr32(t + 4, len);
+	t[8] = rev;
+	put_oem_id(t + 10, cfg);
+	memcpy(t + 16, "PETRELVM", 8); /* OEM Table ID */
+	wr32(t + 24, 1);               /* OEM Revision */
+	memcpy(t + 28, "PTRL", 4);     /* Creator ID */
+	wr32(t + 32, 1);               /* Creator Revision */
+}
+
+/* Byte 9 makes the whole table sum to zero; called last. */
+static void sdt_seal(uint8_t *t)
+{
+	uint32_t len;
+
+	memcpy(&len, t + 4, 4);
+	t[9] = 0;
+	t[9] = (uint8_t)(0 - acpi_checksum(t, len));
+}
+
+/* Generic Address Structure (§5.2.3.2). */
+static void gas(uint8_t *p, uint8_t space, uint8_t bit_width, uint8_t access, uint64_t addr)
+{
+	p[0] = space;
+	p[1] = bit_width;
+	p[2] = 0; /* bit offset */
+	p[3] = access;
+	wr64(p + 4, addr);
+}
+
+/* --- RSDP, XSDT, RSDT, FACS ---------------------------------------------------- */
+
+/* RSDP (§5.2.5.3): revision 2, both root pointers.  The first checksum
+ * covers bytes 0-19 (the ACPI 1.0 structure), the extended one all 36. */
+static void build_rsdp(uint8_t *p, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	memcpy(p, "RSD PTR ", 8);
+	put_oem_id(p + 9, cfg);
+	p[15] = 2;
+	wr32(p + 16, (uint32_t)gpa(l, T_RSDT));
+	wr32(p + 20, RSDP_LEN);
+	wr64(p + 24, gpa(l, T_XSDT));
+	p[8] = (uint8_t)(0 - acpi_checksum(p, 20));
+	p[32] = (uint8_t)(0 - acpi_checksum(p, RSDP_LEN));
+}
+
+/* XSDT (§5.2.8) with 8-byte entries or RSDT (§5.2.7) with 4-byte ones; an
+ * ACPI 1.0 guest reads the RSDT, everyone else the XSDT. */
+static void build_root(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg,
+		       int which)
+{
+	static const int listed[XSDT_ENTRIES] = { T_FADT, T_MADT };
+	unsigned width = which == T_XSDT ? 8 : 4;
+
+	sdt_header(t, which == T_XSDT ? "XSDT" : "RSDT", l->len[which], 1, cfg);
+	for (unsigned i = 0; i < XSDT_ENTRIES; i++) {
+		if (width == 8)
+			wr64(t + SDT_HEADER_LEN + 8 * i, gpa(l, listed[i]));
+		else
+			wr32(t + SDT_HEADER_LEN + 4 * i, (uint32_t)gpa(l, listed[i]));
+	}
+	sdt_seal(t);
+}
+
+/* FACS (§5.2.10): no checksum.  All zero but the version: no waking
+ * vector (no S1-S4), global lock free, no S4BIOS, no 64-bit wake. */
+static void build_facs(uint8_t *p)
+{
+	memcpy(p, "FACS", 4);
+	wr32(p + 4, FACS_LEN);
+	p[32] = 2; /* Version */
+}
+
+/* --- FADT (§5.2.9, field offsets from Table 5.9) ------------------------------ */
+
+#define FADT_FIRMWARE_CTRL 36
+#define FADT_DSDT 40
+#define FADT_SCI_INT 46
+#define FADT_SMI_CMD 48
+#define FADT_PM1A_EVT_BLK 56
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM_TMR_BLK 76
+#define FADT_PM1_EVT_LEN 88
+#define FADT_PM1_CNT_LEN 89
+#define FADT_PM_TMR_LEN 91
+#define FADT_P_LVL2_LAT 96
+#define FADT_P_LVL3_LAT 98
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_MINOR_VERSION 131
+#define FADT_X_FIRMWARE_CTRL 132
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_EVT_BLK 148
+#define FADT_X_PM1A_CNT_BLK 172
+#define FADT_X_PM_TMR_BLK 208
+#define FADT_HYPERVISOR_ID 268
+
+/* Fixed feature flags (§5.2.9, the table after Table 5.9). */
+#define FADT_WBINVD (1u << 0)        /* WBINVD works: required on x86 */
+#define FADT_PROC_C1 (1u << 2)       /* HLT works on every CPU */
+#define FADT_SLP_BUTTON (1u << 5)    /* no fixed-feature sleep button */
+#define FADT_FIX_RTC (1u << 6)       /* no RTC wake status in PM1 */
+#define FADT_RESET_REG_SUP (1u << 10)
+
+/* IA-PC boot architecture flags (§5.2.9.3). */
+#define BOOT_LEGACY_DEVICES (1u << 0) /* ISA devices: PIT, PIC, RTC, UART */
+#define BOOT_VGA_NOT_PRESENT (1u << 2)
+
+/* Bits 0 and 1 clear: the power button is a fixed feature (PWRBTN_STS in
+ * PM1, as on QEMU's PIIX4), which gives the hypervisor a way to ask the
+ * guest to shut down; no 8042, so Linux skips probing ports 0x60/0x64. */
+#define FADT_FLAGS_VALUE (FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC | \
+			  FADT_RESET_REG_SUP)
+#define FADT_BOOT_ARCH_VALUE (BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT)
+
+/* The ACPI 1.0 fields: 32-bit pointers, I/O port blocks and their lengths.
+ * SMI_CMD, ACPI_ENABLE and ACPI_DISABLE stay 0: no SMM, so the OS finds
+ * the machine already in ACPI mode (§5.2.9, SMI_CMD) and never switches. */
+static void fadt_legacy(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	wr32(t + FADT_FIRMWARE_CTRL, (uint32_t)gpa(l, T_FACS));
+	wr32(t + FADT_DSDT, (uint32_t)gpa(l, T_DSDT));
+	wr16(t + FADT_SCI_INT, cfg->sci_irq);
+	wr32(t + FADT_PM1A_EVT_BLK, cfg->pm_base + ACPI_PM1_STS_OFF);
+	wr32(t + FADT_PM1A_CNT_BLK, cfg->pm_base + ACPI_PM1_CNT_OFF);
+	wr32(t + FADT_PM_TMR_BLK, cfg->pm_base + ACPI_PM_TMR_OFF);
+	t[FADT_PM1_EVT_LEN] = 4; /* PM1_STS + PM1_EN, 2 bytes each */
+	t[FADT_PM1_CNT_LEN] = 2;
+	t[FADT_PM_TMR_LEN] = 4;
+	/* > 100 and > 1000 microseconds: no C2, no C3 (Table 5.9) */
+	wr16(t + FADT_P_LVL2_LAT, 0x0fff);
+	wr16(t + FADT_P_LVL3_LAT, 0x0fff);
+	/* CENTURY (108) stays 0: the RTC's century byte is not promised. */
+}
+
+/* RESET_REG (§4.8.3.6, the Reset Register): one byte written to an I/O
+ * port.  Linux uses it only with bit width 8 and bit offset 0. */
+static void fadt_reset(uint8_t *t, const struct acpi_build_cfg *cfg)
+{
+	gas(t + FADT_RESET_REG, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, cfg->reset_port);
+	t[FADT_RESET_VALUE] = ACPI_RESET_VALUE;
+}
+
+/* The ACPI 2.0+ X_ fields, which an OS prefers over the 32-bit ones.  They
+ * repeat them exactly: ACPICA warns when a pair disagrees, in address or in
+ * bit width (which must be the legacy length times 8). */
+static void fadt_extended(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	wr64(t + FADT_X_FIRMWARE_CTRL, gpa(l, T_FACS));
+	wr64(t + FADT_X_DSDT, gpa(l, T_DSDT));
+	gas(t + FADT_X_PM1A_EVT_BLK, GAS_SYSTEM_IO, 32, GAS_ACCESS_WORD,
+	    cfg->pm_base + ACPI_PM1_STS_OFF);
+	gas(t + FADT_X_PM1A_CNT_BLK, GAS_SYSTEM_IO, 16, GAS_ACCESS_WORD,
+	    cfg->pm_base + ACPI_PM1_CNT_OFF);
+	gas(t + FADT_X_PM_TMR_BLK, GAS_SYSTEM_IO, 32, GAS_ACCESS_DWORD,
+	    cfg->pm_base + ACPI_PM_TMR_OFF);
+}
+
+/* Revision 6, minor 5: ACPI 6.5.  Not hardware-reduced (flag bit 20
+ * clear), so Linux uses the PM timer, PM1 blocks and SCI. */
+static void build_fadt(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	sdt_header(t, "FACP", FADT_LEN, 6, cfg);
+	fadt_legacy(t, l, cfg);
+	wr16(t + FADT_IAPC_BOOT_ARCH, FADT_BOOT_ARCH_VALUE);
+	wr32(t + FADT_FLAGS, FADT_FLAGS_VALUE);
+	fadt_reset(t, cfg);
+	t[FADT_MINOR_VERSION] = 5;
+	fadt_extended(t, l, cfg);
+	memcpy(t + FADT_HYPERVISOR_ID, "PETRELHV", 8);
+	sdt_seal(t);
+}
+
+/* --- DSDT, MADT ---------------------------------------------------------------- */
+
+/* Revision 2: AML integers are 64 bits (§5.2.11.1). */
+static void build_dsdt(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	sdt_header(t, "DSDT", l->len[T_DSDT], 2, cfg);
+	dsdt_aml(t + SDT_HEADER_LEN);
+	sdt_seal(t);
+}
+
+/* MPS INTI flags of an Interrupt Source Override (§5.2.12.5). */
+#define INTI_CONFORMS 0x0
+#define INTI_ACTIVE_HIGH 0x1
+#define INTI_LEVEL (0x3 << 2)
+
+/* Interrupt Source Override (§5.2.12.5): ISA IRQ -> GSI. */
+static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	e[0] = 2;
+	e[1] = 10;
+	e[2] = 0; /* bus: ISA */
+	e[3] = irq;
+	wr32(e + 4, gsi);
+	wr16(e + 8, flags);
+	return e + 10;
+}
+
+/* Processor Local APICs (§5.2.12.2): UID = APIC ID = i, enabled; then
+ * the I/O APIC (§5.2.12.3), numbered after the
+ * CPUs as Bochs does, its pins GSIs 0-23. */
+static uint8_t *madt_apics(uint8_t *e, const struct acpi_build_cfg *cfg)
+{
+	for (uint32_t i = 0; i < cfg->nr_cpus; i++, e += 8) {
+		e[0] = 0;
+		e[1] = 8;
+		e[2] = (uint8_t)i;
+		e[3] = (uint8_t)i;
+		wr32(e + 4, 1); /* Enabled */
+	}
+	e[0] = 1;
+	e[1] = 12;
+	e[2] = (uint8_t)cfg->nr_cpus;
+	e[3] = 0;
+	wr32(e + 4, (uint32_t)cfg->ioapic_gpa);
+	wr32(e + 8, 0); /* GSI base */
+	return e + 12;
+}
+
+/* MADT (§5.2.12), revision 5 (ACPI 6.3+; iasl's template uses it too).
+ * PCAT_COMPAT: there are 8259s too, which the OS masks when it switches to
+ * the IOAPIC.  The two overrides are QEMU's: the PIT's IRQ0 arrives on pin
+ * 2, flags "conforms to the bus" = ISA's edge, active high; the SCI is
+ * level, active high.  Without an override Linux would take the SCI as
+ * level, active low (§5.2.9 SCI_INT), so the override fixes the polarity
+ * the device model's IOAPIC pin must use.  Then LINT1 of every CPU (UID
+ * 0xFF) is NMI, as in the MP spec's virtual-wire setup. */
+static void build_madt(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
+{
+	uint8_t *e;
+
+	sdt_header(t, "APIC", l->len[T_MADT], 5, cfg);
+	wr32(t + 36, (uint32_t)cfg->lapic_gpa);
+	wr32(t + 40, 1); /* PCAT_COMPAT */
+	e = madt_apics(t + 44, cfg);
+	e = madt_iso(e, 0, 2, INTI_CONFORMS);
+	e = madt_iso(e, cfg->sci_irq, cfg->sci_irq, INTI_LEVEL | INTI_ACTIVE_HIGH);
+	e[0] = 4; /* Local APIC NMI (§5.2.12.7) */
+	e[1] = 6;
+	e[2] = 0xff;
+	wr16(e + 3, INTI_CONFORMS);
+	e[5] = 1; /* LINT1 */
+	sdt_seal(t);
+}
+
+/* --- the whole blob -------------------------------------------------------------- */
+
+size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
+		  uint64_t *rsdp_gpa)
+{
+	struct layout l;
+
+	if (!cfg_ok(cfg))
+		return 0;
+	plan(cfg, &l);
+	/* RSDT, FADT and MADT hold 32-bit addresses: all below 4 GiB. */
+	if (l.total > size || cfg->base_gpa + l.total > GiB(4))
+		return 0;
+	memset(buf, 0, l.total);
+	build_rsdp(buf + l.off[T_RSDP], &l, cfg);
+	build_facs(buf + l.off[T_FACS]);
+	build_root(buf + l.off[T_XSDT], &l, cfg, T_XSDT);
+	build_root(buf + l.off[T_RSDT], &l, cfg, T_RSDT);
+	build_fadt(buf + l.off[T_FADT], &l, cfg);
+	build_dsdt(buf + l.off[T_DSDT], &l, cfg);
+	build_madt(buf + l.off[T_MADT], &l, cfg);
+	*rsdp_gpa = cfg->base_gpa;
+	return l.total;
+}

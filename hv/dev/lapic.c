@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated local APIC, one per vCPU (SDM vol. 3A chapter 11).
+ *
+ * xAPIC through MMIO at 0xfee00000 and x2APIC through MSRs 0x800-0x8ff,
+ * the same registers behind both.  IRR/ISR/TMR with priority (TPR, PPR),
+ * EOI (forwarded to the IOAPIC for level-triggered vectors), the LVT, and
+ * the timer in one-shot, periodic and TSC-deadline modes on a vtimer.
+ * LINT0 in ExtINT mode passes the 8259's interrupts through, as a BIOS
+ * leaves it ("virtual wire", MP spec §3.6.2.2).
+ * Interrupts between vCPUs (IPIs) reach the vCPUs of the same VM; INIT and
+ * SIPI are for the multi-vCPU issue and are reported, not ignored.
+ */
+#include <petrel/apic.h>
+#include <petrel/dev.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/vm.h>
+
+#define REG_ID 0x020
+#define REG_VERSION 0x030
+#define REG_TPR 0x080
+#define REG_APR 0x090
+#define REG_PPR 0x0a0
+#define REG_EOI 0x0b0
+#define REG_LDR 0x0d0
+#define REG_DFR 0x0e0
+#define REG_SVR 0x0f0
+#define REG_ISR 0x100
+#define REG_TMR 0x180
+#define REG_IRR 0x200
+#define REG_ESR 0x280
+#define REG_LVT_CMCI 0x2f0
+#define REG_ICR_LO 0x300
+#define REG_ICR_HI 0x310
+#define REG_LVT_TIMER 0x320
+#define REG_LVT_LINT0 0x350
+#define REG_LVT_ERROR 0x370
+#define REG_TIMER_INIT 0x380
+#define REG_TIMER_CUR 0x390
+#define REG_TIMER_DIV 0x3e0
+#define REG_SELF_IPI 0x3f0
+
+/* LVT slots by (reg - 0x2f0) / 16: CMCI 0, (ICR at 1 and 2), timer 3,
+ * thermal 4, perf 5, LINT0 6, LINT1 7, error 8. */
+#define NR_LVT 9
+#define LVT_MASKED (1u << 16)
+#define LVT_LEVEL (1u << 15)
+#define LVT_MODE(v) (((v) >> 8) & 7)
+#define MODE_FIXED 0
+#define MODE_NMI 4
+#define MODE_INIT 5
+#define MODE_SIPI 6
+#define MODE_EXTINT 7
+#define TIMER_MODE(v) (((v) >> 17) & 3)
+#define TIMER_ONESHOT 0
+#define TIMER_PERIODIC 1
+#define TIMER_TSC_DEADLINE 2
+#define SVR_ENABLE (1u << 8)
+
+#define MSR_APIC_BASE 0x1b
+#define MSR_TSC_DEADLINE 0x6e0
+#define APIC_BASE_BSP (1ull << 8)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN (1ull << 11)
+
+struct vlapic {
+	struct vcpu *v;
+	uint64_t apic_base;
+	uint32_t id, tpr, ldr, dfr, svr, esr, icr_lo, icr_hi;
+	uint32_t lvt[NR_LVT]; /* indexed by (reg - 0x2f0) / 16, CMCI first */
+	uint32_t irr[8], isr[8], tmr[8];
+	uint32_t timer_init, timer_div;
+	uint64_t timer_start; /* VM clock when the count was loaded */
+	uint64_t tsc_deadline;
+	struct vtimer timer;
+};
+
+static struct vlapic lapics[MAX_VMS][MAX_VCPUS_PER_VM];
+
+static uint32_t *lvt_reg(struct vlapic *l, uint32_t reg)
+{
+	return &l->lvt[(reg - REG_LVT_CMCI) / 16];
+}
+
+/* --- vectors: IRR, ISR, priority ------------------------------------------- */
+
+static void set_bit(uint32_t *map, uint8_t v) { map[v / 32] |= 1u << (v % 32); }
+static void clear_bit(uint32_t *map, uint8_t v) { map[v / 32] &= ~(1u << (v % 32)); }
+static bool test_bit(const uint32_t *map, uint8_t v) { return map[v / 32] >> (v % 32) & 1; }
+
+static int highest(const uint32_t *map)
+{
+	for (int i = 7; i >= 0; i--)
+		if (map[i])
+			return i * 32 + 31 - __builtin_clz(map[i]);
+	return -1;
+}
+
+/* PPR = TPR if its class is at least that of the highest in-service
+ * vector, else that class (SDM vol. 3A §11.8.3.1). */
+static uint32_t ppr(const struct vlapic *l)
+{
+	int isrv = highest(l->isr);
+	uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xf0;
+	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
+}
+
+void vlapic_accept(struct vlapic *l, uint8_t vector, bool level)
+{
+	if (vector < 16) { /* illegal vector: ESR "receive illegal vector" */
+		l->esr |= 1u << 6;
+		return;
+	}
+	set_bit(l->irr, vector);
+	if (level)
+		set_bit(l->tmr, vector);
+	else
+		clear_bit(l->tmr, vector);
+}
+
+static bool sw_enabled(const struct vlapic *l)
+{
+	return (l->apic_base & APIC_BASE_EN) && (l->svr & SVR_ENABLE);
+}
+
+/* The 8259 reaches the CPU through LINT0 in ExtINT mode, or directly when
+ * the local APIC is disabled in IA32_APIC_BASE. */
+static bool extint_open(const struct vlapic *l)
+{
+	uint32_t lint0 = l->lvt[(REG_LVT_LINT0 - REG_LVT_CMCI) / 16];
+	if (!(l->apic_base & APIC_BASE_EN))
+		return true;
+	return !(lint0 & LVT_MASKED) && LVT_MODE(lint0) == MODE_EXTINT;
+}
+
+static int deliverable(const struct vlapic *l)
+{
+	int v = highest(l->irr);
+	if (v < 0 || !sw_enabled(l) || ((uint32_t)v & 0xf0) <= (ppr(l) & 0xf0))
+		return -1;
+	return v;
+}
+
+bool vlapic_has_irq(struct vlapic *l)
+{
+	struct vm *vm = l->v->vm;
+	if (deliverable(l) >= 0)
+		return true;
+	return vm->has_pic && extint_open(l) && pic_has_output(vm_pic(vm));
+}
+
+int vlapic_take_irq(struct vlapic *l)
+{
+	struct vm *vm = l->v->vm;
+	int v = deliverable(l);
+
+	if (v >= 0) {
+		clear_bit(l->irr, (uint8_t)v);
+		set_bit(l->isr, (uint8_t)v);
+		return v;
+	}
+	if (vm->has_pic && extint_open(l) && pic_has_output(vm_pic(vm)))
+		return pic_ack(vm_pic(vm));
+	return -1;
+}
+
+static void eoi(struct vlapic *l)
+{
+	int v = highest(l->isr);
+	if (v < 0)
+		return;
+	clear_bit(l->isr, (uint8_t)v);
+	if (test_bit(l->tmr, (uint8_t)v) && l->v->vm->ioapic)
+		ioapic_eoi(l->v->vm->ioapic, (uint8_t)v);
+}
+
+/* --- the timer ------------------------------------------------------------ */
+
+static uint32_t divisor(const struct vlapic *l)
+{
+	uint32_t d = (l->timer_div & 3) | ((l->timer_div & 8) >> 1);
+	return d == 7 ? 1 : 2u << d;
+}
+
+static uint64_t period_ns(const struct vlapic *l)
+{
+	return (uint64_t)l->timer_init * divisor(l) * (NS_PER_SEC / LAPIC_BUS_HZ);
+}
+
+static void timer_fire(struct vtimer *t, uint64_t now)
+{
+	struct vlapic *l = t->ctx;
+	uint32_t lvt = *lvt_reg(l, REG_LVT_TIMER);
+
+	if (!(lvt & LVT_MASKED) && sw_enabled(l))
+		vlapic_accept(l, (uint8_t)lvt, false);
+	if (TIMER_MODE(lvt) == TIMER_PERIODIC && period_ns(l)) {
+		/* Keep the phase: the next expiry counts from the last one. */
+		l->timer_start += ((now - l->timer_start) / period_ns(l)) * period_ns(l);
+		vtimer_arm(t, l->timer_start + period_ns(l));
+	} else if (TIMER_MODE(lvt) == TIMER_TSC_DEADLINE) {
+		l->tsc_deadline = 0;
+	}
+}
+
+static void timer_start(struct vlapic *l, uint64_t now)
+{
+	l->timer_start = now;
+	if (l->timer_init && TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
+		vtimer_arm(&l->timer, now + period_ns(l));
+	else
+		vtimer_cancel(&l->timer);
+}
+
+static uint32_t timer_current(struct vlapic *l, uint64_t now)
+{
+	uint64_t p = period_ns(l), elapsed = now - l->timer_start;
+
+	if (!p || TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE)
+		return 0;
+	if (TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) == TIMER_PERIODIC)
+		elapsed %= p;
+	else if (elapsed >= p)
+		return 0;
+	return (uint32_t)((p - elapsed) / divisor(l));
+}
+
+/* A deadline is in guest TSC ticks: host TSC = guest - tsc_offset, and the
+ * VM clock counts from start_tsc. */
+static void set_tsc_deadline(struct vlapic *l, uint64_t deadline)
+{
+	l->tsc_deadline = deadline;
+	if (!deadline || TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE) {
+		vtimer_cancel(&l->timer);
+		return;
+	}
+	vtimer_arm(&l->timer, tsc_to_ns(deadline - l->v->tsc_offset - l->v->vm->start_tsc));
+}
+
+/* --- interrupts between CPUs ------------------------------------------------ */
+
+static bool addressed(const struct vlapic *l, uint32_t dest, bool logical)
+{
+	bool x2 = l->apic_base & APIC_BASE_EXTD;
+
+	if (!logical)
+		return dest == (x2 ? 0xffffffffu : 0xffu) || dest == l->id;
+	if (x2) /* cluster in bits 31:16, member bitmap in 15:0 */
+		return (dest >> 16) == (l->ldr >> 16) && (dest & l->ldr & 0xffff);
+	if ((l->dfr >> 28) == 0xf) /* flat model */
+		return (dest & (l->ldr >> 24)) != 0;
+	return (dest >> 4) == (l->ldr >> 28) && (dest & (l->ldr >> 24) & 0xf); /* cluster */
+}
+
+static void deliver_one(struct vlapic *l, uint8_t vector, uint8_t mode, bool level)
+{
+	struct vcpu *v = l->v;
+
+	switch (mode) {
+	case MODE_FIXED:
+	case 1: /* lowest priority: with one target, the same */
+		vlapic_accept(l, vector, level);
+		break;
+	case MODE_NMI:
+		v->event = (struct vcpu_event){ .pending = true, .type = EV_NMI, .vector = 2 };
+		v->halted = false;
+		break;
+	default:
+		pr_warn("vm %s: IPI delivery mode %u to vcpu %u not supported yet\n", v->vm->name, mode,
+			v->id);
+		break;
+	}
+}
+
+void vlapic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector, uint8_t mode, bool level)
+{
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+		struct vlapic *l = vm->vcpu[i].lapic;
+		if (l && addressed(l, dest, logical))
+			deliver_one(l, vector, mode, level);
+	}
+}
+
+static void send_ipi(struct vlapic *l)
+{
+	uint8_t vector = (uint8_t)l->icr_lo, mode = LVT_MODE(l->icr_lo);
+	bool logical = (l->icr_lo >> 11) & 1, x2 = l->apic_base & APIC_BASE_EXTD;
+	uint32_t dest = x2 ? l->icr_hi : l->icr_hi >> 24;
+	struct vm *vm = l->v->vm;
+
+	switch ((l->icr_lo >> 18) & 3) {
+	case 0: vlapic_deliver(vm, dest, logical, vector, mode, false); break;
+	case 1: deliver_one(l, vector, mode, false); break;
+	default: /* all including / excluding self */
+		for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpu[i].lapic && (vm->vcpu[i].lapic != l || ((l->icr_lo >> 18) & 3) == 2))
+				deliver_one(vm->vcpu[i].lapic, vector, mode, false);
+		break;
+	}
+}
+
+/* --- registers -------------------------------------------------------------- */
+
+static uint32_t read_reg(struct vlapic *l, uint32_t reg)
+{
+	bool x2 = l->apic_base & APIC_BASE_EXTD;
+
+	if (reg >= REG_ISR && reg < REG_ISR + 0x80)
+		return l->isr[(reg - REG_ISR) / 16];
+	if (reg >= REG_TMR && reg < REG_TMR + 0x80)
+		return l->tmr[(reg - REG_TMR) / 16];
+	if (reg >= REG_IRR && reg < REG_IRR + 0x80)
+		return l->irr[(reg - REG_IRR) / 16];
+	if (reg >= REG_LVT_CMCI && reg <= REG_LVT_ERROR && reg != REG_ICR_LO && reg != REG_ICR_HI)
+		return *lvt_reg(l, reg);
+	switch (reg) {
+	case REG_ID: return x2 ? l->id : l->id << 24;
+	case REG_VERSION: return 0x00050014; /* version 0x14, 6 LVT entries beyond CMCI */
+	case REG_TPR: return l->tpr;
+	case REG_APR: return 0;
+	case REG_PPR: return ppr(l);
+	case REG_LDR: return l->ldr;
+	case REG_DFR: return x2 ? 0 : l->dfr;
+	case REG_SVR: return l->svr;
+	case REG_ESR: return l->esr;
+	case REG_ICR_LO: return l->icr_lo & ~(1u << 12); /* delivery is instant: never pending */
+	case REG_ICR_HI: return l->icr_hi;
+	case REG_TIMER_INIT: return l->timer_init;
+	case REG_TIMER_CUR: return timer_current(l, vm_now_ns(l->v->vm));
+	case REG_TIMER_DIV: return l->timer_div;
+	default: return 0;
+	}
+}
+
+static void write_lvt(struct vlapic *l, uint32_t reg, uint32_t val)
+{
+	uint32_t old_mode = TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER));
+
+	if (!(l->svr & SVR_ENABLE))
+		val |= LVT_MASKED; /* a software-disabled APIC keeps every LVT masked */
+	*lvt_reg(l, reg) = val;
+	if (reg == REG_LVT_TIMER && TIMER_MODE(val) != old_mode) {
+		/* Switching modes stops the timer (SDM vol. 3A §11.5.4.1). */
+		l->timer_init = 0;
+		l->tsc_deadline = 0;
+		vtimer_cancel(&l->timer);
+	}
+}
+
+static void write_svr(struct vlapic *l, uint32_t val)
+{
+	l->svr = val & 0x11ff;
+	if (!(val & SVR_ENABLE))
+		for (int i = 0; i < NR_LVT; i++)
+			l->lvt[i] |= LVT_MASKED;
+}
+
+static void write_reg(struct vlapic *l, uint32_t reg, uint32_t val)
+{
+	bool x2 = l->apic_base & APIC_BASE_EXTD;
+
+	if (reg >= REG_LVT_CMCI && reg <= REG_LVT_ERROR && reg != REG_ICR_LO && reg != REG_ICR_HI) {
+		write_lvt(l, reg, val);
+		return;
+	}
+	switch (reg) {
+	case REG_ID: if (!x2) l->id = val >> 24; break;
+	case REG_TPR: l->tpr = val & 0xff; break;
+	case REG_EOI: eoi(l); break;
+	case REG_LDR: if (!x2) l->ldr = val & 0xff000000u; break;
+	case REG_DFR: if (!x2) l->dfr = val | 0x0fffffffu; break;
+	case REG_SVR: write_svr(l, val); break;
+	case REG_ESR: l->esr = 0; break; /* a write re-arms it; we raise no errors */
+	case REG_ICR_HI: if (!x2) l->icr_hi = val; break;
+	case REG_ICR_LO: l->icr_lo = val; send_ipi(l); break;
+	case REG_TIMER_INIT:
+		l->timer_init = val;
+		timer_start(l, vm_now_ns(l->v->vm));
+		break;
+	case REG_TIMER_DIV: l->timer_div = val & 0xb; break;
+	case REG_SELF_IPI: if (x2) vlapic_accept(l, (uint8_t)val, false); break;
+	default: break; /* read-only registers */
+	}
+}
+
+/* xAPIC MMIO: 32-bit registers on 16-byte boundaries; narrower or
+ * misaligned accesses see the dword that holds them. */
+static uint64_t mmio_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
+{
+	struct vlapic *l = v->lapic;
+	if (!l || (l->apic_base & APIC_BASE_EXTD))
+		return ~0ull; /* in x2APIC mode the MMIO page is gone (SDM §11.12.1.2) */
+	return read_reg(l, (uint32_t)off & 0xff0) >> (8 * (off & 3));
+}
+
+static void mmio_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
+{
+	struct vlapic *l = v->lapic;
+	if (l && !(l->apic_base & APIC_BASE_EXTD) && (off & 0xf) == 0)
+		write_reg(l, (uint32_t)off & 0xff0, (uint32_t)val);
+}
+
+/* --- MSRs ------------------------------------------------------------------- */
+
+int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val)
+{
+	uint32_t reg = (msr - 0x800) << 4;
+
+	if (msr == MSR_APIC_BASE) {
+		*val = l->apic_base;
+		return 0;
+	}
+	if (msr == MSR_TSC_DEADLINE) {
+		*val = l->tsc_deadline;
+		return 0;
+	}
+	if (msr < 0x800 || msr > 0x8ff || !(l->apic_base & APIC_BASE_EXTD) || reg == REG_EOI ||
+	    reg == REG_SELF_IPI)
+		return -1;
+	*val = reg == REG_ICR_LO ? ((uint64_t)l->icr_hi << 32) | l->icr_lo : read_reg(l, reg);
+	return 0;
+}
+
+static int write_apic_base(struct vlapic *l, uint64_t val)
+{
+	uint64_t allowed = APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN | 0xfffff000ull;
+
+	if (val & ~allowed)
+		return -1;
+	if ((val & 0xfffff000ull) != LAPIC_GPA)
+		pr_warn("vm %s: moving the local APIC to 0x%llx is not supported\n", l->v->vm->name,
+			(unsigned long long)(val & 0xfffff000ull));
+	if ((val & APIC_BASE_EXTD) && !(l->apic_base & APIC_BASE_EXTD)) /* x2APIC IDs and LDR */
+		l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xf));
+	l->apic_base = (val & ~0xfffff000ull) | LAPIC_GPA;
+	return 0;
+}
+
+int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val)
+{
+	uint32_t reg = (msr - 0x800) << 4;
+
+	if (msr == MSR_APIC_BASE)
+		return write_apic_base(l, val);
+	if (msr == MSR_TSC_DEADLINE) {
+		set_tsc_deadline(l, val);
+		return 0;
+	}
+	if (msr < 0x800 || msr > 0x8ff || !(l->apic_base & APIC_BASE_EXTD))
+		return -1;
+	if (reg == REG_ICR_LO) {
+		l->icr_hi = (uint32_t)(val >> 32);
+		l->icr_lo = (uint32_t)val;
+		send_ipi(l);
+		return 0;
+	}
+	write_reg(l, reg, (uint32_t)val);
+	return 0;
+}
+
+/* --- set-up ----------------------------------------------------------------- */
+
+/* As a BIOS leaves it: enabled in IA32_APIC_BASE, LINT0 ExtINT (the 8259
+ * passes through), LINT1 NMI, software-disabled until the OS sets SVR. */
+void vlapic_reset(struct vlapic *l)
+{
+	struct vcpu *v = l->v;
+
+	vtimer_cancel(&l->timer);
+	memset(l->irr, 0, sizeof(l->irr));
+	memset(l->isr, 0, sizeof(l->isr));
+	memset(l->tmr, 0, sizeof(l->tmr));
+	l->id = v->id;
+	l->apic_base = LAPIC_GPA | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
+	l->tpr = l->ldr = l->esr = l->icr_lo = l->icr_hi = 0;
+	l->dfr = 0xffffffffu;
+	l->svr = 0xff;
+	for (int i = 0; i < NR_LVT; i++)
+		l->lvt[i] = LVT_MASKED;
+	l->lvt[(REG_LVT_LINT0 - REG_LVT_CMCI) / 16] = MODE_EXTINT << 8;
+	l->lvt[(REG_LVT_LINT0 + 0x10 - REG_LVT_CMCI) / 16] = MODE_NMI << 8;
+	l->timer_init = l->timer_div = 0;
+	l->tsc_deadline = 0;
+}
+
+int vlapic_init(struct vcpu *v)
+{
+	struct vlapic *l = &lapics[v->vm->id][v->id];
+
+	memset(l, 0, sizeof(*l));
+	l->v = v;
+	v->lapic = l;
+	vtimer_init(&l->timer, v->vm, timer_fire, l);
+	vlapic_reset(l);
+	if (v->id != 0)
+		return 0;
+	return vm_register_mmio(v->vm, LAPIC_GPA, PAGE_SIZE, mmio_read, mmio_write, NULL, "lapic");
+}

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-loader/acpi_build.c: the guest's ACPI tables.  Each blob is built
+ * into an exact-size heap buffer (ASan catches a write past it), then read
+ * back two ways: by following its pointers here, checking fields at the
+ * offsets the ACPI 6.5 spec gives (written out as numbers, not taken from
+ * the builder), and by Petrel's own host-table parser, drivers/acpi.c, over
+ * a fake guest-physical address space (fake_phys.h).  The DSDT's AML is
+ * decoded byte by byte (ACPI 6.5 §20), not compared with a stored copy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include <petrel/acpi.h>
+#include <petrel/acpi_build.h>
+#include <petrel/lib.h>
+
+#include "fake_phys.h"
+
+#define TEST(name) static void name(void **state __attribute__((unused)))
+
+static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static struct acpi_build_cfg std_cfg(uint64_t base, uint32_t nr_cpus)
+{
+	return (struct acpi_build_cfg){
+		.base_gpa = base, .nr_cpus = nr_cpus, .lapic_gpa = 0xfee00000,
+		.ioapic_gpa = 0xfec00000, .pm_base = 0x600, .sci_irq = 9,
+		.reset_port = 0xcf9, .oem_id = "PETREL",
+	};
+}
+
+struct blob {
+	struct acpi_build_cfg cfg;
+	uint8_t *buf; /* exactly len bytes */
+	size_t len;
+	uint64_t rsdp;
+};
+
+/* Learns the size from a roomy scratch buffer, then builds again into an
+ * exact-size one, which must give the same length. */
+static struct blob *build(const struct acpi_build_cfg *cfg)
+{
+	struct blob *b = calloc(1, sizeof(*b));
+	uint8_t *scratch = malloc(65536);
+	uint64_t rsdp = 0;
+
+	b->cfg = *cfg;
+	b->len = acpi_build(cfg, scratch, 65536, &rsdp);
+	free(scratch);
+	assert_true(b->len > 0);
+	b->buf = malloc(b->len);
+	assert_int_equal(acpi_build(cfg, b->buf, b->len, &b->rsdp), b->len);
+	assert_int_equal(b->rsdp, rsdp);
+	return b;
+}
+
+static struct blob *build_std(uint64_t base, uint32_t nr_cpus)
+{
+	struct acpi_build_cfg cfg = std_cfg(base, nr_cpus);
+
+	return build(&cfg);
+}
+
+static void unbuild(struct blob *b)
+{
+	free(b->buf);
+	free(b);
+}
+
+/* The bytes at guest-physical `gpa`, which must lie wholly in the blob. */
+static const uint8_t *at(const struct blob *b, uint64_t gpa, uint64_t len)
+{
+	if (gpa < b->cfg.base_gpa || gpa - b->cfg.base_gpa > b->len ||
+	    len > b->len - (gpa - b->cfg.base_gpa))
+		fail_msg("0x%llx+%llu is outside the blob", (unsigned long long)gpa,
+			 (unsigned long long)len);
+	return b->buf + (gpa - b->cfg.base_gpa);
+}
+
+/* An SDT at `gpa`: its signature, length inside the blob, checksum zero. */
+static const uint8_t *sdt(const struct blob *b, uint64_t gpa, const char *sig)
+{
+	const uint8_t *t = at(b, gpa, 36);
+
+	assert_memory_equal(t, sig, 4);
+	t = at(b, gpa, rd32(t + 4));
+	if (acpi_checksum(t, rd32(t + 4)) != 0)
+		fail_msg("%s: checksum does not sum to 0", sig);
+	return t;
+}
+
+static uint64_t xsdt_gpa(const struct blob *b) { return rd64(at(b, b->rsdp, 36) + 24); }
+
+/* The table the XSDT lists with signature `sig`. */
+static const uint8_t *listed(const struct blob *b, const char *sig)
+{
+	const uint8_t *x = sdt(b, xsdt_gpa(b), "XSDT");
+
+	for (uint32_t off = 36; off + 8 <= rd32(x + 4); off += 8) {
+		const uint8_t *t = at(b, rd64(x + off), 36);
+		if (!memcmp(t, sig, 4))
+			return sdt(b, rd64(x + off), sig);
+	}
+	fail_msg("XSDT does not list %s", sig);
+	return NULL;
+}
+
+static const uint8_t *fadt(const struct blob *b) { return listed(b, "FACP"); }
+static const uint8_t *madt(const struct blob *b) { return listed(b, "APIC"); }
+static const uint8_t *dsdt(const struct blob *b) { return sdt(b, rd64(fadt(b) + 140), "DSDT"); }
+
+/* --- RSDP, roots, checksums, layout ------------------------------------------ */
+
+TEST(test_rsdp)
+{
+	struct blob *b = build_std(0xe0000, 2);
+	const uint8_t *r = b->buf;
+
+	assert_int_equal(b->rsdp, 0xe0000); /* first in the blob */
+	assert_memory_equal(r, "RSD PTR ", 8);
+	assert_int_equal(acpi_checksum(r, 20), 0); /* ACPI 1.0 checksum, bytes 0-19 */
+	assert_int_equal(acpi_checksum(r, 36), 0); /* extended checksum */
+	assert_memory_equal(r + 9, "PETREL", 6);
+	assert_int_equal(r[15], 2);
+	assert_int_equal(rd32(r + 20), 36);
+	assert_true(rd32(r + 16) != 0);
+	assert_true(rd64(r + 24) != 0);
+	assert_int_equal(r[33] | r[34] | r[35], 0); /* reserved */
+	/* Each checksum byte really counts: break one, the sum is off. */
+	b->buf[8] ^= 1;
+	assert_int_not_equal(acpi_checksum(r, 20), 0);
+	unbuild(b);
+}
+
+static void check_roots(const struct blob *b)
+{
+	const uint8_t *x = sdt(b, xsdt_gpa(b), "XSDT");
+	const uint8_t *r = sdt(b, rd32(b->buf + 16), "RSDT");
+
+	assert_int_equal(rd32(x + 4), 36 + 2 * 8);
+	assert_int_equal(rd32(r + 4), 36 + 2 * 4);
+	for (int i = 0; i < 2; i++) {
+		static const char *const sig[] = { "FACP", "APIC" };
+		assert_memory_equal(at(b, rd64(x + 36 + 8 * i), 4), sig[i], 4);
+		assert_int_equal(rd32(r + 36 + 4 * i), rd64(x + 36 + 8 * i));
+		assert_true(rd64(x + 36 + 8 * i) + rd32(at(b, rd64(x + 36 + 8 * i), 8) + 4) <=
+			    0x100000000ull);
+	}
+}
+
+/* Every SDT reachable from the RSDP sums to zero, and the tables tile the
+ * blob without overlapping; the last one ends where the length says. */
+TEST(test_tables_and_checksums)
+{
+	static const uint32_t cpus[] = { 1, 2, 4, 64 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(cpus); i++) {
+		struct blob *b = build_std(0x7ffe0000, cpus[i]);
+		const uint8_t *f = fadt(b), *m = madt(b), *d = dsdt(b);
+		const uint8_t *facs = at(b, rd64(f + 132), 64);
+		const uint8_t *ends[] = { f + rd32(f + 4), m + rd32(m + 4), d + rd32(d + 4), facs + 64 };
+		const uint8_t *last = b->buf + 36;
+
+		check_roots(b);
+		for (unsigned k = 0; k < ARRAY_SIZE(ends); k++)
+			last = ends[k] > last ? ends[k] : last;
+		assert_ptr_equal(last, b->buf + b->len);
+		assert_int_equal(rd32(m + 4), 36 + 8 + 8 * cpus[i] + 12 + 2 * 10 + 6);
+		unbuild(b);
+	}
+}
+
+/* The FACS (§5.2.10): 64 bytes, 64-byte aligned in guest-physical terms
+ * even when the blob's base is only 16-byte aligned. */
+TEST(test_facs)
+{
+	static const uint64_t bases[] = { 0xe0000, 0xe0010, 0xe0020, 0xe0030 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bases); i++) {
+		struct blob *b = build_std(bases[i], 2);
+		const uint8_t *f = fadt(b);
+		uint64_t facs = rd64(f + 132);
+		const uint8_t *p = at(b, facs, 64);
+
+		assert_int_equal(facs % 64, 0);
+		assert_int_equal(rd32(f + 36), facs); /* FIRMWARE_CTRL = X_FIRMWARE_CTRL */
+		assert_memory_equal(p, "FACS", 4);
+		assert_int_equal(rd32(p + 4), 64);
+		assert_int_equal(rd32(p + 12), 0); /* no waking vector */
+		assert_int_equal(rd32(p + 16), 0); /* global lock free */
+		assert_int_equal(p[32], 2);        /* version */
+		unbuild(b);
+	}
+}
+
+/* --- Petrel's own host-ACPI parser reads it back ----------------------------- */
+
+static void parse_back(uint32_t nr_cpus, uint16_t pm_base, uint8_t sci)
+{
+	struct acpi_build_cfg cfg = std_cfg(0xf0000, nr_cpus);
+	struct blob *b;
+	struct fake_phys ph = { 0 };
+	struct acpi_info *a = malloc(sizeof(*a));
+	char err[128] = "";
+
+	cfg.pm_base = pm_base;
+	cfg.sci_irq = sci;
+	cfg.ioapic_gpa = 0xfec01000;
+	b = build(&cfg);
+	fake_phys_add_copy(&ph, cfg.base_gpa, b->buf, b->len);
+	if (acpi_parse(at(b, b->rsdp, 36), fake_phys_map, &ph, a, err, sizeof(err)) != 0)
+		fail_msg("acpi_parse: %s", err);
+	assert_string_equal(a->warnings, "");
+	assert_int_equal(a->revision, 2);
+	assert_string_equal(a->oem, "PETREL");
+	assert_int_equal(a->nr_tables, 3);
+	assert_string_equal(a->tables[0].sig, "XSDT");
+	assert_string_equal(a->tables[1].sig, "FACP");
+	assert_string_equal(a->tables[2].sig, "APIC");
+
+	assert_true(a->has_madt);
+	assert_int_equal(a->lapic_phys, 0xfee00000);
+	assert_int_equal(a->nr_cpus, nr_cpus);
+	for (uint32_t i = 0; i < nr_cpus; i++)
+		assert_int_equal(a->apic_ids[i], i);
+	assert_int_equal(a->nr_cpus_disabled, 0);
+	assert_int_equal(a->nr_ioapics, 1);
+	assert_int_equal(a->ioapic[0].id, nr_cpus);
+	assert_int_equal(a->ioapic[0].phys, 0xfec01000);
+	assert_int_equal(a->ioapic[0].gsi_base, 0);
+
+	assert_true(a->has_fadt);
+	assert_int_equal(a->pm_timer_port, pm_base + 8);
+	assert_false(a->pm_timer_32bit); /* a 24-bit timer: no TMR_VAL_EXT */
+	assert_int_equal(a->sci_irq, sci);
+	fake_phys_free(&ph);
+	free(a);
+	unbuild(b);
+}
+
+TEST(test_host_parser_reads_it)
+{
+	parse_back(1, 0x600, 9);
+	parse_back(2, 0x600, 9);
+	parse_back(8, 0xb000, 9);
+	parse_back(MAX_CPUS, 0x600, 11); /* every CPU the parser can hold */
+}
+
+/* In 0xE0000-0xFFFFF the RSDP is where a BIOS-area scan looks. */
+TEST(test_bios_scan_finds_rsdp)
+{
+	struct fake_phys ph = { 0 };
+	uint8_t *area = fake_phys_add(&ph, 0xe0000, 0x20000);
+	struct blob *b = build_std(0xf5a30, 4);
+
+	memcpy(area + (0xf5a30 - 0xe0000), b->buf, b->len);
+	assert_int_equal(acpi_find_rsdp_bios(fake_phys_map, &ph), 0xf5a30);
+	fake_phys_free(&ph);
+	unbuild(b);
+}
+
+/* --- FADT fields at their ACPI 6.5 Table 5.9 offsets ------------------------- */
+
+static void check_gas(const uint8_t *g, uint8_t space, uint8_t width, uint64_t addr)
+{
+	assert_int_equal(g[0], space);
+	assert_int_equal(g[1], width);
+	assert_int_equal(g[2], 0); /* bit offset */
+	assert_in_range(g[3], 1, 3); /* a defined access size: byte, word, dword */
+	assert_int_equal(rd64(g + 4), addr);
+}
+
+TEST(test_fadt_fields)
+{
+	struct acpi_build_cfg cfg = std_cfg(0x7fff0000, 2);
+	struct blob *b;
+	const uint8_t *f;
+
+	cfg.pm_base = 0xb000;
+	cfg.reset_port = 0x0cf9;
+	b = build(&cfg);
+	f = fadt(b);
+	assert_int_equal(rd32(f + 4), 276); /* revision 6 length */
+	assert_int_equal(f[8], 6);
+	assert_int_equal(f[131], 5); /* minor version: 6.5 */
+	assert_int_equal(rd16(f + 46), 9); /* SCI_INT */
+	assert_int_equal(rd32(f + 48), 0); /* SMI_CMD: none, always in ACPI mode */
+	assert_int_equal(f[52] | f[53] | f[54], 0); /* ACPI_ENABLE, ACPI_DISABLE, S4BIOS_REQ */
+	assert_int_equal(rd32(f + 56), 0xb000); /* PM1a_EVT_BLK */
+	assert_int_equal(rd32(f + 60), 0);      /* PM1b_EVT_BLK */
+	assert_int_equal(rd32(f + 64), 0xb004); /* PM1a_CNT_BLK */
+	assert_int_equal(rd32(f + 68), 0);      /* PM1b_CNT_BLK */
+	assert_int_equal(rd32(f + 72), 0);      /* PM2_CNT_BLK */
+	assert_int_equal(rd32(f + 76), 0xb008); /* PM_TMR_BLK */
+	assert_int_equal(rd32(f + 80), 0);      /* GPE0_BLK */
+	assert_int_equal(f[88], 4);             /* PM1_EVT_LEN */
+	assert_int_equal(f[89], 2);             /* PM1_CNT_LEN */
+	assert_int_equal(f[90], 0);             /* PM2_CNT_LEN */
+	assert_int_equal(f[91], 4);             /* PM_TMR_LEN */
+	assert_int_equal(f[92], 0);             /* GPE0_BLK_LEN */
+	assert_true(rd16(f + 96) > 100);        /* P_LVL2_LAT: no C2 */
+	assert_true(rd16(f + 98) > 1000);       /* P_LVL3_LAT: no C3 */
+	assert_true(rd16(f + 109) & 1);         /* IAPC_BOOT_ARCH: LEGACY_DEVICES */
+
+	uint32_t flags = rd32(f + 112);
+	assert_true(flags & (1u << 10));  /* RESET_REG_SUP */
+	assert_true(flags & (1u << 0));   /* WBINVD */
+	assert_false(flags & (1u << 8));  /* TMR_VAL_EXT: 24-bit timer */
+	assert_false(flags & (1u << 20)); /* not HW_REDUCED_ACPI */
+
+	check_gas(f + 116, 1, 8, 0xcf9); /* RESET_REG: system I/O, 8 bits */
+	assert_int_equal(f[128], 0x06);  /* RESET_VALUE */
+	assert_int_equal(f[128], ACPI_RESET_VALUE);
+
+	assert_int_equal(rd64(f + 132), rd32(f + 36)); /* X_FIRMWARE_CTRL */
+	assert_int_equal(rd64(f + 140), rd32(f + 40)); /* X_DSDT */
+	assert_memory_equal(at(b, rd64(f + 140), 4), "DSDT", 4);
+	check_gas(f + 148, 1, 32, 0xb000); /* X_PM1a_EVT_BLK */
+	check_gas(f + 172, 1, 16, 0xb004); /* X_PM1a_CNT_BLK */
+	check_gas(f + 208, 1, 32, 0xb008); /* X_PM_TMR_BLK */
+	for (unsigned off = 160; off < 268; off += 12)
+		if (off != 172 && off != 208)
+			assert_int_equal(rd64(f + off + 4), 0); /* PM1b, PM2, GPE, sleep regs */
+	unbuild(b);
+}
+
+/* --- MADT ------------------------------------------------------------------- */
+
+TEST(test_madt_entries)
+{
+	struct blob *b = build_std(0xe0000, 3);
+	const uint8_t *m = madt(b), *e = m + 44;
+	uint32_t len = rd32(m + 4);
+
+	assert_int_equal(rd32(m + 36), 0xfee00000);
+	assert_int_equal(rd32(m + 40), 1); /* PCAT_COMPAT, nothing else */
+	for (uint32_t i = 0; i < 3; i++, e += 8) {
+		assert_int_equal(e[0], 0); /* Processor Local APIC */
+		assert_int_equal(e[1], 8);
+		assert_int_equal(e[2], i); /* UID */
+		assert_int_equal(e[3], i); /* APIC ID */
+		assert_int_equal(rd32(e + 4), 1); /* Enabled */
+	}
+	assert_int_equal(e[0], 1); /* I/O APIC */
+	assert_int_equal(e[1], 12);
+	assert_int_equal(e[2], 3);
+	assert_int_equal(rd32(e + 4), 0xfec00000);
+	assert_int_equal(rd32(e + 8), 0);
+	e += 12;
+	/* IRQ0 -> GSI2, flags 0: conforms to ISA, i.e. edge, active high */
+	assert_int_equal(e[0], 2);
+	assert_int_equal(e[1], 10);
+	assert_int_equal(e[2], 0);
+	assert_int_equal(e[3], 0);
+	assert_int_equal(rd32(e + 4), 2);
+	assert_int_equal(rd16(e + 8), 0);
+	e += 10;
+	/* SCI: IRQ9 -> GSI9, level (bits 3:2 = 11), active high (bits 1:0 = 01) */
+	assert_int_equal(e[0], 2);
+	assert_int_equal(e[1], 10);
+	assert_int_equal(e[2], 0);
+	assert_int_equal(e[3], 9);
+	assert_int_equal(rd32(e + 4), 9);
+	assert_int_equal(rd16(e + 8), 0x000d);
+	e += 10;
+	/* Local APIC NMI: all CPUs, LINT1 */
+	assert_int_equal(e[0], 4);
+	assert_int_equal(e[1], 6);
+	assert_int_equal(e[2], 0xff);
+	assert_int_equal(e[5], 1);
+	e += 6;
+	assert_ptr_equal(e, m + len); /* nothing after, nothing cut short */
+	unbuild(b);
+}
+
+/* --- DSDT: decode the AML (§20) ---------------------------------------------- */
+
+struct aml_rd {
+	const uint8_t *p;
+	uint32_t pos, end;
+};
+
+static uint8_t aml_next(struct aml_rd *r)
+{
+	if (r->pos >= r->end)
+		fail_msg("AML runs past its end at %u", r->pos);
+	return r->p[r->pos++];
+}
+
+/* PkgLength (§20.2.4): bits 7:6 of the lead byte count the bytes that
+ * follow; with none, bits 5:0 are the length, else bits 3:0 are its low
+ * nibble.  Returns the length, which counts the PkgLength bytes. */
+static uint32_t aml_pkglength(struct aml_rd *r)
+{
+	uint8_t lead = aml_next(r);
+	unsigned extra = lead >> 6;
+	uint32_t len;
+
+	if (extra == 0)
+		return lead & 0x3f;
+	if (lead & 0x30)
+		fail_msg("PkgLength lead byte 0x%x: bits 5:4 must be 0", lead);
+	len = lead & 0x0f;
+	for (unsigned i = 0; i < extra; i++)
+		len |= (uint32_t)aml_next(r) << (4 + 8 * i);
+	return len;
+}
+
+/* ComputationalData / ConstObj integers (§20.2.3, §20.2.5.4). */
+static uint64_t aml_integer(struct aml_rd *r)
+{
+	uint8_t op = aml_next(r);
+	unsigned n;
+	uint64_t v = 0;
+
+	switch (op) {
+	case 0x00: return 0;          /* ZeroOp */
+	case 0x01: return 1;          /* OneOp */
+	case 0xff: return ~0ull;      /* OnesOp */
+	case 0x0a: n = 1; break;      /* BytePrefix */
+	case 0x0b: n = 2; break;      /* WordPrefix */
+	case 0x0c: n = 4; break;      /* DWordPrefix */
+	case 0x0e: n = 8; break;      /* QWordPrefix */
+	default: fail_msg("AML: 0x%02x at %u is not an integer", op, r->pos - 1); return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)aml_next(r) << (8 * i);
+	return v;
+}
+
+static bool is_lead_name_char(uint8_t c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_name_char(uint8_t c) { return is_lead_name_char(c) || (c >= '0' && c <= '9'); }
+
+struct aml_pkg {
+	char name[5];
+	bool rooted;
+	uint32_t pkglength, count;
+	uint64_t v[8];
+};
+
+/* DefName := NameOp NameString DataRefObject, the DataRefObject a
+ * DefPackage := PackageOp PkgLength NumElements PackageElementList: the only
+ * objects our DSDT holds.  The package must end exactly where its
+ * PkgLength says. */
+static void aml_name_package(struct aml_rd *r, struct aml_pkg *pkg)
+{
+	uint32_t start, end;
+
+	memset(pkg, 0, sizeof(*pkg));
+	assert_int_equal(aml_next(r), 0x08); /* NameOp */
+	if (r->pos < r->end && r->p[r->pos] == '\\') {
+		pkg->rooted = true;
+		r->pos++;
+	}
+	for (int i = 0; i < 4; i++) {
+		pkg->name[i] = (char)aml_next(r);
+		assert_true(i == 0 ? is_lead_name_char((uint8_t)pkg->name[i])
+				   : is_name_char((uint8_t)pkg->name[i]));
+	}
+	assert_int_equal(aml_next(r), 0x12); /* PackageOp */
+	start = r->pos;
+	pkg->pkglength = aml_pkglength(r);
+	end = start + pkg->pkglength;
+	assert_true(end <= r->end);
+	pkg->count = aml_next(r); /* NumElements */
+	assert_true(pkg->count <= ARRAY_SIZE(pkg->v));
+	for (uint32_t i = 0; i < pkg->count; i++)
+		pkg->v[i] = aml_integer(r);
+	assert_int_equal(r->pos, end);
+}
+
+/* Decodes the whole DSDT body; returns the packages found. */
+static unsigned decode_dsdt(const uint8_t *d, struct aml_pkg *pkgs, unsigned max)
+{
+	struct aml_rd r = { .p = d, .pos = 36, .end = rd32(d + 4) };
+	unsigned n = 0;
+
+	while (r.pos < r.end) {
+		assert_true(n < max);
+		aml_name_package(&r, &pkgs[n++]);
+	}
+	assert_int_equal(r.pos, r.end);
+	return n;
+}
+
+static const struct aml_pkg *find_pkg(const struct aml_pkg *p, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(p[i].name, name))
+			return &p[i];
+	fail_msg("DSDT has no %s", name);
+	return NULL;
+}
+
+static void check_sleep_pkg(const struct aml_pkg *p, uint64_t slp_typ)
+{
+	assert_true(p->rooted); /* \_Sx: the root scope, where OSPM looks */
+	assert_int_equal(p->count, 4);
+	assert_int_equal(p->v[0], slp_typ); /* PM1a_CNT.SLP_TYP */
+	assert_int_equal(p->v[1], slp_typ); /* PM1b_CNT.SLP_TYP */
+	assert_int_equal(p->v[2], 0);       /* reserved */
+	assert_int_equal(p->v[3], 0);
+}
+
+TEST(test_dsdt_sleep_states)
+{
+	struct blob *b = build_std(0xe0000, 2);
+	const uint8_t *d = dsdt(b);
+	struct aml_pkg pkgs[8];
+	unsigned n;
+	const struct aml_pkg *s5;
+
+	assert_int_equal(d[8], 2); /* revision 2: 64-bit AML integers */
+	n = decode_dsdt(d, pkgs, ARRAY_SIZE(pkgs));
+	assert_int_equal(n, 2);
+	s5 = find_pkg(pkgs, n, "_S5_");
+	check_sleep_pkg(s5, 5);
+	/* {5, 5, 0, 0}: NumElements + 2 BytePrefix'd + 2 ZeroOp + PkgLength */
+	assert_int_equal(s5->pkglength, 1 + 2 + 2 + 1 + 1 + 1);
+	check_sleep_pkg(find_pkg(pkgs, n, "_S0_"), 0);
+	assert_int_equal(ACPI_SLP_TYP_S5, 5);
+	assert_int_equal(ACPI_SLP_TYP_S0, 0);
+	/* What the guest writes to power off, SLP_TYP | SLP_EN. */
+	assert_int_equal((ACPI_SLP_TYP_S5 << ACPI_PM1_CNT_SLP_TYP_SHIFT) | ACPI_PM1_CNT_SLP_EN,
+			 0x3400);
+	unbuild(b);
+}
+
+/* The decoder itself: multi-byte PkgLength and the wider integer forms,
+ * so a builder change to them would be read right. */
+TEST(test_aml_decoder)
+{
+	/* 0x4a 0x01: one extra byte, length 0x1a = 26 */
+	static const uint8_t pl[] = { 0x4a, 0x01 };
+	static const uint8_t ints[] = { 0x0b, 0x34, 0x12, 0x0c, 0x78, 0x56, 0x34, 0x12, 0xff };
+	struct aml_rd r = { .p = pl, .pos = 0, .end = sizeof(pl) };
+
+	assert_int_equal(aml_pkglength(&r), 0x1a);
+	r = (struct aml_rd){ .p = ints, .pos = 0, .end = sizeof(ints) };
+	assert_int_equal(aml_integer(&r), 0x1234);
+	assert_int_equal(aml_integer(&r), 0x12345678);
+	assert_int_equal(aml_integer(&r), ~0ull);
+}
+
+/* --- refusals ------------------------------------------------------------- */
+
+/* One byte short: 0, *rsdp_gpa and every byte of the (exact-size, so
+ * ASan-guarded) buffer untouched. */
+TEST(test_buffer_too_small)
+{
+	struct acpi_build_cfg cfg = std_cfg(0xe0000, 4);
+	struct blob *b = build(&cfg);
+	size_t sizes[] = { b->len - 1, 36, 1 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(sizes); i++) {
+		uint8_t *small = malloc(sizes[i]);
+		uint64_t rsdp = 0x1234;
+
+		memset(small, 0xa5, sizes[i]);
+		assert_int_equal(acpi_build(&cfg, small, sizes[i], &rsdp), 0);
+		assert_int_equal(rsdp, 0x1234);
+		for (size_t k = 0; k < sizes[i]; k++)
+			assert_int_equal(small[k], 0xa5);
+		free(small);
+	}
+	assert_int_equal(acpi_build(&cfg, NULL, 0, &(uint64_t){ 0 }), 0);
+	unbuild(b);
+}
+
+TEST(test_bad_config)
+{
+	uint8_t *buf = malloc(4096);
+	uint64_t rsdp;
+	struct acpi_build_cfg c;
+
+#define REFUSED(field, value) \
+	do { \
+		c = std_cfg(0xe0000, 2); \
+		c.field = (value); \
+		assert_int_equal(acpi_build(&c, buf, 4096, &rsdp), 0); \
+	} while (0)
+	REFUSED(base_gpa, 0xe0008);             /* not 16-byte aligned */
+	REFUSED(base_gpa, 0xfffffe00);          /* runs past 4 GiB */
+	REFUSED(base_gpa, 0x100000000ull);      /* above 4 GiB */
+	REFUSED(nr_cpus, 0);
+	REFUSED(nr_cpus, 255);                  /* IOAPIC ID would be 255 */
+	REFUSED(lapic_gpa, 0x100000000ull);
+	REFUSED(ioapic_gpa, 0x1fec00000ull);
+	REFUSED(sci_irq, 0);
+	REFUSED(sci_irq, 2);
+	REFUSED(sci_irq, 16);
+#undef REFUSED
+	c = std_cfg(0xe0000, 254); /* the largest accepted */
+	assert_true(acpi_build(&c, buf, 4096, &rsdp) > 0);
+	free(buf);
+}
+
+/* OEM ID: up to 6 characters, padded with spaces, in the RSDP and every
+ * table header. */
+TEST(test_oem_id)
+{
+	struct acpi_build_cfg cfg = std_cfg(0xe0000, 1);
+	struct blob *b;
+
+	memcpy(cfg.oem_id, "AB\0\0\0\0", 7);
+	b = build(&cfg);
+	assert_memory_equal(b->buf + 9, "AB    ", 6);
+	assert_memory_equal(fadt(b) + 10, "AB    ", 6);
+	assert_memory_equal(madt(b) + 10, "AB    ", 6);
+	assert_memory_equal(dsdt(b) + 10, "AB    ", 6);
+	unbuild(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rsdp),
+		cmocka_unit_test(test_tables_and_checksums),
+		cmocka_unit_test(test_facs),
+		cmocka_unit_test(test_host_parser_reads_it),
+		cmocka_unit_test(test_bios_scan_finds_rsdp),
+		cmocka_unit_test(test_fadt_fields),
+		cmocka_unit_test(test_madt_entries),
+		cmocka_unit_test(test_dsdt_sleep_states),
+		cmocka_unit_test(test_aml_decoder),
+		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_oem_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hv/dev/acpi_pm.c: the PM timer's rate (3.579545 MHz) and 24-bit wrap,
+ * read as a dword and in pieces; TMR_STS and write-1-to-clear; PM1_EN
+ * reading back; SCI_EN always 1; S5 through SLP_TYP + SLP_EN (and only with
+ * SLP_EN, and only S5), by word and by byte; and the glue at 0x600 through
+ * the real I/O bus, with vm_request_poweroff stubbed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <petrel/dev.h>
+#include <petrel/vm.h>
+
+#define TEST(name) static void name(void **state __attribute__((unused)))
+#define NS 1000000000ull
+#define PM_HZ 3579545ull
+
+/* The first VM time at which the timer has counted `ticks`. */
+static uint64_t at(uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * NS + PM_HZ - 1) / PM_HZ);
+}
+
+static struct acpi_pm *fresh(void)
+{
+	static struct acpi_pm pm;
+
+	acpi_pm_reset(&pm, 0);
+	return &pm;
+}
+
+TEST(test_timer_rate)
+{
+	struct acpi_pm *pm = fresh();
+
+	assert_int_equal(acpi_pm_read(pm, 8, 4, 0), 0);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, NS), 3579545);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, NS / 100), 35795);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at(1000) - 1), 999);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at(1000)), 1000);
+	/* Linux's verify_pmtmr_rate(): within 5% of the PIT over 50 ms. */
+	assert_int_equal(acpi_pm_read(pm, 8, 4, 50000000) - acpi_pm_read(pm, 8, 4, 0), 178977);
+}
+
+TEST(test_timer_wraps_at_24_bits)
+{
+	struct acpi_pm *pm = fresh();
+
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at(0xffffff)), 0xffffff);
+	assert_int_equal(at(1u << 24), 4686968875ull); /* 4.687 s */
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at(1u << 24)), 0);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at((1u << 24) + 5)), 5);
+	assert_int_equal(acpi_pm_read(pm, 8, 4, at(3 * (1u << 24) + 77)), 77);
+}
+
+TEST(test_timer_in_pieces)
+{
+	struct acpi_pm *pm = fresh();
+	uint64_t t = at(0x123456);
+
+	assert_int_equal(acpi_pm_read(pm, 8, 1, t), 0x56);
+	assert_int_equal(acpi_pm_read(pm, 9, 1, t), 0x34);
+	assert_int_equal(acpi_pm_read(pm, 10, 2, t), 0x0012); /* bits 31:24 read 0 */
+	acpi_pm_write(pm, 8, 4, 0, t); /* read-only */
+	assert_int_equal(acpi_pm_read(pm, 8, 4, t), 0x123456);
+	assert_int_equal(acpi_pm_read(pm, 6, 2, t), 0xffff); /* the gap */
+}
+
+TEST(test_tmr_sts)
+{
+	struct acpi_pm *pm = fresh();
+
+	assert_int_equal(acpi_pm_read(pm, 0, 2, at(0x7fffff)) & 1, 0);
+	assert_int_equal(acpi_pm_read(pm, 0, 2, at(0x800000)) & 1, 1); /* bit 23 changed */
+	assert_int_equal(acpi_pm_write(pm, 0, 2, 0x0001, at(0x800001)), DEV_REQ_NONE);
+	assert_int_equal(acpi_pm_read(pm, 0, 2, at(0xffffff)) & 1, 0);
+	assert_int_equal(acpi_pm_read(pm, 0, 2, at(0x1000000)) & 1, 1); /* and back */
+	acpi_pm_write(pm, 0, 2, 0xfffe, at(0x1000000)); /* other bits: not TMR_STS */
+	assert_int_equal(acpi_pm_read(pm, 0, 2, at(0x1000000)) & 1, 1);
+}
+
+TEST(test_pm1_en_reads_back)
+{
+	struct acpi_pm *pm = fresh();
+
+	acpi_pm_write(pm, 2, 2, 0x0121, 0); /* PWRBTN_EN, GBL_EN, TMR_EN */
+	assert_int_equal(acpi_pm_read(pm, 2, 2, 0), 0x0121);
+	acpi_pm_write(pm, 2, 2, 0xffff, 0);
+	assert_int_equal(acpi_pm_read(pm, 2, 2, 0), 0x4721); /* reserved bits stay 0 */
+	acpi_pm_write(pm, 3, 1, 0x00, 0); /* high byte only */
+	assert_int_equal(acpi_pm_read(pm, 2, 2, 0), 0x0021);
+	/* A dword at the base reaches STS (low half) and EN (high half). */
+	acpi_pm_write(pm, 0, 4, 0x01000000, 0);
+	assert_int_equal(acpi_pm_read(pm, 0, 4, 0), 0x01000000);
+}
+
+TEST(test_sci_en_always_reads_1)
+{
+	struct acpi_pm *pm = fresh();
+
+	assert_int_equal(acpi_pm_read(pm, 4, 2, 0), 0x0001);
+	acpi_pm_write(pm, 4, 2, 0x0000, 0);
+	assert_int_equal(acpi_pm_read(pm, 4, 2, 0), 0x0001);
+	assert_int_equal(acpi_pm_read(pm, 4, 1, 0), 0x01);
+}
+
+TEST(test_s5_needs_slp_en)
+{
+	struct acpi_pm *pm = fresh();
+
+	/* SLP_TYP = 5 alone: nothing; it reads back, SLP_EN does not. */
+	assert_int_equal(acpi_pm_write(pm, 4, 2, 5 << 10, 0), DEV_REQ_NONE);
+	assert_int_equal(acpi_pm_read(pm, 4, 2, 0), 0x1401);
+	/* SLP_EN with S0 (or another type): nothing. */
+	assert_int_equal(acpi_pm_write(pm, 4, 2, 0x2000, 0), DEV_REQ_NONE);
+	assert_int_equal(acpi_pm_write(pm, 4, 2, 0x2000 | 3 << 10, 0), DEV_REQ_NONE);
+	assert_int_equal(acpi_pm_read(pm, 4, 2, 0), 0x0c01);
+	/* ACPICA's acpi_hw_legacy_sleep(): SLP_TYP | SLP_EN in one word. */
+	assert_int_equal(acpi_pm_write(pm, 4, 2, 0x2000 | 5 << 10 | 1, 0), DEV_REQ_POWEROFF);
+}
+
+TEST(test_s5_by_bytes)
+{
+	struct acpi_pm *pm = fresh();
+
+	assert_int_equal(acpi_pm_write(pm, 5, 1, 0x34, 0), DEV_REQ_POWEROFF);
+	pm = fresh();
+	assert_int_equal(acpi_pm_write(pm, 5, 1, 0x14, 0), DEV_REQ_NONE);
+	assert_int_equal(acpi_pm_write(pm, 4, 1, 0x01, 0), DEV_REQ_NONE); /* low byte: no SLP_EN */
+	assert_int_equal(acpi_pm_write(pm, 5, 1, 0x20 | 0x14, 0), DEV_REQ_POWEROFF);
+	/* A dword write at 4 covers PM1_CNT and the gap. */
+	pm = fresh();
+	assert_int_equal(acpi_pm_write(pm, 4, 4, 0xffff3400, 0), DEV_REQ_POWEROFF);
+}
+
+/* --- the glue ------------------------------------------------------------------ */
+
+static struct vm vm;
+static uint64_t now;
+static const char *poweroff_why;
+
+uint64_t vm_now_ns(struct vm *v) { (void)v; return now; }
+
+void vm_request_poweroff(struct vm *v, const char *why)
+{
+	assert_ptr_equal(v, &vm);
+	poweroff_why = why;
+}
+
+int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
+		    void *dev, const char *name)
+{
+	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
+
+	return io_bus_add(&v->bus, false, &r);
+}
+
+static uint64_t in(uint16_t port, uint8_t size)
+{
+	uint64_t v;
+
+	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, false, &v));
+	return v;
+}
+
+static void out(uint16_t port, uint8_t size, uint64_t val)
+{
+	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, true, &val));
+}
+
+TEST(test_glue_at_0x600)
+{
+	memset(&vm, 0, sizeof(vm));
+	now = 0;
+	poweroff_why = NULL;
+	assert_int_equal(acpi_pm_init(&vm, 0x600), 0);
+	assert_non_null(io_bus_find(&vm.bus, false, 0x60b));
+	assert_null(io_bus_find(&vm.bus, false, 0x60c));
+	now = NS;
+	assert_int_equal(in(0x608, 4), 3579545);
+	assert_int_equal(in(0x604, 2), 1);
+	out(0x604, 2, 0x1400);
+	assert_null(poweroff_why);
+	out(0x604, 2, 0x3400);
+	assert_non_null(poweroff_why);
+	assert_string_equal(poweroff_why, "ACPI S5 (poweroff)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_rate),
+		cmocka_unit_test(test_timer_wraps_at_24_bits),
+		cmocka_unit_test(test_timer_in_pieces),
+		cmocka_unit_test(test_tmr_sts),
+		cmocka_unit_test(test_pm1_en_reads_back),
+		cmocka_unit_test(test_sci_en_always_reads_1),
+		cmocka_unit_test(test_s5_needs_slp_en),
+		cmocka_unit_test(test_s5_by_bytes),
+		cmocka_unit_test(test_glue_at_0x600),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Builds Petrel's default Linux guest into build/guest/ (or $BUILD/guest/):
+#
+#   vmlinuz              Debian's current amd64 kernel (bzImage), the one the
+#                        linux-image-amd64 metapackage depends on
+#   initrd.gz            gzip'd newc cpio: static busybox + /init (below)
+#   kernel-version.txt   the kernel's release, e.g. 6.1.0-56-amd64
+#   kernel-config        that kernel's .config, for reference
+#
+# Cached: the kernel is fetched again only when the package apt resolves
+# changes (after an `apt-get update` that brings a new one); the initrd is
+# rebuilt only when /init, busybox or this script change.  A run with
+# everything current prints what it has and does nothing else.
+#
+# Environment:
+#   BUILD=dir                 build directory (default: <repo>/build)
+#   PETREL_GUEST_KERNEL=x     a kernel package name (linux-image-6.1.0-56-amd64)
+#                             or a path to a linux-image-*.deb, instead of the
+#                             metapackage's current dependency
+#   PETREL_GUEST_INIT=file    use this file as /init instead of the default
+#
+# Needs (tools/deps.sh installs them): busybox-static, cpio, gzip, apt, dpkg.
+# No kernel modules go into the initramfs: Debian builds in everything a
+# serial console needs (8250 + its console, ACPI, PNP, devtmpfs, gzip initrd).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+OUT=$BUILD/guest
+META=linux-image-amd64
+
+say() { echo "guest: $*"; }
+die() { echo "guest: error: $*" >&2; exit 1; }
+
+for t in apt-get apt-cache dpkg-deb cpio gzip sha256sum flock; do
+	command -v "$t" >/dev/null || die "'$t' not found (run tools/deps.sh or make deps)"
+done
+# busybox must be the static one (busybox-static), not Debian's dynamic busybox
+BUSYBOX=$(dpkg -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$' || true)
+[ -n "$BUSYBOX" ] && [ -x "$BUSYBOX" ] ||
+	die "busybox-static is not installed (run tools/deps.sh or make deps)"
+
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9 # one build at a time (parallel make, two test runs)
+# whatever happens, leave no half-made files behind
+trap 'rm -rf "$OUT/.kernel-tmp" "$OUT/.initrd-root" "$OUT/vmlinuz.tmp" "$OUT/initrd.gz.tmp"' EXIT
+
+# ------------------------------------------------------------------ /init
+# The default /init.  Keep it short: it is what every Linux guest test boots.
+read -r -d '' DEFAULT_INIT <<'EOF' || true
+#!/bin/sh
+# Petrel's default Linux guest (tools/build-guest.sh): mount the pseudo
+# file systems, say PETREL-GUEST-READY, give the console a shell, power off
+# when that shell exits.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=vt100
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+# fds 0-2 on the console even if the kernel could not open it for us
+exec </dev/console >/dev/console 2>&1
+read -r up _ </proc/uptime
+echo "PETREL-GUEST-READY kernel=$(uname -r) uptime=$up"
+# A shell with the console (ttyS0 here) as its controlling terminal, so that
+# job control and Ctrl-C work: setsid makes a new session, cttyhack opens the
+# real console device from /sys/class/tty/console/active.
+PS1='guest# ' setsid cttyhack sh
+echo "PETREL-GUEST-POWEROFF"
+poweroff -f
+EOF
+if [ -n "${PETREL_GUEST_INIT:-}" ]; then
+	[ -r "$PETREL_GUEST_INIT" ] || die "PETREL_GUEST_INIT: cannot read $PETREL_GUEST_INIT"
+	INIT_TEXT=$(cat "$PETREL_GUEST_INIT")
+else
+	INIT_TEXT=$DEFAULT_INIT
+fi
+
+# ------------------------------------------------------------------ kernel
+# Which package (and version) is current?  Everything here reads apt's local
+# lists; only the download below uses the network.
+KDEB=""
+KPKG=""
+KPKGVER=""
+if [ -n "${PETREL_GUEST_KERNEL:-}" ] && [ -f "$PETREL_GUEST_KERNEL" ]; then
+	KDEB=$(cd "$(dirname "$PETREL_GUEST_KERNEL")" && pwd)/$(basename "$PETREL_GUEST_KERNEL")
+	KPKG=$(dpkg-deb -f "$KDEB" Package) || die "$KDEB: not a .deb"
+	KPKGVER=$(dpkg-deb -f "$KDEB" Version)
+elif [ -n "${PETREL_GUEST_KERNEL:-}" ]; then
+	KPKG=$PETREL_GUEST_KERNEL
+	KPKGVER=$(apt-cache policy "$KPKG" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	[ -n "$KPKGVER" ] && [ "$KPKGVER" != "(none)" ] ||
+		die "apt knows no package $KPKG (PETREL_GUEST_KERNEL; apt-get update?)"
+else
+	metaver=$(apt-cache policy "$META" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	if [ -n "$metaver" ] && [ "$metaver" != "(none)" ]; then
+		# "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
+		dep=$(apt-cache show "$META=$metaver" 2>/dev/null | sed -n 's/^Depends: //p' | head -1 |
+			tr ',' '\n' | grep -m1 -E '^ *linux-image-[0-9][^ ]*-amd64( |$)' || true)
+		KPKG=$(echo "$dep" | awk '{print $1}')
+		KPKGVER=$(echo "$dep" | sed -n 's/.*(= *\([^)]*\)).*/\1/p')
+		[ -n "$KPKG" ] || die "cannot find a linux-image-*-amd64 in $META $metaver's Depends"
+		[ -n "$KPKGVER" ] || KPKGVER=$(apt-cache policy "$KPKG" | sed -n 's/^ *Candidate: //p')
+	fi
+fi
+
+kstamp="$KPKG $KPKGVER"
+if [ -z "$KPKG" ]; then
+	# apt cannot tell (no package lists here): keep a kernel we already have
+	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/kernel-version.txt" ] && [ -s "$OUT/.kernel-stamp" ] ||
+		die "apt has no candidate for $META and no kernel is cached in $OUT; run 'apt-get update' (Debian's package lists are needed)"
+	say "apt has no candidate for $META; keeping the cached kernel ($(cat "$OUT/.kernel-stamp"))"
+elif [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/kernel-version.txt" ] &&
+	[ "$(cat "$OUT/.kernel-stamp" 2>/dev/null)" = "$kstamp" ]; then
+	say "kernel $(cat "$OUT/kernel-version.txt") ($kstamp) is current"
+else
+	say "kernel: $kstamp${KDEB:+ from $KDEB}"
+	tmp=$OUT/.kernel-tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp/deb" "$tmp/x"
+	NEWDEB=$KDEB
+	if [ -z "$KDEB" ]; then
+		# as root, apt would otherwise complain that user _apt cannot write here
+		sandbox=()
+		[ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+		if ! (cd "$tmp/deb" && apt-get download -q "${sandbox[@]}" "$KPKG=$KPKGVER"); then
+			msg="apt-get download $KPKG=$KPKGVER failed (network? apt-get update?)"
+			[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/.kernel-stamp" ] || die "$msg"
+			# a test run should not fail for a kernel update it cannot fetch
+			echo "guest: warning: $msg; keeping the cached kernel ($(cat "$OUT/.kernel-stamp"))" >&2
+		else
+			NEWDEB=$(ls "$tmp"/deb/*.deb 2>/dev/null | head -1)
+			[ -n "$NEWDEB" ] || die "apt-get download $KPKG left no .deb"
+		fi
+	fi
+fi
+if [ -n "${NEWDEB:-}" ]; then
+	dpkg-deb -x "$NEWDEB" "$tmp/x" || die "dpkg-deb -x $NEWDEB failed"
+	vmlinuz=$(ls "$tmp"/x/boot/vmlinuz-* 2>/dev/null | head -1)
+	[ -n "$vmlinuz" ] || die "$NEWDEB has no boot/vmlinuz-*"
+	kver=${vmlinuz##*/vmlinuz-}
+	cp "$vmlinuz" "$OUT/vmlinuz.tmp"
+	cp "$tmp/x/boot/config-$kver" "$OUT/kernel-config" 2>/dev/null || true
+	mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+	echo "$kver" >"$OUT/kernel-version.txt"
+	echo "$kstamp" >"$OUT/.kernel-stamp"
+	rm -rf "$tmp" # the download and its 400 MB of modules are not kept
+	say "kernel $kver -> $OUT/vmlinuz"
+fi
+
+# ------------------------------------------------------------------ initrd
+istamp=$( { printf '%s\n' "$INIT_TEXT"; sha256sum <"$BUSYBOX"; sha256sum <"${BASH_SOURCE[0]}"; } |
+	sha256sum | cut -d' ' -f1)
+if [ -s "$OUT/initrd.gz" ] && [ "$(cat "$OUT/.initrd-stamp" 2>/dev/null)" = "$istamp" ]; then
+	say "initrd $OUT/initrd.gz is current"
+else
+	say "building $OUT/initrd.gz"
+	r=$OUT/.initrd-root
+	rm -rf "$r"
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+	cp "$BUSYBOX" "$r/bin/busybox"
+	for a in $("$BUSYBOX" --list-full); do
+		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
+	done
+	printf '%s\n' "$INIT_TEXT" >"$r/init"
+	chmod 755 "$r/init"
+	chmod 1777 "$r/tmp"
+	chmod 700 "$r/root"
+	find "$r" -exec touch -h -d @0 {} +
+	# Owned by root in the archive whoever builds it; no device nodes needed:
+	# the kernel's built-in initramfs already has /dev/console, and /init
+	# mounts devtmpfs.  Sorted names, fixed times, --reproducible and gzip -n:
+	# the same input gives the same bytes.
+	(cd "$r" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9n >"$OUT/initrd.gz.tmp" ||
+		die "cpio/gzip failed"
+	mv "$OUT/initrd.gz.tmp" "$OUT/initrd.gz"
+	echo "$istamp" >"$OUT/.initrd-stamp"
+	rm -rf "$r"
+	say "initrd $(du -k "$OUT/initrd.gz" | cut -f1) KiB -> $OUT/initrd.gz"
+fi
