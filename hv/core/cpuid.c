@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a guest sees from CPUID: the host's answers, minus what Petrel does
- * not give guests (VMX, SVM, MONITOR/MWAIT, machine check (no banks are
- * emulated: Linux would panic reading them), x2APIC for now; the APIC itself
+ * not give guests (VMX, SVM, MONITOR/MWAIT, x2APIC for now; machine check
+ * and the APIC itself
  * to VMs without one; TSC-deadline unless the VM has an emulated local
  * APIC), plus the hypervisor bit and Petrel's own leaves at
  * 0x40000000 (the range CPUs leave to hypervisors, SDM vol. 2A CPUID):
@@ -53,11 +53,13 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		else
 			r.edx &= ~LEAF1_EDX_APIC;
 		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
-		r.edx &= ~(EDX_MCE | EDX_MCA); /* no machine-check banks are emulated */
+		if (!v->lapic) /* test VMs: no machine check at all */
+			r.edx &= ~(EDX_MCE | EDX_MCA);
 		break;
 	case 0x80000001u:
 		r.ecx &= ~EXT1_ECX_SVM;
-		r.edx &= ~(EDX_MCE | EDX_MCA);
+		if (!v->lapic)
+			r.edx &= ~(EDX_MCE | EDX_MCA);
 		break;
 	case 0x8000000au: /* SVM features: none */
 		r = (struct cpuid_regs){ 0 };

@@ -5,7 +5,8 @@
  *    (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, FS/GS/KERNEL_GS base, PAT).  Not
  *    intercepted; the backend keeps them per vCPU.
  *  - emulated here: EFER (the guest may not turn on SVME), TSC (read);
- *    for VMs with a local APIC, its MSRs (apic.h); MTRRs reported as none
+ *    for VMs with a local APIC, its MSRs (apic.h) and a machine-check
+ *    architecture with no banks (MCG_CAP 0); MTRRs reported as none
  *    but the default type, write-back, since guest memory types come from
  *    the nested page tables and the guest's PAT.
  *  - everything else: #GP, as for an MSR the CPU does not have.  That covers
@@ -24,6 +25,8 @@
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_K8_INT_PENDING_MSG 0xc0010055
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
 #define EFER_ALLOWED ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 14) | \
 		      (1ull << 15)) /* SCE LME LMA NXE FFXSR TCE; never SVME (bit 12) */
 
@@ -71,6 +74,12 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_TSC_AUX:
 		*val = v->tsc_aux;
 		return 0;
+	case MSR_MCG_CAP:    /* machine-check architecture with no banks */
+	case MSR_MCG_STATUS: /* and never an event in progress */
+		if (!v->lapic)
+			return -1;
+		*val = 0;
+		return 0;
 	case MSR_K8_INT_PENDING_MSG:
 		/* Linux reads it on CPUs that look like K8 (erratum 400, which
 		 * QEMU's TCG CPU does): C1E is never active here. */
@@ -99,6 +108,8 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		v->regs.efer = (val & ~(1ull << 10)) | (v->regs.efer & (1ull << 10));
 		vcpu_dirty(v, REG_CR);
 		return 0;
+	case MSR_MCG_STATUS:
+		return v->lapic && val == 0 ? 0 : -1;
 	case MSR_TSC_AUX:
 		/* What RDTSCP and RDPID return in ECX; loaded into the CPU before
 		 * each entry (run.c): the host never uses it. */

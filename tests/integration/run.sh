@@ -182,6 +182,10 @@ test_linux_svm() {
 	[ -z "$bad" ] && pass "linux: dmesg has no APIC, timer, ACPI or clocksource error lines" ||
 		fail "linux: dmesg has no APIC, timer, ACPI or clocksource error lines" "$(echo "$bad" | head -3 | tr '\n' '|')"
 
+	bad=$(section dmesg "$out" | grep -E '^<[0-4]>')
+	[ -z "$bad" ] && pass "linux: dmesg has no error or warning lines at all" ||
+		fail "linux: dmesg has no error or warning lines at all" "$(echo "$bad" | head -3 | tr '\n' '|')"
+
 	local adv
 	adv=$(section clock "$out" | sed -n 's/^advanced //p')
 	[ -n "$adv" ] && [ "$adv" -ge 1 ] && pass "linux: date +%s advances by $adv across sleep 1" ||
@@ -200,6 +204,19 @@ test_linux_svm() {
 	top=$(section e820 "$out" | sed -n 's/.*\[mem 0x[0-9a-f]*-\(0x[0-9a-f]*\)\] usable.*/\1/p' | tail -1)
 	[ "$top" = 0x000000001fffffff ] && pass "linux: the guest sees exactly its 512 MiB" ||
 		fail "linux: the guest sees exactly its 512 MiB" "last usable e820 byte '$top'"
+
+	# reboot -f: Petrel resets the VM (Linux writes the FADT reset register)
+	# and it boots again from a fresh load into fresh RAM: low uptime, and
+	# the file written before is gone (the initramfs is unpacked anew).
+	local up
+	up=$(section after_reboot "$out" | awk 'NR == 1 { print int($1) }')
+	if grep -aq 'vm linux0 reset: reset control register 0xcf9' "$log" && [ -n "$up" ] && [ "$up" -lt 60 ] &&
+		section after_reboot "$out" | grep -q 'No such file'; then
+		pass "linux: reboot -f restarts the VM with fresh RAM and kernel"
+	else
+		fail "linux: reboot -f restarts the VM with fresh RAM and kernel" \
+			"reset line: $(grep -ac 'vm linux0 reset:' "$log"), uptime after '$up', mark: $(section after_reboot "$out" | tail -1)"
+	fi
 
 	grep -aq 'vm linux0 stopped: ACPI S5' "$log" && pass "linux: poweroff -f ends the VM (ACPI S5)" ||
 		fail "linux: poweroff -f ends the VM (ACPI S5)" "no 'vm linux0 stopped: ACPI S5' line"
