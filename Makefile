@@ -56,14 +56,19 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld
 
 -include boot/efi/efi.mk
 
-iso: $(BUILD)/petrel.iso
-$(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh
-	tools/mkiso.sh $@ $(BUILD)/hv.elf
 
 include tests/unit/unit.mk
 -include tests/guests/guests.mk
 -include tests/fuzz/fuzz.mk
 include tools/guest-image.mk
+
+# The ISO `make run` boots: Petrel and the default Linux guest.
+GUEST_CMDLINE ?= console=ttyS0
+iso: $(BUILD)/petrel.iso
+$(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh guest-image
+	tools/mkiso.sh $@ $(BUILD)/hv.elf --cmdline "loglevel=info" \
+		--module "$(GUEST_KERNEL) vm=linux0 mem=512M cmdline=\"$(GUEST_CMDLINE)\"" \
+		--module "$(GUEST_INITRD) vm=linux0 role=initrd"
 
 # The test guests' names, for tests/integration/run.sh.
 print-guests:

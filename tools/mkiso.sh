@@ -3,6 +3,8 @@
 #   tools/mkiso.sh OUT.iso HV.ELF [--cmdline "ARGS"] [--module "FILE [ARGS]"]...
 # Each module FILE is copied to /guests/ on the ISO and loaded with
 #   module2 /guests/NAME ARGS
+# (GRUB hands a module an argument with spaces wrapped in double quotes,
+# cmdline="a b" as "cmdline=a b": Petrel's command-line reader takes both.)
 # so the hypervisor sees the module command line "/guests/NAME ARGS".
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 OUT.iso HV.ELF [--cmdline ARGS] [--module 'FILE ARGS']..." >&2; exit 2; }

@@ -9,42 +9,61 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Reads up to the closing quote at *s (just past the opening one). */
+static bool read_quoted(const char **s)
+{
+	while (**s && **s != '"')
+		(*s)++;
+	if (!**s)
+		return false;
+	(*s)++;
+	return true;
+}
+
+/* A word is key, key=value or key="value with spaces"; or the whole word
+ * in quotes, "key=value with spaces", which is how GRUB passes an argument
+ * that has spaces.  Quotes are not part of the key or value. */
 bool cmdline_next(const char **pos, struct cmdline_token *tok, bool *bad_quote)
 {
 	const char *s = *pos;
+	bool whole = false;
 
 	*bad_quote = false;
 	while (is_space(*s))
 		s++;
 	if (!*s)
 		return false;
+	if (*s == '"') {
+		whole = true;
+		s++;
+	}
 	*tok = (struct cmdline_token){ .key = s };
-	while (*s && !is_space(*s) && *s != '=')
+	while (*s && !is_space(*s) && *s != '=' && *s != '"')
 		s++;
 	tok->key_len = (size_t)(s - tok->key);
 	if (*s == '=') {
 		tok->has_val = true;
 		s++;
-		if (*s == '"') {
+		if (!whole && *s == '"') {
 			tok->val = ++s;
-			while (*s && *s != '"')
-				s++;
-			if (!*s) {
-				*bad_quote = true;
-				*pos = s;
-				return false;
-			}
-			tok->val_len = (size_t)(s - tok->val);
-			s++;
+			if (!read_quoted(&s))
+				goto unterminated;
+			tok->val_len = (size_t)(s - 1 - tok->val);
 		} else {
 			tok->val = s;
-			while (*s && !is_space(*s))
+			while (*s && (whole ? *s != '"' : !is_space(*s)))
 				s++;
 			tok->val_len = (size_t)(s - tok->val);
 		}
 	}
+	if (whole && !read_quoted(&s))
+		goto unterminated;
 	*pos = s;
 	return true;
+unterminated:
+	*bad_quote = true;
+	*pos = s;
+	return false;
 }
 
 bool cmdline_key_is(const struct cmdline_token *t, const char *key)

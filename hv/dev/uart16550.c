@@ -4,6 +4,8 @@
  *
  * Output: bytes the guest writes are collected into lines and printed on
  * Petrel's console, each prefixed with the VM's name ("[linux0] ...").
+ * The console VM's bytes go out as they come (a shell prompt must show
+ * before its line ends), with the prefix at the start of each line.
  * The transmitter is infinitely fast: THR is empty again as soon as a byte
  * is written, so LSR always shows THRE and TEMT.
  * Input: what is typed on Petrel's serial port reaches the console VM
@@ -59,8 +61,24 @@ static void flush_line(struct uart_dev *u)
 	u->len = 0;
 }
 
+/* The console VM: straight through, escape sequences and all, so the
+ * terminal on Petrel's serial port is the guest's terminal. */
+static void put_console(struct uart_dev *u, uint8_t c)
+{
+	if (c == '\r')
+		return;
+	if (u->len == 0)
+		log_raw("[%s] ", u->vm->name);
+	log_raw("%c", (char)c);
+	u->len = c == '\n' ? 0 : 1;
+}
+
 static void put(struct uart_dev *u, uint8_t c)
 {
+	if (u->vm == console_vm) {
+		put_console(u, c);
+		return;
+	}
 	if (c == '\r')
 		return;
 	if (c == '\n') {
@@ -225,9 +243,16 @@ void uart_dev_input(struct vm *vm, uint8_t c)
 	update_irq(u);
 }
 
-/* What is still in the line buffer when the VM ends. */
+/* What is still in the line buffer when the VM ends (for the console VM:
+ * end the line it was on). */
 void uart_dev_flush(struct vm *vm)
 {
-	if (uarts[vm->id].len)
-		flush_line(&uarts[vm->id]);
+	struct uart_dev *u = &uarts[vm->id];
+
+	if (u->len && vm == console_vm) {
+		log_raw("\n");
+		u->len = 0;
+	} else if (u->len) {
+		flush_line(u);
+	}
 }

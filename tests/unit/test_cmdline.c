@@ -82,6 +82,26 @@ TEST(test_tokens_quoted_values)
 	assert_string_equal(t[2].val, "a=b"); /* only the first '=' splits */
 }
 
+/* GRUB 2.06 wraps a module argument that has spaces in double quotes as a
+ * whole: cmdline="a b" in grub.cfg arrives as "cmdline=a b". */
+TEST(test_tokens_grub_quoted_words)
+{
+	struct tok t[8];
+	bool bad = true;
+
+	assert_int_equal(tokenize("vm=linux0 \"cmdline=console=ttyS0 quiet\" \"flag\" mem=512M", t, 8, &bad), 4);
+	assert_false(bad);
+	assert_string_equal(t[0].key, "vm");
+	assert_string_equal(t[1].key, "cmdline");
+	assert_string_equal(t[1].val, "console=ttyS0 quiet");
+	assert_string_equal(t[2].key, "flag");
+	assert_false(t[2].has_val);
+	assert_string_equal(t[3].key, "mem");
+	assert_string_equal(t[3].val, "512M");
+	tokenize("vm=a \"cmdline=never closed", t, 8, &bad);
+	assert_true(bad);
+}
+
 TEST(test_tokens_empty_line)
 {
 	struct tok t[1];
@@ -313,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_keys_values_flags),
 		cmocka_unit_test(test_tokens_quoted_values),
+		cmocka_unit_test(test_tokens_grub_quoted_words),
 		cmocka_unit_test(test_tokens_empty_line),
 		cmocka_unit_test(test_tokens_unterminated_quote),
 		cmocka_unit_test(test_key_is_exact),
