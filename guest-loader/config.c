@@ -24,7 +24,7 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 	}
 	if (cmdline_key_is(t, "mem")) {
 		if (!parse_u64(t->val, t->val_len, &v, true) || v < GUEST_MIN_MEM || v > GUEST_MAX_MEM)
-			return fail(err, errlen, t, "RAM size must be 2M..4G (K/M/G suffix)");
+			return fail(err, errlen, t, "RAM size must be 2M..16G (K/M/G suffix)");
 		cfg->mem = v;
 		return 0;
 	}

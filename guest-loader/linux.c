@@ -93,18 +93,20 @@ static int parse_header(const uint8_t *k, uint64_t ksize, struct bz *bz, char *e
 }
 
 /* A PC's e820: RAM below the EBDA, the legacy area reserved (the ACPI
- * tables live at 0xe0000), RAM from 1 MiB. */
-static void build_e820(uint8_t *bp, uint64_t ram_size)
+ * tables live at 0xe0000), RAM from 1 MiB, and RAM above 4 GiB if any. */
+static void build_e820(uint8_t *bp, uint64_t ram_low, uint64_t ram_high)
 {
-	const uint64_t e[3][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x100000 - 0x9fc00, 2 },
-				   { 0x100000, ram_size - 0x100000, 1 } };
-	for (int i = 0; i < 3; i++) {
+	const uint64_t e[4][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x100000 - 0x9fc00, 2 },
+				   { 0x100000, ram_low - 0x100000, 1 }, { GiB(4), ram_high, 1 } };
+	int n = ram_high ? 4 : 3;
+
+	for (int i = 0; i < n; i++) {
 		uint8_t *d = bp + BP_E820_TABLE + i * 20;
 		wr(d, e[i][0], 8);
 		wr(d + 8, e[i][1], 8);
 		wr(d + 16, e[i][2], 4);
 	}
-	bp[BP_E820_ENTRIES] = 3;
+	bp[BP_E820_ENTRIES] = (uint8_t)n;
 }
 
 /* Flat 4 GiB code (0x10) and data (0x18) at LINUX_GDT_GPA: the protocol
@@ -142,8 +144,8 @@ static int place_initrd(const struct bz *bz, uint64_t isize, uint64_t ram_size, 
 }
 
 int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uint64_t isize,
-	       uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t rsdp_gpa,
-	       struct linux_guest *out, char *err, size_t errlen)
+	       uint8_t *ram, uint64_t ram_size, uint64_t ram_high, const char *cmdline,
+	       uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen)
 {
 	struct bz bz;
 	uint8_t *bp = ram + LINUX_BOOT_PARAMS_GPA;
@@ -175,7 +177,7 @@ int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uin
 	wr(bp + BP_EXT_CMD_LINE_PTR, 0, 4);
 	wr(bp + BP_ACPI_RSDP_ADDR, rsdp_gpa, 8);
 	str_copy((char *)ram + LINUX_CMDLINE_GPA, cmdline, LINUX_CMDLINE_MAX);
-	build_e820(bp, ram_size);
+	build_e820(bp, ram_size, ram_high);
 	build_gdt(ram);
 
 	*out = (struct linux_guest){ .entry = kaddr, .boot_params_gpa = LINUX_BOOT_PARAMS_GPA,

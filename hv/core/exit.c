@@ -140,6 +140,20 @@ static void stop_with_state(struct vcpu *v, const char *why)
 	vm_stop(v->vm, why);
 }
 
+/* A triple fault.  On a PC the chipset turns the CPU's shutdown cycle into
+ * a reset, and Linux relies on that as its last way to reboot: VMs on the
+ * PC platform reset (vm_reset stops a reset loop).  Test VMs stop, with
+ * their state, so a test can see it. */
+static void handle_shutdown(struct vcpu *v)
+{
+	if (v->lapic) {
+		pr_warn("vm %s vcpu %u: triple fault: resetting the VM, as a PC does\n", v->vm->name, v->id);
+		vm_request_reset(v->vm, "triple fault");
+		return;
+	}
+	stop_with_state(v, "triple fault (shutdown)");
+}
+
 void exit_dispatch(struct vcpu *v)
 {
 	enum exit_kind k = v->exit.kind;
@@ -155,7 +169,7 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_MMIO: handle_mmio(v); break;
 	case EXIT_HLT: handle_hlt(v); break;
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
-	case EXIT_SHUTDOWN: stop_with_state(v, "triple fault (shutdown)"); break;
+	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;
 	case EXIT_ENTRY_FAIL: stop_with_state(v, "the CPU refused the guest state (VMEXIT_INVALID)"); break;
 	case EXIT_UNKNOWN:

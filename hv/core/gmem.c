@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The guest's memory as the hypervisor sees it: guest-physical → host
- * (RAM is one block), and a walker of the guest's own page tables for
+ * (RAM below the MMIO hole and above 4 GiB, a host block each), and a walker of the guest's own page tables for
  * guest-virtual → guest-physical: 32-bit (2-level, 4 MiB pages with PSE),
  * PAE (3-level, 2 MiB pages) and long mode (4-level, 2 MiB and 1 GiB
  * pages, and 5-level with LA57, which Linux turns on where the CPU has it).
@@ -23,11 +23,16 @@
 #define PT_PS 0x80ull
 #define ADDR_MASK 0x000ffffffffff000ull
 
+/* Low RAM and high RAM are a host block each.  A range must lie in one. */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
-		return NULL;
-	return (void *)(uintptr_t)(vm->ram_host + gpa);
+	uint64_t high = vm->ram_size - vm->ram_low;
+
+	if (gpa < vm->ram_low && len <= vm->ram_low - gpa)
+		return (void *)(uintptr_t)(vm->ram_host + gpa);
+	if (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < high && len <= high - (gpa - RAM_HIGH_BASE))
+		return (void *)(uintptr_t)(vm->ram_host_high + (gpa - RAM_HIGH_BASE));
+	return NULL;
 }
 
 static bool read_pte(struct vm *vm, uint64_t gpa, unsigned size, uint64_t *pte)

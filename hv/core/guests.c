@@ -76,8 +76,9 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 
 	if (uart_dev_init(vm) || debug_exit_init(vm) || testdev_init(vm))
 		return -1;
+	/* A multiboot guest's memory map describes low RAM only. */
 	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), (uint8_t *)(uintptr_t)vm->ram_host,
-			  vm->ram_size, "", &g, err, errlen))
+			  vm->ram_low, "", &g, err, errlen))
 		return -1;
 	flat32_state(v, g.entry, 0x08, 0x10);
 	v->regs.gpr[GPR_RAX] = 0x2badb002;
@@ -88,7 +89,7 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 static int pc_platform(struct vm *vm)
 {
 	vm->has_pic = true;
-	return uart_dev_init(vm) || pic_init(vm) || pit_init(vm) || rtc_init(vm, vm->ram_size) ||
+	return uart_dev_init(vm) || pic_init(vm) || pit_init(vm) || rtc_init(vm, vm->ram_low) ||
 		       acpi_pm_init(vm, PM_BASE) || pci_host_init(vm) || legacy_init(vm) ||
 		       ioapic_init(vm, vm->nr_vcpus) || vlapic_init(&vm->vcpu[0])
 		       ? -1 : 0;
@@ -120,7 +121,7 @@ static int boot_linux(struct vm *vm, struct guest_spec *s, char *err, size_t err
 		return -1;
 	if (linux_load(mod_data(s->kernel), mod_size(s->kernel), s->initrd ? mod_data(s->initrd) : NULL,
 		       s->initrd ? mod_size(s->initrd) : 0, (uint8_t *)(uintptr_t)vm->ram_host,
-		       vm->ram_size, s->cfg.cmdline, rsdp, &g, err, errlen))
+		       vm->ram_low, vm->ram_size - vm->ram_low, s->cfg.cmdline, rsdp, &g, err, errlen))
 		return -1;
 	/* Linux's 32-bit entry: CS = __BOOT_CS, data = __BOOT_DS, ESI = the
 	 * zero page, EBP = EDI = EBX = 0 (boot.rst, "32-bit boot protocol"). */
@@ -159,7 +160,9 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 
 static void zero_ram(struct vm *vm)
 {
-	memset((void *)(uintptr_t)vm->ram_host, 0, vm->ram_size);
+	memset((void *)(uintptr_t)vm->ram_host, 0, vm->ram_low);
+	if (vm->ram_host_high)
+		memset((void *)(uintptr_t)vm->ram_host_high, 0, vm->ram_size - vm->ram_low);
 }
 
 /* A reboot: fresh RAM, fresh devices, a fresh kernel load.  A guest that

@@ -20,8 +20,17 @@ static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };
 
-/* Guest RAM: one host-contiguous block, 2 MiB aligned so the nested page
- * tables can use large pages.  Zeroed: a guest never sees old host data. */
+/* Guest RAM: a host-contiguous block per guest region (below the MMIO hole,
+ * above 4 GiB), 2 MiB aligned so the nested page tables can use large
+ * pages.  Zeroed: a guest never sees old host data. */
+static uint64_t alloc_ram(uint64_t bytes)
+{
+	uint64_t pa = pmm_alloc(&hv_pmm, bytes / PAGE_SIZE, MiB(2), UINT64_MAX);
+	if (pa)
+		memset((void *)(uintptr_t)pa, 0, bytes);
+	return pa;
+}
+
 struct vm *vm_create(const char *name, uint64_t ram_size)
 {
 	struct vm *vm = NULL;
@@ -39,13 +48,16 @@ struct vm *vm_create(const char *name, uint64_t ram_size)
 	vm->exit_code = -1;
 	str_copy(vm->name, name, sizeof(vm->name));
 	vm->ram_size = ALIGN_UP(ram_size, MiB(2));
-	vm->ram_host = pmm_alloc(&hv_pmm, vm->ram_size / PAGE_SIZE, MiB(2), UINT64_MAX);
-	if (!vm->ram_host) {
-		pr_err("vm %s: cannot allocate %llu MiB of RAM\n", name,
-		       (unsigned long long)(vm->ram_size >> 20));
+	vm->ram_low = MIN(vm->ram_size, RAM_LOW_MAX);
+	vm->ram_host = alloc_ram(vm->ram_low);
+	vm->ram_host_high = vm->ram_size > vm->ram_low ? alloc_ram(vm->ram_size - vm->ram_low) : 0;
+	if (!vm->ram_host || (vm->ram_size > vm->ram_low && !vm->ram_host_high)) {
+		pr_err("vm %s: cannot allocate %llu MiB of RAM (at most 3 GiB of it in one piece)\n",
+		       name, (unsigned long long)(vm->ram_size >> 20));
+		if (vm->ram_host)
+			pmm_free(&hv_pmm, vm->ram_host, vm->ram_low / PAGE_SIZE);
 		return NULL;
 	}
-	memset((void *)(uintptr_t)vm->ram_host, 0, vm->ram_size);
 	if (vcpu_ops->vm_init(vm)) {
 		pr_err("vm %s: backend init failed\n", name);
 		return NULL;
@@ -120,7 +132,7 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, 
 
 	/* MMIO works by absence: nothing is mapped outside RAM, so an access
 	 * faults to us.  A range over RAM would never be seen. */
-	if (base < vm->ram_size || io_bus_add(&vm->bus, true, &r)) {
+	if (gpa_is_ram(vm, base) || gpa_is_ram(vm, base + len - 1) || io_bus_add(&vm->bus, true, &r)) {
 		pr_err("vm %s: %s: MMIO 0x%llx+0x%llx overlaps RAM or another device\n", vm->name, name,
 		       (unsigned long long)base, (unsigned long long)len);
 		return -1;

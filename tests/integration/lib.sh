@@ -19,8 +19,8 @@ skip() { echo "ok - $1 # SKIP $2"; SKIPPED=$((SKIPPED + 1)); }
 STOP_RE='petrel: (ready: 0 VMs|all VMs stopped|FATAL|PANIC|cpu [0-9]+ stopped)'
 
 # qemu_boot LOG TIMEOUT [QEMU ARGS...]: runs QEMU TCG (-smp 2) with the
-# first serial port in LOG, until a stop line appears in $WATCH (default
-# LOG) or TIMEOUT seconds pass.
+# first serial port in LOG, until a line matching $STOP (default STOP_RE)
+# appears in $WATCH (default LOG) or TIMEOUT seconds pass.
 qemu_boot() {
 	local log=$1 limit=$2
 	shift 2
@@ -29,7 +29,7 @@ qemu_boot() {
 		-nic none -no-reboot -serial "file:$log" "$@" >"$log.qemu" 2>&1 &
 	local pid=$! watch=${WATCH:-$log}
 	while kill -0 "$pid" 2>/dev/null; do
-		if grep -aqE "$STOP_RE" "$watch"; then
+		if grep -aqE "${STOP:-$STOP_RE}" "$watch"; then
 			sleep 0.5 # let the rest of the line (and any dump) arrive
 			kill "$pid" 2>/dev/null
 			break

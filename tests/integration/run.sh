@@ -222,6 +222,18 @@ test_linux_svm() {
 		fail "linux: poweroff -f ends the VM (ACPI S5)" "no 'vm linux0 stopped: ACPI S5' line"
 }
 
+# More guest RAM than fits below the MMIO hole: 3 GiB at 0, the rest at
+# 4 GiB, in the e820 map Linux prints and in what it counts.
+test_linux_high_ram_svm() {
+	local log=$LOGDIR/svm-linux-high-ram.txt
+	STOP='PETREL-GUEST-READY|petrel: vm linux0 stopped|FATAL|PANIC' qemu_boot "$log" 300 -cpu max \
+		-m 8192 -kernel $B/hv.elf \
+		-initrd "$B/guest/vmlinuz vm=linux0 mem=3584M cmdline=\"console=ttyS0 panic=-1\",$B/guest/initrd.gz vm=linux0 role=initrd"
+	expect "linux: 3.5 GiB guest with RAM above 4 GiB" "$log" \
+		'BIOS-e820: \[mem 0x0000000000100000-0x00000000bfffffff\] usable' \
+		'BIOS-e820: \[mem 0x0000000100000000-0x000000011fffffff\] usable' 'PETREL-GUEST-READY'
+}
+
 # The same guests directly on QEMU TCG: proves the guests themselves.
 test_native() {
 	local line
@@ -234,7 +246,7 @@ test_native() {
 	done < <(tests/guests/run-native.sh)
 }
 
-ALL_TESTS=(test_multiboot1 test_linux_svm test_guests_svm test_triple_fault_svm test_no_virt
+ALL_TESTS=(test_multiboot1 test_linux_svm test_linux_high_ram_svm test_guests_svm test_triple_fault_svm test_no_virt
 	test_exceptions test_cmdline test_grub_bios test_grub_efi test_uefi test_bochs test_native)
 # ONLY="test_linux_svm test_bochs" runs just those (for development).
 for t in ${ONLY:-${ALL_TESTS[@]}}; do

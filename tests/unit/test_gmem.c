@@ -40,6 +40,7 @@ static int setup(void **state)
 	memset(&vcpu, 0, sizeof(vcpu));
 	vm.ram_host = (uint64_t)(uintptr_t)ram;
 	vm.ram_size = RAM_SIZE;
+	vm.ram_low = RAM_SIZE;
 	vcpu.vm = &vm;
 	injected_vector = -1;
 	return 0;
@@ -189,6 +190,24 @@ TEST(gpa_to_hva_bounds)
 	assert_null(gpa_to_hva(&vm, 8, UINT64_MAX));
 }
 
+/* RAM split around the MMIO hole: the first part at GPA 0, the rest at
+ * 4 GiB, one host block; a range may not run from one into the other. */
+TEST(gpa_to_hva_split_ram)
+{
+	vm.ram_low = RAM_SIZE / 4;
+	vm.ram_host_high = vm.ram_host + RAM_SIZE / 4;
+	assert_ptr_equal(gpa_to_hva(&vm, 0, RAM_SIZE / 4), ram);
+	assert_null(gpa_to_hva(&vm, RAM_SIZE / 4, 1)); /* the hole */
+	assert_null(gpa_to_hva(&vm, RAM_SIZE / 4 - 4, 8));
+	assert_ptr_equal(gpa_to_hva(&vm, RAM_HIGH_BASE, 8), ram + RAM_SIZE / 4);
+	assert_ptr_equal(gpa_to_hva(&vm, RAM_HIGH_BASE + RAM_SIZE / 4 * 3 - 8, 8), ram + RAM_SIZE - 8);
+	assert_null(gpa_to_hva(&vm, RAM_HIGH_BASE + RAM_SIZE / 4 * 3 - 8, 9));
+	assert_null(gpa_to_hva(&vm, RAM_HIGH_BASE - 8, 16));
+	assert_true(gpa_is_ram(&vm, RAM_HIGH_BASE));
+	assert_false(gpa_is_ram(&vm, RAM_HIGH_BASE - 1));
+	assert_false(gpa_is_ram(&vm, RAM_HIGH_BASE + RAM_SIZE / 4 * 3));
+}
+
 TEST(virtual_copies_cross_pages_and_fault_with_pf)
 {
 	uint8_t buf[16];
@@ -223,6 +242,7 @@ int main(void)
 		T(long_mode_4k_2m_1g_pages),
 		T(page_table_outside_ram_fails_cleanly),
 		T(gpa_to_hva_bounds),
+		T(gpa_to_hva_split_ram),
 		T(virtual_copies_cross_pages_and_fault_with_pf),
 	};
 	return cmocka_run_group_tests_name("gmem", tests, NULL, NULL);

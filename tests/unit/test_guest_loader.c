@@ -83,15 +83,16 @@ TEST(test_cfg_mem_suffixes)
 TEST(test_cfg_mem_bounds)
 {
 	cfg_ok("vm=a mem=2097152", "a", GUEST_MIN_MEM, -1);
-	cfg_ok("vm=a mem=4294967296", "a", GUEST_MAX_MEM, -1);
-	cfg_ok("vm=a mem=4096M", "a", GUEST_MAX_MEM, -1);
+	cfg_ok("vm=a mem=17179869184", "a", GUEST_MAX_MEM, -1);
+	cfg_ok("vm=a mem=16384M", "a", GUEST_MAX_MEM, -1);
+	cfg_ok("vm=a mem=5G", "a", 5ull << 30, -1);
 	cfg_fails("vm=a mem=2097151", "'mem'", NULL);
 	cfg_fails("vm=a mem=2047K", "'mem'", NULL);
 	cfg_fails("vm=a mem=1M", "'mem'", NULL);
 	cfg_fails("vm=a mem=0", "'mem'", NULL);
-	cfg_fails("vm=a mem=4294967297", "'mem'", NULL);
-	cfg_fails("vm=a mem=4097M", "'mem'", NULL);
-	cfg_fails("vm=a mem=5G", "'mem'", NULL);
+	cfg_fails("vm=a mem=17179869185", "'mem'", NULL);
+	cfg_fails("vm=a mem=16385M", "'mem'", NULL);
+	cfg_fails("vm=a mem=17G", "'mem'", NULL);
 	cfg_fails("vm=a mem=16T", "'mem'", NULL);
 	cfg_fails("vm=a mem=64MB", "'mem'", NULL);
 	cfg_fails("vm=a mem=lots", "'mem'", NULL);

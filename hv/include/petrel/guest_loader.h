@@ -5,7 +5,7 @@
  * Guests come from the hypervisor's modules.  A module's command line says
  * what to do with it (README "Guests"):
  *     vm=NAME     the VM this module belongs to (required)
- *     mem=SIZE    guest RAM, with K/M/G suffix (default 64M, 2M..4G)
+ *     mem=SIZE    guest RAM, with K/M/G suffix (default 64M, 2M..16G)
  *     cpu=N       the physical CPU to run on (default: VMs spread over CPUs)
  *     role=initrd this module is the initrd of VM NAME (default: the kernel)
  *     cmdline="…" the guest kernel's command line (Linux)
@@ -22,7 +22,7 @@
 
 #define GUEST_DEFAULT_MEM (64ull << 20)
 #define GUEST_MIN_MEM (2ull << 20)
-#define GUEST_MAX_MEM (4ull << 30)
+#define GUEST_MAX_MEM (16ull << 30)
 
 enum guest_role { ROLE_KERNEL, ROLE_INITRD };
 
@@ -65,10 +65,10 @@ int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ra
  *
  * Guest-physical layout (a PC's): RAM below 640 KiB (the zero page, the
  * command line, the GDT), 640 KiB-1 MiB reserved (the ACPI tables at
- * 0xe0000 sit there, where a BIOS keeps them), RAM from 1 MiB to `mem`, the
+ * 0xe0000 sit there, where a BIOS keeps them), RAM from 1 MiB up to 3 GiB at most, the
  * kernel at its preferred address (16 MiB for Debian's), the initrd at the
- * top of RAM, and above RAM up to 4 GiB nothing but the IOAPIC at
- * 0xfec00000 and the local APIC at 0xfee00000.
+ * top of low RAM, then up to 4 GiB nothing but the IOAPIC at 0xfec00000 and
+ * the local APIC at 0xfee00000, and the rest of the RAM from 4 GiB.
  */
 #define LINUX_GDT_GPA 0x1000ull
 #define LINUX_BOOT_PARAMS_GPA 0x10000ull
@@ -86,8 +86,11 @@ struct linux_guest {
 
 /* True if the image has a Linux setup header ("HdrS"). */
 bool linux_is_bzimage(const uint8_t *image, uint64_t size);
+/* `ram` is the guest's low RAM, `ram_size` bytes from GPA 0, where the
+ * kernel, initrd and zero page go; `ram_high` more bytes sit at 4 GiB and
+ * only appear in the e820 map. */
 int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uint64_t isize,
-	       uint8_t *ram, uint64_t ram_size, const char *cmdline, uint64_t rsdp_gpa,
-	       struct linux_guest *out, char *err, size_t errlen);
+	       uint8_t *ram, uint64_t ram_size, uint64_t ram_high, const char *cmdline,
+	       uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen);
 
 #endif

@@ -128,8 +128,10 @@ struct vm {
 	uint32_t id;
 	enum vm_state state;
 	int exit_code;          /* from the test-exit port, or -1 */
-	uint64_t ram_host;      /* host-physical base of guest RAM */
-	uint64_t ram_size;      /* guest RAM is GPA [0, ram_size) */
+	uint64_t ram_size;      /* all of it */
+	uint64_t ram_low;       /* at GPA 0; the rest (ram_size - ram_low) at GPA 4 GiB */
+	uint64_t ram_host;      /* host-physical base of the low part (one block) */
+	uint64_t ram_host_high; /* host-physical base of the high part, if any */
 	uint32_t nr_vcpus;
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
@@ -186,6 +188,16 @@ void vcpu_skip_insn(struct vcpu *v);
 
 /* hv/core/exit.c: the neutral handlers, one per exit kind. */
 void exit_dispatch(struct vcpu *v);
+
+/* Guest-physical layout: RAM from 0 up to RAM_LOW_MAX, a hole for MMIO up
+ * to 4 GiB (the IOAPIC and local APIC live there), and RAM again from 4 GiB
+ * for whatever did not fit below. */
+#define RAM_LOW_MAX 0xc0000000ull
+#define RAM_HIGH_BASE 0x100000000ull
+static inline bool gpa_is_ram(const struct vm *vm, uint64_t gpa)
+{
+	return gpa < vm->ram_low || (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < vm->ram_size - vm->ram_low);
+}
 
 /* hv/core/gmem.c: the guest's memory, as the hypervisor sees it. */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);

@@ -52,7 +52,8 @@ static uint64_t *npt_table(uint64_t pa, void *ctx)
 }
 
 /*
- * Guest RAM [0, ram_size) → its host block, large pages where aligned.
+ * Guest RAM → its host block, large pages where aligned: [0, ram_low) and,
+ * if there is more, [4 GiB, 4 GiB + the rest).
  * Nothing else is mapped: every other guest-physical address faults into
  * the MMIO path.  Nested accesses count as user accesses, so every level
  * carries U (APM vol. 2 §15.25.5).
@@ -66,7 +67,12 @@ static int npt_build(struct vm *vm, struct svm_vm *s)
 	};
 
 	s->ncr3 = npt_alloc(NULL);
-	return pt_map(&ops, s->ncr3, 0, vm->ram_host, vm->ram_size, PTE_RW | PTE_US);
+	if (pt_map(&ops, s->ncr3, 0, vm->ram_host, vm->ram_low, PTE_RW | PTE_US))
+		return -1;
+	if (vm->ram_size == vm->ram_low)
+		return 0;
+	return pt_map(&ops, s->ncr3, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low,
+		      PTE_RW | PTE_US);
 }
 
 static int svm_vm_init(struct vm *vm)

@@ -125,7 +125,7 @@ static void exit_npf(struct vcpu *v, struct vmcb *vmcb)
 {
 	uint64_t gpa = vmcb->ctl.exit_info2, err = vmcb->ctl.exit_info1;
 
-	if (gpa < v->vm->ram_size) {
+	if (gpa_is_ram(v->vm, gpa)) {
 		set_kind(v, EXIT_UNKNOWN);
 		return;
 	}
