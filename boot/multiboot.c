@@ -26,25 +26,9 @@
 
 #define EFI_PAGE_SIZE 4096ull
 
-static int fail(char *err, size_t errlen, const char *msg)
-{
-	str_copy(err, msg, errlen);
-	return -1;
-}
-
-static uint32_t rd32(const void *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const void *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
+#define fail fail_with
+static uint32_t rd32(const void *p) { return (uint32_t)le_get(p, 4); }
+static uint64_t rd64(const void *p) { return le_get(p, 8); }
 
 /* Copies a NUL-terminated string at `phys`, at most `size - 1` bytes.  The
  * string must end within its first 4 KiB (ours are command lines). */

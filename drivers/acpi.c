@@ -5,9 +5,9 @@
 
 #define SDT_HEADER_LEN 36
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)le_get(p, 4); }
+static uint64_t rd64(const uint8_t *p) { return le_get(p, 8); }
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)le_get(p, 2); }
 
 uint8_t acpi_checksum(const void *p, uint64_t len)
 {
@@ -140,11 +140,7 @@ static void add_table(uint64_t phys, boot_map_fn map, void *ctx, struct acpi_inf
 		parse_fadt(t, a);
 }
 
-static int fail(char *err, size_t errlen, const char *msg)
-{
-	str_copy(err, msg, errlen);
-	return -1;
-}
+#define fail fail_with
 
 int acpi_parse(const uint8_t *rsdp, boot_map_fn map, void *ctx, struct acpi_info *a,
 	       char *err, size_t errlen)

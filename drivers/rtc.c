@@ -17,6 +17,7 @@
  */
 #include <arch/cpu.h>
 #include <petrel/drivers.h>
+#include <petrel/lib.h>
 
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
@@ -104,17 +105,10 @@ static unsigned field(uint8_t v, bool binary)
 	return binary ? v : (v >> 4) * 10u + (v & 0xf);
 }
 
-/* Days from 1970-01-01 (H. Hinnant's days_from_civil), for years >= 1970. */
-static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+/* Days from 1970-01-01, for years >= 1970. */
+static uint64_t days_since_1970(unsigned y, unsigned m, unsigned d)
 {
-	unsigned era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (uint64_t)era * 146097 + doe - 719468;
+	return days_from_civil(y, m, d) - DAYS_0000_TO_1970;
 }
 
 /* Register B says how the others are kept: BCD or binary (DM), and 12-hour
@@ -131,7 +125,7 @@ static uint64_t cmos_to_unix(const struct cmos_time *t)
 		hour = hour % 12 + (t->hour & HOUR_PM ? 12 : 0);
 	if (hour > 23 || min > 59 || sec > 59 || yy > 99 || mon < 1 || mon > 12 || mday < 1 || mday > 31)
 		return 0;
-	return days_from_civil(yy < 70 ? 2000 + yy : 1900 + yy, mon, mday) * 86400 + hour * 3600u +
+	return days_since_1970(yy < 70 ? 2000 + yy : 1900 + yy, mon, mday) * 86400 + hour * 3600u +
 	       min * 60u + sec;
 }
 

@@ -38,23 +38,9 @@
 #define LOADED_HIGH 0x01
 #define MIN_VERSION 0x020c /* 2.12: 64-bit kernels with xloadflags */
 
-static int fail(char *err, size_t errlen, const char *msg)
-{
-	str_copy(err, msg, errlen);
-	return -1;
-}
-
-static uint64_t rd(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, n);
-	return v;
-}
-
-static void wr(uint8_t *p, uint64_t v, unsigned n)
-{
-	memcpy(p, &v, n);
-}
+#define fail fail_with
+#define rd le_get
+#define wr le_put
 
 bool linux_is_bzimage(const uint8_t *image, uint64_t size)
 {

@@ -19,18 +19,8 @@
 
 struct seg { uint64_t paddr, offset, filesz, memsz; uint32_t type; };
 
-static int fail(char *err, size_t errlen, const char *msg)
-{
-	str_copy(err, msg, errlen);
-	return -1;
-}
-
-static uint64_t rd(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, n);
-	return v;
-}
+#define fail fail_with
+#define rd le_get
 
 /* Reads program header i of a 32- or 64-bit ELF. */
 static struct seg phdr(const uint8_t *ph, bool is64)
@@ -93,8 +83,8 @@ static int load_elf(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t 
 	return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put32(uint8_t *p, uint32_t v) { le_put(p, v, 4); }
+static void put64(uint8_t *p, uint64_t v) { le_put(p, v, 8); }
 
 /* A PC memory map: RAM below the EBDA, the legacy hole 640 KiB-1 MiB
  * reserved, RAM from 1 MiB to the top. */

@@ -77,21 +77,14 @@ struct rtc_tm {
 /* --- calendar (H. Hinnant's days_from_civil/civil_from_days, counted
  * from 1900-01-01 so everything stays unsigned) -------------------------- */
 
-static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+static uint64_t days_since_1900(unsigned y, unsigned m, unsigned d)
 {
-	unsigned era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (uint64_t)era * 146097 + doe + DAYS_1900_TO_1970 - 719468;
+	return days_from_civil(y, m, d) + DAYS_1900_TO_1970 - DAYS_0000_TO_1970;
 }
 
 static void civil_from_days(uint64_t days, struct rtc_tm *tm)
 {
-	uint64_t z = days + 719468 - DAYS_1900_TO_1970, era = z / 146097;
+	uint64_t z = days + DAYS_0000_TO_1970 - DAYS_1900_TO_1970, era = z / 146097;
 	unsigned doe = (unsigned)(z - era * 146097);
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
@@ -207,7 +200,7 @@ static uint64_t secs_from_regs(const struct rtc_cmos *r)
 	year = cent * 100 + yy;
 	mon = clamp(dec(r, c[REG_MONTH]), 1, 12);
 	mday = clamp(dec(r, c[REG_MDAY]), 1, days_in_month(year, mon));
-	return days_from_civil(year, mon, mday) * SECS_PER_DAY + MIN(dec_hour(r, c[REG_HOUR]), 23u) * 3600 +
+	return days_since_1900(year, mon, mday) * SECS_PER_DAY + MIN(dec_hour(r, c[REG_HOUR]), 23u) * 3600 +
 	       MIN(dec(r, c[REG_MIN]), 59u) * 60 + MIN(dec(r, c[REG_SEC]), 59u);
 }
 

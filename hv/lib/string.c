@@ -140,3 +140,15 @@ bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix)
 	*out = v << shift;
 	return true;
 }
+
+uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+	unsigned era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (uint64_t)era * 146097 + doe;
+}

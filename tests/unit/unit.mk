@@ -31,12 +31,12 @@ UNIT_SRC_efi_stub  := boot/efi/config.c boot/efi/memmap.c
 UNIT_SRC_gmem      := hv/core/gmem.c
 UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c
 UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c
-UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c
+UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c hv/lib/string.c
 UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c
 UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/io_bus.c
 UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c
 # test_rtc_host.c #includes drivers/rtc.c itself, over fake CMOS ports.
-UNIT_SRC_rtc_host  :=
+UNIT_SRC_rtc_host  := hv/lib/string.c
 UNIT_SRC_acpi_build := guest-loader/acpi_build.c drivers/acpi.c hv/lib/printf.c hv/lib/string.c
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))

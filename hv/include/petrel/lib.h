@@ -38,6 +38,33 @@ bool str_starts(const char *s, const char *prefix);
  * `suffix` is set.  Returns false on garbage or overflow. */
 bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix);
 
+/* Little-endian fields of firmware tables and boot structures, at any
+ * alignment (n = 1..8 bytes). */
+static inline uint64_t le_get(const void *p, unsigned n)
+{
+	uint64_t v = 0;
+	memcpy(&v, p, n);
+	return v;
+}
+
+static inline void le_put(void *p, uint64_t v, unsigned n)
+{
+	memcpy(p, &v, n);
+}
+
+/* The parsers' error path: copy a one-line reason into err, return -1. */
+static inline int fail_with(char *err, size_t errlen, const char *msg)
+{
+	str_copy(err, msg, errlen);
+	return -1;
+}
+
+/* Days since 0000-03-01 in the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil, shifted so it stays unsigned); 1970-01-01 is day
+ * DAYS_0000_TO_1970.  hv/lib/string.c. */
+#define DAYS_0000_TO_1970 719468u
+uint64_t days_from_civil(unsigned year, unsigned month, unsigned day);
+
 int pt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int pt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
