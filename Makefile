@@ -61,6 +61,7 @@ include tests/unit/unit.mk
 -include tests/guests/guests.mk
 -include tests/fuzz/fuzz.mk
 include tools/guest-image.mk
+include tools/bench.mk
 
 # The ISO `make run` boots: Petrel and the default Linux guest.
 GUEST_CMDLINE ?= console=ttyS0

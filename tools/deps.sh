@@ -10,7 +10,8 @@ pkgs=(
 	qemu-system-x86 ovmf                   # QEMU TCG (SVM) and UEFI firmware
 	bochs bochsbios vgabios                # Bochs (VMX)
 	libcmocka-dev                          # host unit tests
-	busybox-static cpio                    # guest images (later issues)
+	busybox-static cpio                    # guest images
+	python3                                # tools/serial-driver.py, tools/bench-summary.py
 )
 # `tools/deps.sh fuzz` adds what `make fuzz` needs (libFuzzer comes with
 # clang's runtime libraries); plain `make test` does not need them.
