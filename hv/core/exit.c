@@ -171,7 +171,7 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
 	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;
-	case EXIT_ENTRY_FAIL: stop_with_state(v, "the CPU refused the guest state (VMEXIT_INVALID)"); break;
+	case EXIT_ENTRY_FAIL: stop_with_state(v, "the CPU refused the guest state (VM entry failed)"); break;
 	case EXIT_UNKNOWN:
 	default: stop_with_state(v, "an exit Petrel does not handle"); break;
 	}

@@ -251,9 +251,13 @@ static void start_guests(void)
 
 	if (bsp_percpu.virt.vendor == VIRT_SVM && bsp_percpu.virt.svm_npt)
 		vcpu_ops = &svm_ops;
+	else if (bsp_percpu.virt.vendor == VIRT_VMX && bsp_percpu.virt.vmx_ept &&
+		 bsp_percpu.virt.vmx_unrestricted)
+		vcpu_ops = &vmx_ops;
 	if (!vcpu_ops) {
 		pr_warn("no backend for %s yet: guests are not started\n",
-			bsp_percpu.virt.vendor == VIRT_VMX ? "VMX" : "SVM without NPT");
+			bsp_percpu.virt.vendor == VIRT_VMX ? "VMX without EPT and unrestricted guest"
+							   : "SVM without NPT");
 	} else if (vcpu_ops->cpu_enable()) {
 		fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 	} else {

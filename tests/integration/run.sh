@@ -234,6 +234,29 @@ test_linux_high_ram_svm() {
 		'BIOS-e820: \[mem 0x0000000100000000-0x000000011fffffff\] usable' 'PETREL-GUEST-READY'
 }
 
+# The test-guest suite under Petrel's VMX backend on Bochs (EPT,
+# unrestricted guest): one VM per boot, as on SVM.  svm-insns is SVM's own.
+test_guests_vmx() {
+	local g log
+	for g in cpuid io msr exceptions timer isolation; do
+		log=$LOGDIR/vmx-guest-$g.txt
+		tools/mkiso.sh $B/vmx-$g.iso $B/hv.elf --cmdline "loglevel=info" --module "$B/guests/$g.elf vm=$g"
+		BOCHS_LOG=$LOGDIR/vmx-guest-$g.bochs.log tools/run-bochs.sh $B/vmx-$g.iso "$log" 300 "$STOP_RE"
+		expect "vmx guest $g: $(grep -ac '^\[.*\] PASS' "$log") checks pass" "$log" 'virt: vmx ept=1' \
+			"^\[$g\] SUMMARY $g passed=[1-9][0-9]* failed=0" "vm $g exit code 0"
+	done
+}
+
+test_triple_fault_vmx() {
+	local log=$LOGDIR/vmx-guest-triple-fault.txt
+	tools/mkiso.sh $B/vmx-tf.iso $B/hv.elf --cmdline "loglevel=info" \
+		--module "$B/guests/triple-fault.elf vm=tf cpu=0" --module "$B/guests/cpuid.elf vm=after cpu=0"
+	BOCHS_LOG=$LOGDIR/vmx-guest-tf.bochs.log tools/run-bochs.sh $B/vmx-tf.iso "$log" 300 "$STOP_RE"
+	expect "vmx triple fault stops only its VM" "$log" \
+		'error: vm tf vcpu 0: triple fault \(shutdown\)' 'vm tf stopped: triple fault' \
+		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0'
+}
+
 # The same guests directly on QEMU TCG: proves the guests themselves.
 test_native() {
 	local line
@@ -247,7 +270,8 @@ test_native() {
 }
 
 ALL_TESTS=(test_multiboot1 test_linux_svm test_linux_high_ram_svm test_guests_svm test_triple_fault_svm test_no_virt
-	test_exceptions test_cmdline test_grub_bios test_grub_efi test_uefi test_bochs test_native)
+	test_exceptions test_cmdline test_grub_bios test_grub_efi test_uefi test_bochs test_guests_vmx
+	test_triple_fault_vmx test_native)
 # ONLY="test_linux_svm test_bochs" runs just those (for development).
 for t in ${ONLY:-${ALL_TESTS[@]}}; do
 	"$t"

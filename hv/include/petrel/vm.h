@@ -162,6 +162,7 @@ struct vcpu_ops {
 
 extern const struct vcpu_ops *vcpu_ops;
 extern const struct vcpu_ops svm_ops;
+extern const struct vcpu_ops vmx_ops;
 
 /* hv/core/vm.c */
 extern struct vm vms[MAX_VMS];
