@@ -18,11 +18,20 @@
 #define LEAF1_ECX_MONITOR (1u << 3)
 #define LEAF1_ECX_X2APIC (1u << 21)
 #define LEAF1_ECX_TSC_DEADLINE (1u << 24)
+#define LEAF1_ECX_OSXSAVE (1u << 27)
+#define CR4_OSXSAVE (1u << 18)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF1_EDX_APIC (1u << 9)
 #define EDX_MCE (1u << 7)  /* leaf 1 and 0x80000001 alike */
 #define EDX_MCA (1u << 14)
 #define EXT1_ECX_SVM (1u << 2)
+/* Debug store, thermal and power management, performance monitoring:
+ * Petrel gives guests none of their MSRs (msr.c). */
+#define LEAF1_ECX_NO_PM ((1u << 2) | (1u << 4) | (1u << 7) | (1u << 8) | (1u << 15)) /* DTES64 DS-CPL EST TM2 PDCM */
+#define LEAF1_EDX_NO_PM ((1u << 21) | (1u << 22) | (1u << 29) | (1u << 31))          /* DS ACPI TM PBE */
+#define LEAF6_EAX_ARAT (1u << 2)
+#define LEAFD1_EAX_XSAVES (1u << 3) /* no IA32_XSS MSR (msr.c) */
+#define LEAF7_EBX_TSC_ADJUST (1u << 1) /* no IA32_TSC_ADJUST MSR (msr.c) */
 #define HV_LEAF_MAX 0x40000001u
 #define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
 
@@ -47,6 +56,13 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 	case 1:
 		r.ecx &= ~(LEAF1_ECX_VMX | LEAF1_ECX_MONITOR | LEAF1_ECX_X2APIC | LEAF1_ECX_TSC_DEADLINE);
 		r.ecx |= LEAF1_ECX_HYPERVISOR;
+		r.ecx &= ~LEAF1_ECX_NO_PM;
+		r.edx &= ~LEAF1_EDX_NO_PM;
+		/* OSXSAVE mirrors CR4.OSXSAVE: the guest's, not the host's. */
+		vcpu_need(v, REG_CR);
+		r.ecx &= ~LEAF1_ECX_OSXSAVE;
+		if (v->regs.cr4 & CR4_OSXSAVE)
+			r.ecx |= LEAF1_ECX_OSXSAVE;
 		/* A VM with an emulated local APIC gets its TSC-deadline timer. */
 		if (v->lapic)
 			r.ecx |= LEAF1_ECX_TSC_DEADLINE;
@@ -60,6 +76,20 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		r.ecx &= ~EXT1_ECX_SVM;
 		if (!v->lapic)
 			r.edx &= ~(EDX_MCE | EDX_MCA);
+		break;
+	case 6: /* thermal and power: only "the APIC timer always runs" */
+		r = (struct cpuid_regs){ .eax = r.eax & LEAF6_EAX_ARAT };
+		break;
+	case 7:
+		if (sub == 0)
+			r.ebx &= ~LEAF7_EBX_TSC_ADJUST;
+		break;
+	case 0xd:
+		if (sub == 1)
+			r.eax &= ~LEAFD1_EAX_XSAVES;
+		break;
+	case 0xa: /* architectural performance monitoring: none */
+		r = (struct cpuid_regs){ 0 };
 		break;
 	case 0x8000000au: /* SVM features: none */
 		r = (struct cpuid_regs){ 0 };

@@ -17,9 +17,10 @@
 
 static enum x86_mode vcpu_mode(struct vcpu *v)
 {
-	uint16_t cs = v->regs.seg[SEG_CS].attr;
+	uint16_t cs;
 
-	vcpu_need(v, REG_CR | REG_SEGS);
+	vcpu_need(v, REG_CR | REG_SEGS); /* before reading CS: VMX fetches segments lazily */
+	cs = v->regs.seg[SEG_CS].attr;
 	if (!(v->regs.cr0 & CR0_PE))
 		return X86_MODE_16;
 	if ((v->regs.efer & EFER_LMA) && (cs & SEG_ATTR_L))

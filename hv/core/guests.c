@@ -150,6 +150,7 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 	v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
 	v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
 	v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
+	v->xcr0 = 1; /* x87 only, as at power-on */
 	if (vcpu_ops->vcpu_init(v)) {
 		str_copy(err, "vcpu init failed", errlen);
 		return -1;

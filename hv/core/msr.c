@@ -4,7 +4,9 @@
  *  - the guest's own: state the hardware switches on every entry and exit
  *    (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, FS/GS/KERNEL_GS base, PAT).  Not
  *    intercepted; the backend keeps them per vCPU.
- *  - emulated here: EFER (the guest may not turn on SVME), TSC (read);
+ *  - emulated here: EFER (the guest may not turn on SVME), TSC (read),
+ *    IA32_MISC_ENABLE (a fixed value) and IA32_BIOS_SIGN_ID (revision 0),
+ *    which Linux reads with plain RDMSR on Intel CPUs;
  *    for VMs with a local APIC, its MSRs (apic.h) and a machine-check
  *    architecture with no banks (MCG_CAP 0); MTRRs reported as none
  *    but the default type, write-back, since guest memory types come from
@@ -20,12 +22,16 @@
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
+#define MSR_UCODE_REV 0x8b
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_K8_INT_PENDING_MSG 0xc0010055
 #define MSR_MCG_CAP 0x179
+#define MSR_MISC_ENABLE 0x1a0
+/* IA32_MISC_ENABLE as guests see it: fast strings on, no BTS, no PEBS. */
+#define MISC_ENABLE_VALUE ((1ull << 0) | (1ull << 11) | (1ull << 12))
 #define MSR_MCG_STATUS 0x17a
 #define EFER_ALLOWED ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 14) | \
 		      (1ull << 15)) /* SCE LME LMA NXE FFXSR TCE; never SVME (bit 12) */
@@ -88,6 +94,15 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_MTRR_DEF_TYPE:
 		*val = v->mtrr_def_type;
 		return 0;
+	case MSR_UCODE_REV:
+		/* IA32_BIOS_SIGN_ID (AMD: PATCH_LEVEL): no microcode revision. */
+		*val = 0;
+		return 0;
+	case MSR_MISC_ENABLE:
+		/* Linux reads it with a plain RDMSR on every Intel CPU (its
+		 * decompressor's verify_cpu, early_init_intel). */
+		*val = MISC_ENABLE_VALUE;
+		return 0;
 	default:
 		return -1;
 	}
@@ -124,6 +139,12 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 			return -1;
 		v->mtrr_def_type = val;
 		return 0;
+	case MSR_UCODE_REV:
+		/* Intel's "clear, CPUID, read" sequence writes 0 first. */
+		return 0;
+	case MSR_MISC_ENABLE:
+		/* Nothing in it can change: writing it back unchanged is fine. */
+		return val == MISC_ENABLE_VALUE ? 0 : -1;
 	default:
 		return -1;
 	}

@@ -247,6 +247,31 @@ test_guests_vmx() {
 	done
 }
 
+# The Linux guest under VMX on Bochs: boots to its shell (the initramfs
+# prints PETREL-GUEST-READY), with nothing on the console that says a
+# platform piece is missing.  Bochs is slow: about 7 minutes.
+test_linux_vmx() {
+	local log=$LOGDIR/vmx-linux.txt bad
+	if [ ! -f $B/guest/vmlinuz ] || [ ! -f $B/guest/initrd.gz ]; then
+		fail "vmx linux: guest image" "build/guest/vmlinuz or initrd.gz missing (make guest-image)"
+		return
+	fi
+	tools/mkiso.sh $B/vmx-linux.iso $B/hv.elf --cmdline "loglevel=info" \
+		--module "$B/guest/vmlinuz vm=linux0 mem=256M cmdline=\"console=ttyS0 panic=-1\"" \
+		--module "$B/guest/initrd.gz vm=linux0 role=initrd"
+	BOCHS_LOG=$LOGDIR/vmx-linux.bochs.log tools/run-bochs.sh $B/vmx-linux.iso "$log" 1200 \
+		"PETREL-GUEST-READY|vm linux0 stopped|$STOP_RE"
+	expect "vmx linux: boots to its shell under Petrel" "$log" 'virt: vmx ept=1' '\[linux0\] .*PETREL-GUEST-READY' ||
+		return
+	expect_not "vmx linux: no unchecked MSR access" "$log" 'unchecked MSR access'
+	# RETBleed: Bochs's Skylake has no IBRS, a fact about the CPU model.
+	bad=$(grep -aE '^\[linux0\] ' "$log" | grep -aE 'WARNING|BUG:|Call Trace:|Oops|Kernel panic|[Ee]rror|[Ff]ailed' |
+		grep -avE 'RETBleed: WARNING')
+	[ -z "$bad" ] && pass "vmx linux: no error or warning lines on the console" ||
+		fail "vmx linux: no error or warning lines on the console" "$(echo "$bad" | head -3 | tr '\n' '|')"
+	expect_not "vmx linux: Petrel reports no error or warning" "$log" '^petrel: (error|warn):'
+}
+
 test_triple_fault_vmx() {
 	local log=$LOGDIR/vmx-guest-triple-fault.txt
 	tools/mkiso.sh $B/vmx-tf.iso $B/hv.elf --cmdline "loglevel=info" \
@@ -272,6 +297,10 @@ test_native() {
 ALL_TESTS=(test_multiboot1 test_linux_svm test_linux_high_ram_svm test_guests_svm test_triple_fault_svm test_no_virt
 	test_exceptions test_cmdline test_grub_bios test_grub_efi test_uefi test_bochs test_guests_vmx
 	test_triple_fault_vmx test_native)
+# Linux under VMX on Bochs boots to its shell (about 160 s) but Linux still
+# warns about an XSAVE size mismatch (CPUID 0xd under Bochs), so this test
+# fails one check and is kept out of `make test` until that is fixed; run it
+# with ONLY=test_linux_vmx.
 # ONLY="test_linux_svm test_bochs" runs just those (for development).
 for t in ${ONLY:-${ALL_TESTS[@]}}; do
 	"$t"
