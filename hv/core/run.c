@@ -104,10 +104,14 @@ static uint64_t vm_timers(struct vm *vm)
 	return next ? vm->start_tsc + ns_to_tsc(next) : 0;
 }
 
+/* Only the CPU that runs the console VM reads the serial port: its device
+ * models are touched by that CPU alone, and two readers could swap
+ * characters (they did). */
 static void poll_console(void)
 {
 	int c;
-	if (!console_vm || console_vm->state != VM_RUNNING)
+	if (!console_vm || console_vm->state != VM_RUNNING ||
+	    console_vm->vcpu[0].pcpu != this_cpu()->cpu_id)
 		return;
 	while (uart_dev_input_ready(console_vm) && (c = uart_getc()) >= 0)
 		uart_dev_input(console_vm, (uint8_t)c);
@@ -152,7 +156,7 @@ static uint64_t budget(struct pcpu_queue *q, uint64_t deadline, uint64_t now, bo
 
 	if (deadline)
 		b = deadline > now ? deadline - now : 1;
-	if (others || console_vm || stats_interval_s)
+	if (others || (console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
 		b = b ? MIN(b, us_to_tsc(others ? SLICE_US : CONSOLE_POLL_US)) : us_to_tsc(SLICE_US);
 	return b;
 }
