@@ -22,3 +22,13 @@ uint64_t frame_alloc_zeroed(uint64_t pages, uint64_t limit)
 	memset((void *)(uintptr_t)pa, 0, pages * PAGE_SIZE);
 	return pa;
 }
+
+uint64_t frame_pt_alloc(void *ctx)
+{
+	return frame_alloc_zeroed(1, UINT64_MAX);
+}
+
+uint64_t *frame_pt_table(uint64_t pa, void *ctx)
+{
+	return (uint64_t *)(uintptr_t)pa;
+}

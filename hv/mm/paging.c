@@ -26,12 +26,7 @@ static uint64_t alloc_table(void *ctx)
 	return frame_alloc_zeroed(1, GiB(4));
 }
 
-static uint64_t *table_ptr(uint64_t phys, void *ctx)
-{
-	return (uint64_t *)(uintptr_t)phys;
-}
-
-static struct pt_ops ops = { .alloc_page = alloc_table, .table = table_ptr };
+static struct pt_ops ops = { .alloc_page = alloc_table, .table = frame_pt_table };
 
 static void map_or_panic(uint64_t start, uint64_t end, uint64_t flags)
 {

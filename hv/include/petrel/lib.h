@@ -52,6 +52,16 @@ static inline void le_put(void *p, uint64_t v, unsigned n)
 	memcpy(p, &v, n);
 }
 
+/* Sets or clears bit `bit` of a little-endian bitmap (I/O and MSR
+ * permission maps). */
+static inline void bitmap_assign(uint8_t *map, uint32_t bit, bool on)
+{
+	if (on)
+		map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	else
+		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
 /* The parsers' error path: copy a one-line reason into err, return -1. */
 static inline int fail_with(char *err, size_t errlen, const char *msg)
 {

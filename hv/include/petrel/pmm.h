@@ -41,5 +41,10 @@ bool pmm_is_free(const struct pmm *p, uint64_t addr);
 extern struct pmm hv_pmm;
 /* One zeroed page below `limit`; panics when memory runs out. */
 uint64_t frame_alloc_zeroed(uint64_t pages, uint64_t limit);
+/* pt_ops callbacks for tables the hypervisor builds in its own frames
+ * (nested/extended page tables): a zeroed page anywhere, and the page
+ * itself, RAM being identity mapped. */
+uint64_t frame_pt_alloc(void *ctx);
+uint64_t *frame_pt_table(uint64_t pa, void *ctx);
 
 #endif

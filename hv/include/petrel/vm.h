@@ -14,6 +14,7 @@
 #define PETREL_VM_H
 
 #include <petrel/io_bus.h>
+#include <petrel/pagetable.h>
 #include <petrel/platform.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -199,6 +200,18 @@ void exit_dispatch(struct vcpu *v);
 static inline bool gpa_is_ram(const struct vm *vm, uint64_t gpa)
 {
 	return gpa < vm->ram_low || (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < vm->ram_size - vm->ram_low);
+}
+
+/* Maps the VM's RAM, [0, ram_low) and [4 GiB, 4 GiB + the rest), into a
+ * second-level table (NPT or EPT) at `root` with leaf flags `leaf`.
+ * Nothing else is mapped: every other guest-physical access faults. */
+static inline int vm_map_ram(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t leaf)
+{
+	if (pt_map(ops, root, 0, vm->ram_host, vm->ram_low, leaf))
+		return -1;
+	if (vm->ram_size == vm->ram_low)
+		return 0;
+	return pt_map(ops, root, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low, leaf);
 }
 
 /* hv/core/gmem.c: the guest's memory, as the hypervisor sees it. */

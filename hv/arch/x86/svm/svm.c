@@ -41,38 +41,22 @@ static int svm_cpu_enable(void)
 
 /* --- per VM: nested page tables and permission maps ----------------------- */
 
-static uint64_t npt_alloc(void *ctx)
-{
-	return frame_alloc_zeroed(1, UINT64_MAX);
-}
-
-static uint64_t *npt_table(uint64_t pa, void *ctx)
-{
-	return (uint64_t *)(uintptr_t)pa;
-}
-
 /*
- * Guest RAM → its host block, large pages where aligned: [0, ram_low) and,
- * if there is more, [4 GiB, 4 GiB + the rest).
- * Nothing else is mapped: every other guest-physical address faults into
- * the MMIO path.  Nested accesses count as user accesses, so every level
- * carries U (APM vol. 2 §15.25.5).
+ * Guest RAM and nothing else (vm_map_ram), large pages where aligned:
+ * every other guest-physical address faults into the MMIO path.  Nested
+ * accesses count as user accesses, so every level carries U (APM vol. 2
+ * §15.25.5).
  */
 static int npt_build(struct vm *vm, struct svm_vm *s)
 {
 	struct pt_ops ops = {
-		.alloc_page = npt_alloc, .table = npt_table,
+		.alloc_page = frame_pt_alloc, .table = frame_pt_table,
 		.allow_1g = (cpuid(0x80000001, 0).edx & (1u << 26)) != 0,
 		.table_flags = PTE_US,
 	};
 
-	s->ncr3 = npt_alloc(NULL);
-	if (pt_map(&ops, s->ncr3, 0, vm->ram_host, vm->ram_low, PTE_RW | PTE_US))
-		return -1;
-	if (vm->ram_size == vm->ram_low)
-		return 0;
-	return pt_map(&ops, s->ncr3, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low,
-		      PTE_RW | PTE_US);
+	s->ncr3 = frame_pt_alloc(NULL);
+	return vm_map_ram(vm, &ops, s->ncr3, PTE_RW | PTE_US);
 }
 
 static int svm_vm_init(struct vm *vm)
@@ -93,12 +77,8 @@ static int svm_vm_init(struct vm *vm)
 static void svm_set_io_intercept(struct vm *vm, uint16_t port, uint16_t len, bool on)
 {
 	uint8_t *map = (uint8_t *)(uintptr_t)((struct svm_vm *)vm->arch)->iopm;
-	for (uint32_t p = port; p < (uint32_t)port + len && p <= 0xffff; p++) {
-		if (on)
-			map[p / 8] |= (uint8_t)(1u << (p % 8));
-		else
-			map[p / 8] &= (uint8_t)~(1u << (p % 8));
-	}
+	for (uint32_t p = port; p < (uint32_t)port + len && p <= 0xffff; p++)
+		bitmap_assign(map, p, on);
 }
 
 /* MSRPM: three 2 KiB blocks for MSRs 0-0x1fff, 0xc0000000-0xc0001fff and
@@ -117,8 +97,8 @@ static void svm_set_msr_intercept(struct vm *vm, uint32_t msr, bool read, bool w
 	else
 		return; /* outside the map: always intercepted */
 	uint32_t bit = block * 0x4000 + (msr & 0x1fff) * 2;
-	map[bit / 8] = (uint8_t)((map[bit / 8] & ~(3u << (bit % 8))) |
-				 ((read ? 1u : 0u) << (bit % 8)) | ((write ? 2u : 0u) << (bit % 8)));
+	bitmap_assign(map, bit, read);
+	bitmap_assign(map, bit + 1, write);
 }
 
 /* --- per vCPU ------------------------------------------------------------ */

@@ -295,42 +295,24 @@ static int vmx_cpu_enable(void)
 
 /* --- per VM: EPT and bitmaps --------------------------------------------- */
 
-static uint64_t ept_alloc(void *ctx)
-{
-	return frame_alloc_zeroed(1, UINT64_MAX);
-}
-
-static uint64_t *ept_table(uint64_t pa, void *ctx)
-{
-	return (uint64_t *)(uintptr_t)pa;
-}
-
 /*
- * Guest RAM → its host block, large pages where aligned, exactly as the
- * SVM nested tables: [0, ram_low) and, if there is more, [4 GiB, 4 GiB +
- * the rest).  Nothing else is mapped: every other guest-physical address
- * is an EPT violation, and so goes the MMIO path.  Leaves are RWX,
- * write-back; the guest's PAT still applies (ignore-PAT clear).
+ * Guest RAM and nothing else (vm_map_ram), large pages where aligned, as
+ * the SVM nested tables: every other guest-physical address is an EPT
+ * violation, and so goes the MMIO path.  Leaves are RWX, write-back; the
+ * guest's PAT still applies (ignore-PAT clear).
  */
 static int ept_build(struct vm *vm, struct vmx_vm *x)
 {
 	struct pt_ops ops = {
-		.alloc_page = ept_alloc, .table = ept_table,
+		.alloc_page = frame_pt_alloc, .table = frame_pt_table,
 		.allow_1g = vmx_caps.ept_1g,
 		.table_flags = EPT_X,
 	};
 	uint64_t leaf = EPT_R | EPT_W | EPT_X | EPT_MT_WB;
 
-	x->ept_root = ept_alloc(NULL);
-	if (!x->ept_root)
-		return -1;
+	x->ept_root = frame_pt_alloc(NULL);
 	x->eptp = x->ept_root | EPTP_WALK4 | EPTP_WB;
-	if (pt_map(&ops, x->ept_root, 0, vm->ram_host, vm->ram_low, leaf))
-		return -1;
-	if (vm->ram_size == vm->ram_low)
-		return 0;
-	return pt_map(&ops, x->ept_root, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low,
-		      leaf);
+	return vm_map_ram(vm, &ops, x->ept_root, leaf);
 }
 
 static int vmx_vm_init(struct vm *vm)
@@ -355,20 +337,8 @@ static int vmx_vm_init(struct vm *vm)
 static void vmx_set_io_intercept(struct vm *vm, uint16_t port, uint16_t len, bool on)
 {
 	uint8_t *map = (uint8_t *)(uintptr_t)((struct vmx_vm *)vm->arch)->io_bitmap;
-	for (uint32_t p = port; p < (uint32_t)port + len && p <= 0xffff; p++) {
-		if (on)
-			map[p / 8] |= (uint8_t)(1u << (p % 8));
-		else
-			map[p / 8] &= (uint8_t)~(1u << (p % 8));
-	}
-}
-
-static void set_bit_to(uint8_t *map, uint32_t bit, bool on)
-{
-	if (on)
-		map[bit / 8] |= (uint8_t)(1u << (bit % 8));
-	else
-		map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+	for (uint32_t p = port; p < (uint32_t)port + len && p <= 0xffff; p++)
+		bitmap_assign(map, p, on);
 }
 
 /* MSR bitmap (SDM vol. 3C §25.6.9): four 1 KiB quarters: reads of
@@ -385,8 +355,8 @@ static void vmx_set_msr_intercept(struct vm *vm, uint32_t msr, bool read, bool w
 		base = 1024 * 8;
 	else
 		return;
-	set_bit_to(map, base + (msr & 0x1fff), read);
-	set_bit_to(map, 2048 * 8 + base + (msr & 0x1fff), write);
+	bitmap_assign(map, base + (msr & 0x1fff), read);
+	bitmap_assign(map, 2048 * 8 + base + (msr & 0x1fff), write);
 }
 
 /* --- per vCPU: the VMCS -------------------------------------------------- */
