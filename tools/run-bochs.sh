@@ -3,6 +3,9 @@
 # headless, serial to a file.
 #   tools/run-bochs.sh ISO SERIAL_OUT [TIMEOUT_S] [UNTIL_REGEX]
 # Stops when UNTIL_REGEX appears in the serial output, or after TIMEOUT_S.
+# With BOCHS_SERIAL_TCP=PORT, COM1 is instead a TCP server on localhost:PORT
+# that Bochs waits on before it starts (for tools/serial-driver.py
+# --socket tcp:localhost:PORT); SERIAL_OUT is then not written.
 # Debian's bochs is a debugger build without a "nogui" display: the rfb
 # display with timeout=0 needs no client, and the debugger gets the single
 # command "c" (continue).  ../shared/HOSTS.md has the background.
@@ -11,13 +14,17 @@ iso=$1 out=$2 limit=${3:-300} until=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/bochsrc" <<RC
-megs: 512
+megs: ${BOCHS_MEGS:-512}
 cpu: model=corei7_skylake_x, count=${BOCHS_CPUS:-2}, ips=100000000
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=$(realpath "$iso"), status=inserted
 boot: cdrom
-com1: enabled=1, mode=file, dev=$(realpath -m "$out")
+$(if [ -n "${BOCHS_SERIAL_TCP:-}" ]; then
+	echo "com1: enabled=1, mode=socket-server, dev=localhost:$BOCHS_SERIAL_TCP"
+else
+	echo "com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
+fi)
 display_library: rfb, options="timeout=0"
 log: ${BOCHS_LOG:-$work/bochs.log}
 clock: sync=none
@@ -25,7 +32,7 @@ speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 RC
 echo c > "$work/cmds"
-: > "$out"
+[ -n "${BOCHS_SERIAL_TCP:-}" ] || : > "$out"
 # The rfb display listens on a TCP port (5900 and up); several Bochs at
 # once each take the next free one.
 (cd "$work" && exec timeout "$limit" bochs -q -f bochsrc -rc cmds </dev/null >"$work/stdout" 2>&1) &

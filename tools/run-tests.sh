@@ -45,6 +45,7 @@ if [ "$int_rc" -ne 0 ] && [ "$int_fail" -eq 0 ]; then
 	echo "not ok - integration tests did not run to completion"
 fi
 int_pass=$((int_pass - int_skip))
+awk -f tools/parity.awk build/test-logs/integration.txt
 
 passed=$((unit_pass + int_pass))
 failed=$((unit_fail + int_fail))

@@ -126,6 +126,14 @@ class Timeout(DriverError):
     pass
 
 
+def tcp_address(path):
+    """("HOST", PORT) for a --socket of the form tcp:HOST:PORT, else None."""
+    if not path.startswith("tcp:"):
+        return None
+    host, _, port = path[4:].rpartition(":")
+    return (host or "localhost", int(port))
+
+
 class Closed(DriverError):
     """The other end closed the connection (QEMU exited)."""
 
@@ -167,9 +175,10 @@ class SerialDriver:
             if self.process is not None and self.process.poll() is not None:
                 raise DriverError(f"the command exited (code {self.process.returncode}) "
                                   f"before {self.path} accepted a connection")
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            tcp = tcp_address(self.path)
+            s = socket.socket(socket.AF_INET if tcp else socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                s.connect(self.path)
+                s.connect(tcp or self.path)
                 self.note(f"connected to {self.path}")
                 return s
             except (FileNotFoundError, ConnectionRefusedError) as e:
@@ -502,7 +511,9 @@ def main(argv=None):
         epilog="Steps: wait REGEX TIMEOUT | run NAME TIMEOUT CMD... | send TEXT | "
                "sendraw TEXT | check NAME REGEX | sleep S | expect-exit [TIMEOUT [CODE]]. "
                "See the top of this file for details.")
-    ap.add_argument("--socket", required=True, help="QEMU's unix socket (-serial unix:PATH,server=on)")
+    ap.add_argument("--socket", required=True,
+                    help="QEMU's unix socket (-serial unix:PATH,server=on), or tcp:HOST:PORT "
+                         "(Bochs: com1 mode=socket-server)")
     ap.add_argument("--log", help="write the transcript here")
     ap.add_argument("--script", help="file of steps, one per line ('-' = standard input)")
     ap.add_argument("-e", dest="steps", action="append", default=[], metavar="STEP",
@@ -550,7 +561,7 @@ def main(argv=None):
     t0 = time.monotonic()  # times are reported from here (= the command's start)
     proc = None
     if cmd:
-        if os.path.exists(a.socket) and not os.path.isdir(a.socket):
+        if not tcp_address(a.socket) and os.path.exists(a.socket) and not os.path.isdir(a.socket):
             os.unlink(a.socket)  # stale socket from an earlier run
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)

@@ -19,7 +19,6 @@
 #define LEAF1_ECX_X2APIC (1u << 21)
 #define LEAF1_ECX_TSC_DEADLINE (1u << 24)
 #define LEAF1_ECX_OSXSAVE (1u << 27)
-#define CR4_OSXSAVE (1u << 18)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF1_EDX_APIC (1u << 9)
 #define EDX_MCE (1u << 7)  /* leaf 1 and 0x80000001 alike */
@@ -34,6 +33,28 @@
 #define LEAF7_EBX_TSC_ADJUST (1u << 1) /* no IA32_TSC_ADJUST MSR (msr.c) */
 #define HV_LEAF_MAX 0x40000001u
 #define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
+
+/* The size of a standard-format XSAVE area for the states in mask: the
+ * end of the last one, from each state's offset and size in the sub-leaves
+ * of leaf 0xd (SDM vol. 1 §13.4.3), never less than the legacy area and
+ * header; or, compacted (XSAVEC), the states one after the other.  Computed rather than taken from the host's sub-leaf 0, which
+ * answers for the XCR0 in the CPU at the time; and Bochs 2.7 answers there
+ * with the compacted size. */
+static uint32_t xsave_size(uint64_t mask, bool compacted)
+{
+	uint32_t size = 512 + 64;
+
+	for (uint32_t i = 2; i < 63; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		struct cpuid_regs c = cpuid(0xd, i);
+		if (compacted) /* packed in order, some 64-byte aligned (§13.4.3) */
+			size = ((c.ecx & 2) ? (uint32_t)ALIGN_UP(size, 64) : size) + c.eax;
+		else if (c.ebx + c.eax > size)
+			size = c.ebx + c.eax;
+	}
+	return size;
+}
 
 struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
@@ -85,8 +106,13 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 			r.ebx &= ~LEAF7_EBX_TSC_ADJUST;
 		break;
 	case 0xd:
-		if (sub == 1)
+		if (sub == 0) { /* EBX: for the guest's XCR0; ECX: for all it may enable */
+			r.ebx = xsave_size(v->xcr0, false);
+			r.ecx = xsave_size(r.eax | ((uint64_t)r.edx << 32), false);
+		} else if (sub == 1) { /* EBX: XSAVEC's size for XCR0 (IA32_XSS is 0) */
 			r.eax &= ~LEAFD1_EAX_XSAVES;
+			r.ebx = xsave_size(v->xcr0, true);
+		}
 		break;
 	case 0xa: /* architectural performance monitoring: none */
 		r = (struct cpuid_regs){ 0 };

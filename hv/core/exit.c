@@ -56,6 +56,51 @@ static void handle_wrmsr(struct vcpu *v)
 	vcpu_skip_insn(v);
 }
 
+/*
+ * XSETBV: every backend intercepts it, so each vCPU has its own XCR0 and
+ * no guest sees another's (run.c puts it into the CPU before each entry).
+ * The checks are the instruction's own (SDM vol. 2C XSETBV, "Protected
+ * Mode Exceptions"): #UD without CR4.OSXSAVE; #GP(0) at CPL > 0, for an XCR
+ * other than XCR0, without x87, for a state CPUID leaf 0xd does not list,
+ * for AVX without SSE, for AVX-512 states not all together or without AVX,
+ * for the two MPX states or the two AMX states apart.
+ */
+#define XCR0_X87 (1u << 0)
+#define XCR0_SSE (1u << 1)
+#define XCR0_AVX (1u << 2)
+#define XCR0_MPX (3u << 3)
+#define XCR0_AVX512 (7u << 5)
+#define XCR0_AMX (3u << 17)
+
+static bool xcr0_valid(uint64_t val, uint64_t supported)
+{
+	uint64_t avx512 = val & XCR0_AVX512, mpx = val & XCR0_MPX, amx = val & XCR0_AMX;
+
+	return (val & XCR0_X87) && !(val & ~supported) &&
+	       (!(val & XCR0_AVX) || (val & XCR0_SSE)) &&
+	       (!avx512 || (avx512 == XCR0_AVX512 && (val & XCR0_AVX))) &&
+	       (!mpx || mpx == XCR0_MPX) && (!amx || amx == XCR0_AMX);
+}
+
+static void handle_xsetbv(struct vcpu *v)
+{
+	uint64_t *g = v->regs.gpr, val = (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32);
+	struct cpuid_regs d = guest_cpuid(v, 0xd, 0);
+
+	vcpu_need(v, REG_CR | REG_SEGS);
+	if (!(v->regs.cr4 & CR4_OSXSAVE)) {
+		vcpu_inject_exception(v, UD, false, 0);
+		return;
+	}
+	if (v->regs.cpl != 0 || (uint32_t)g[GPR_RCX] != 0 ||
+	    !xcr0_valid(val, d.eax | ((uint64_t)d.edx << 32))) {
+		vcpu_inject_exception(v, GP, true, 0);
+		return;
+	}
+	v->xcr0 = val;
+	vcpu_skip_insn(v);
+}
+
 /* IN/OUT without a string: the value travels in AL/AX/EAX; an IN keeps
  * the rest of RAX (a 32-bit IN zero-extends, as any 32-bit write). */
 static void io_simple(struct vcpu *v)
@@ -168,6 +213,8 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_IO: handle_io(v); break;
 	case EXIT_MMIO: handle_mmio(v); break;
 	case EXIT_HLT: handle_hlt(v); break;
+	case EXIT_XSETBV: handle_xsetbv(v); break;
+	case EXIT_CR: break; /* the backend finished it; counted above */
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
 	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;

@@ -78,7 +78,7 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 		return -1;
 	/* A multiboot guest's memory map describes low RAM only. */
 	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), (uint8_t *)(uintptr_t)vm->ram_host,
-			  vm->ram_low, "", &g, err, errlen))
+			  vm->ram_low, s->cfg.cmdline, &g, err, errlen))
 		return -1;
 	flat32_state(v, g.entry, 0x08, 0x10);
 	v->regs.gpr[GPR_RAX] = 0x2badb002;
@@ -150,7 +150,7 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 	v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
 	v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
 	v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
-	v->xcr0 = 1; /* x87 only, as at power-on */
+	v->xcr0 = cpu_has_xsave() ? 1 : 0; /* x87 only, as at power-on */
 	if (vcpu_ops->vcpu_init(v)) {
 		str_copy(err, "vcpu init failed", errlen);
 		return -1;

@@ -6,7 +6,9 @@
  *    intercepted; the backend keeps them per vCPU.
  *  - emulated here: EFER (the guest may not turn on SVME), TSC (read),
  *    IA32_MISC_ENABLE (a fixed value) and IA32_BIOS_SIGN_ID (revision 0),
- *    which Linux reads with plain RDMSR on Intel CPUs;
+ *    which Linux reads with plain RDMSR on Intel CPUs; on Intel CPUs,
+ *    IA32_FEATURE_CONTROL reads locked with VMX off (writes #GP, as to any
+ *    locked one), so a guest sees no VMX to turn on;
  *    for VMs with a local APIC, its MSRs (apic.h) and a machine-check
  *    architecture with no banks (MCG_CAP 0); MTRRs reported as none
  *    but the default type, write-back, since guest memory types come from
@@ -18,6 +20,7 @@
 #include <petrel/apic.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
+#include <petrel/percpu.h>
 #include <petrel/vm.h>
 
 #define MSR_TSC 0x10
@@ -33,6 +36,8 @@
 /* IA32_MISC_ENABLE as guests see it: fast strings on, no BTS, no PEBS. */
 #define MISC_ENABLE_VALUE ((1ull << 0) | (1ull << 11) | (1ull << 12))
 #define MSR_MCG_STATUS 0x17a
+#define MSR_FEATURE_CONTROL 0x3a
+#define FEATURE_CONTROL_LOCKED (1ull << 0)
 #define EFER_ALLOWED ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 14) | \
 		      (1ull << 15)) /* SCE LME LMA NXE FFXSR TCE; never SVME (bit 12) */
 
@@ -102,6 +107,11 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		/* Linux reads it with a plain RDMSR on every Intel CPU (its
 		 * decompressor's verify_cpu, early_init_intel). */
 		*val = MISC_ENABLE_VALUE;
+		return 0;
+	case MSR_FEATURE_CONTROL: /* Intel's only (SDM vol. 4 table 2-2) */
+		if (this_cpu()->virt.vendor != VIRT_VMX)
+			return -1;
+		*val = FEATURE_CONTROL_LOCKED;
 		return 0;
 	default:
 		return -1;

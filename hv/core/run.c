@@ -181,18 +181,45 @@ static void finish_requests(struct vm *vm)
 	}
 }
 
-/* IA32_TSC_AUX is not switched by the hardware on entry: the guest's
- * value goes into the CPU when it differs from what is there (the host
- * never reads it). */
-static void load_tsc_aux(struct vcpu *v)
+/*
+ * State the hardware does not switch on entry: the guest's IA32_TSC_AUX
+ * (RDTSCP, RDPID) and XCR0 (which state XSAVE covers; CPUID leaf 0xd
+ * answers from it).  Each goes into the CPU when it differs from what is
+ * there (0 in the cache: not known yet, whatever firmware left); the host
+ * reads neither and never uses XSAVE state itself.  A CPU without XSAVE
+ * gives its vCPUs XCR0 = 0, and nothing is loaded.
+ */
+static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
+
+static void load_guest_extras(struct vcpu *v)
 {
-	static uint64_t loaded[MAX_CPUS];
 	uint32_t cpu = this_cpu()->cpu_id;
 
-	if (loaded[cpu] != v->tsc_aux) {
+	if (tsc_aux_in[cpu] != v->tsc_aux) {
 		wrmsr(0xc0000103, v->tsc_aux);
-		loaded[cpu] = v->tsc_aux;
+		tsc_aux_in[cpu] = v->tsc_aux;
 	}
+	if (xcr0_in[cpu] != v->xcr0) {
+		xsetbv0(v->xcr0);
+		xcr0_in[cpu] = v->xcr0;
+	}
+}
+
+/* Both backends intercept XSETBV, but QEMU 7.2 TCG does not honour SVM's
+ * XSETBV intercept: there the guest writes XCR0 itself.  What the CPU
+ * holds after the exit is then the guest's value. */
+static void save_guest_extras(struct vcpu *v)
+{
+	if (v->xcr0)
+		v->xcr0 = xcr0_in[this_cpu()->cpu_id] = xgetbv0();
+}
+
+/* XSETBV needs CR4.OSXSAVE; set before the backend records the host's CR4
+ * (VMX loads it from the VMCS on every exit). */
+void xstate_cpu_init(void)
+{
+	if (cpu_has_xsave())
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 
 static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
@@ -202,9 +229,10 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 	if (b)
 		lapic_timer_oneshot(b);
 	v->tsc_in_hv += now - v->tsc_exit;
-	load_tsc_aux(v);
+	load_guest_extras(v);
 	vcpu_ops->run(v);
 	v->tsc_exit = rdtsc();
+	save_guest_extras(v);
 	exit_dispatch(v);
 	finish_requests(v->vm);
 	if (v->vm->state != VM_RUNNING && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
@@ -218,6 +246,8 @@ void run_loop(void)
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	/* The BSP enabled its own before creating VMs; APs do it here. */
+	if (this_cpu()->cpu_id != 0)
+		xstate_cpu_init();
 	if (this_cpu()->cpu_id != 0 && vcpu_ops && vcpu_ops->cpu_enable())
 		pr_err("cpu %u: cannot enable %s: its VMs will not run\n", this_cpu()->cpu_id,
 		       vcpu_ops->name);

@@ -16,6 +16,7 @@ const struct vcpu_ops *vcpu_ops;
 static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr",
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_HLT] = "hlt",
+	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };

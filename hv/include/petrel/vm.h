@@ -69,6 +69,8 @@ enum exit_kind {
 	EXIT_IO,
 	EXIT_MMIO,
 	EXIT_HLT,
+	EXIT_XSETBV,
+	EXIT_CR,         /* a control-register access the backend finished itself */
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INIT,
 	EXIT_UD,         /* an instruction the guest may not use: inject #UD */
@@ -114,7 +116,7 @@ struct vcpu {
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
-	uint64_t xcr0;        /* the guest's XCR0, where the backend intercepts XSETBV (VMX) */
+	uint64_t xcr0;        /* the guest's XCR0: XSETBV always exits (exit.c), run.c loads it */
 	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exits_total;
@@ -248,5 +250,6 @@ int emulate_mmio(struct vcpu *v);
 int run_assign(struct vcpu *v, uint32_t pcpu);
 void run_start(void);
 void run_loop(void) __attribute__((noreturn));
+void xstate_cpu_init(void);
 
 #endif

@@ -14,11 +14,21 @@ static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1
 
 struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
 
-static inline struct cpuid_regs cpuid(uint32_t leaf)
+static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t sub)
 {
 	struct cpuid_regs r;
-	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(0));
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
 	return r;
+}
+
+static inline struct cpuid_regs cpuid(uint32_t leaf) { return cpuid_count(leaf, 0); }
+
+/* XCR0 (needs CR4.OSXSAVE, else #UD). */
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return ((uint64_t)hi << 32) | lo;
 }
 
 static inline uint64_t rdmsr(uint32_t msr)

@@ -141,7 +141,7 @@ static int svm_vcpu_init(struct vcpu *v)
 				    INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
 	vmcb->ctl.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 				    INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-				    INTERCEPT_SKINIT;
+				    INTERCEPT_SKINIT | INTERCEPT_XSETBV;
 	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
 	vmcb->ctl.iopm_base_pa = s->iopm;
 	vmcb->ctl.msrpm_base_pa = s->msrpm;

@@ -49,6 +49,13 @@ static void exit_cpuid(struct vcpu *v, struct vmcb *vmcb)
 	v->exit.insn_len = insn_len(v, vmcb);
 }
 
+/* XSETBV: each vCPU keeps its own XCR0 (hv/core/exit.c checks it). */
+static void exit_xsetbv(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_XSETBV);
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
 static void exit_hlt(struct vcpu *v, struct vmcb *vmcb)
 {
 	set_kind(v, EXIT_HLT);
@@ -116,6 +123,7 @@ static const exit_fn exit_table[] = {
 	[VMEXIT_STGI] = exit_ud,
 	[VMEXIT_CLGI] = exit_ud,
 	[VMEXIT_SKINIT] = exit_ud,
+	[VMEXIT_XSETBV] = exit_xsetbv,
 };
 
 /* Nested page fault: EXITINFO1 is the fault's error code, EXITINFO2 the

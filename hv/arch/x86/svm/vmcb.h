@@ -146,6 +146,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+#define INTERCEPT_XSETBV (1u << 13)
 
 /* int_ctl, APM vol. 2 §15.21.1 */
 #define V_IRQ (1u << 8)
@@ -178,6 +179,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define VMEXIT_STGI 0x84
 #define VMEXIT_CLGI 0x85
 #define VMEXIT_SKINIT 0x86
+#define VMEXIT_XSETBV 0x8d
 #define VMEXIT_NPF 0x400
 #define VMEXIT_INVALID ((uint64_t)-1)
 

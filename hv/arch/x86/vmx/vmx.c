@@ -275,11 +275,6 @@ static int vmx_cpu_enable(void)
 	/* CR0 and CR4 as VMX operation requires (SDM vol. 3C §24.8). */
 	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
 	write_cr4((read_cr4() | CR4_VMXE | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
-	/* XSETBV always exits under VMX (vmx_exit.c): the host executes it
-	 * for the guest, which needs CR4.OSXSAVE here.  The host itself never
-	 * uses XSAVE state. */
-	if (cpuid(1, 0).ecx & (1u << 26))
-		write_cr4(read_cr4() | CR4_OSXSAVE);
 	uint64_t pa = frame_alloc_zeroed(1, UINT64_MAX);
 	if (!pa)
 		return -1;
@@ -703,29 +698,6 @@ static void switch_msrs(struct vmx_vcpu *xv)
 	xv->msrs_fresh = false;
 }
 
-/* XCR0 is not switched by VMX: the guest's value goes into the CPU when
- * it differs from what is there, and stays (CPUID leaf 0xd answers from
- * it); the host never uses XSAVE state. */
-static void xsetbv0(uint64_t val)
-{
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
-}
-
-static void load_xcr0(struct vcpu *v)
-{
-	static uint64_t loaded[MAX_CPUS];
-	uint32_t cpu = this_cpu()->cpu_id;
-
-	if (!(read_cr4() & CR4_OSXSAVE))
-		return;
-	if (!loaded[cpu])
-		loaded[cpu] = 1; /* the power-on value */
-	if (loaded[cpu] != v->xcr0) {
-		xsetbv0(v->xcr0);
-		loaded[cpu] = v->xcr0;
-	}
-}
-
 /* VMLAUNCH/VMRESUME refused the VMCS before touching the guest: no exit
  * information exists; the dump names the VM-instruction error. */
 static void entry_refused(struct vcpu *v, struct vmx_vcpu *xv, int rc)
@@ -747,7 +719,6 @@ static void vmx_run(struct vcpu *v)
 		return;
 	}
 	switch_msrs(xv);
-	load_xcr0(v);
 	if (xv->ctls_dirty) {
 		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, xv->cpu_ctls);
 		xv->ctls_dirty = false;

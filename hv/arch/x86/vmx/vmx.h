@@ -13,7 +13,6 @@
 #define CR0_PG (1ull << 31)
 #define CR4_PAE (1ull << 5)
 #define CR4_VMXE (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 

@@ -182,7 +182,7 @@ static void exit_cr(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 	}
 	vcpu_need(v, REG_CR);
 	ok = cr == 0 ? cr0_write(v, v->regs.gpr[reg]) : cr4_write(v, v->regs.gpr[reg]);
-	set_kind(v, EXIT_NONE);
+	set_kind(v, EXIT_CR);
 	if (!ok) {
 		vcpu_inject_exception(v, 13, true, 0);
 		return;
@@ -192,29 +192,12 @@ static void exit_cr(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 	vcpu_dirty(v, REG_CR | REG_RIP);
 }
 
-/*
- * XSETBV exits unconditionally (SDM vol. 3C §26.1.2).  Handled here, below
- * the vendor line: under SVM it is not intercepted.  The checks are the
- * instruction's own (SDM vol. 2C XSETBV): XCR0 only, x87 always on, only
- * features CPUID leaf 0xd lists, AVX with SSE, the AVX-512 states together
- * and with AVX.  The value goes into the CPU on each entry (vmx.c).
- */
+/* XSETBV exits unconditionally (SDM vol. 3C §26.1.2); the core checks
+ * and records it (hv/core/exit.c), as under SVM. */
 static void exit_xsetbv(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
-	uint64_t *g = v->regs.gpr, val = (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32);
-	struct cpuid_regs d = cpuid(0xd, 0);
-	uint64_t supported = d.eax | ((uint64_t)d.edx << 32), avx512 = 0xe0;
-
-	set_kind(v, EXIT_NONE);
-	vcpu_need(v, REG_SEGS);
-	if ((uint32_t)g[GPR_RCX] != 0 || v->regs.cpl != 0 || !(val & 1) || (val & ~supported) ||
-	    ((val & 4) && !(val & 2)) || ((val & avx512) && ((val & avx512) != avx512 || !(val & 4)))) {
-		vcpu_inject_exception(v, 13, true, 0);
-		return;
-	}
-	v->xcr0 = val;
-	v->regs.rip += insn_len();
-	vcpu_dirty(v, REG_RIP);
+	set_kind(v, EXIT_XSETBV);
+	v->exit.insn_len = insn_len();
 }
 
 /* EPT violation: the guest-physical address and what the access was
