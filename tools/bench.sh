@@ -94,22 +94,8 @@ mkdir -p "$BB/logs"
 T_START=$(date +%s)
 
 # ------------------------------------------------------------ guest image
-# busybox tree in $1 (the same layout as tools/build-guest.sh's)
-busybox_tree() {
-	local r=$1 a
-	rm -rf "$r"
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
-	cp "$BUSYBOX" "$r/bin/busybox"
-	for a in $("$BUSYBOX" --list-full); do
-		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
-	done
-	chmod 1777 "$r/tmp"
-}
-# newc cpio of the tree $1, owned by root, sorted, on stdout
-cpio_of() {
-	(cd "$1" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
-		cpio -o -H newc -R 0:0 --reproducible --quiet)
-}
+# busybox_tree, cpio_of
+. "$(dirname "${BASH_SOURCE[0]}")/initramfs-lib.sh"
 
 build_guest() {
 	say "compiling tests/bench/guest-bench.c"

@@ -37,6 +37,8 @@ die() { echo "guest: error: $*" >&2; exit 1; }
 for t in apt-get apt-cache dpkg-deb cpio gzip sha256sum flock; do
 	command -v "$t" >/dev/null || die "'$t' not found (run tools/deps.sh or make deps)"
 done
+LIB=$(dirname "${BASH_SOURCE[0]}")/initramfs-lib.sh
+. "$LIB" # busybox_tree, cpio_of
 # busybox must be the static one (busybox-static), not Debian's dynamic busybox
 BUSYBOX=$(dpkg -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$' || true)
 [ -n "$BUSYBOX" ] && [ -x "$BUSYBOX" ] ||
@@ -151,31 +153,20 @@ if [ -n "${NEWDEB:-}" ]; then
 fi
 
 # ------------------------------------------------------------------ initrd
-istamp=$( { printf '%s\n' "$INIT_TEXT"; sha256sum <"$BUSYBOX"; sha256sum <"${BASH_SOURCE[0]}"; } |
+istamp=$( { printf '%s\n' "$INIT_TEXT"; sha256sum <"$BUSYBOX"; sha256sum <"${BASH_SOURCE[0]}";
+	sha256sum <"$LIB"; } |
 	sha256sum | cut -d' ' -f1)
 if [ -s "$OUT/initrd.gz" ] && [ "$(cat "$OUT/.initrd-stamp" 2>/dev/null)" = "$istamp" ]; then
 	say "initrd $OUT/initrd.gz is current"
 else
 	say "building $OUT/initrd.gz"
 	r=$OUT/.initrd-root
-	rm -rf "$r"
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
-	cp "$BUSYBOX" "$r/bin/busybox"
-	for a in $("$BUSYBOX" --list-full); do
-		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
-	done
+	busybox_tree "$r"
 	printf '%s\n' "$INIT_TEXT" >"$r/init"
 	chmod 755 "$r/init"
-	chmod 1777 "$r/tmp"
-	chmod 700 "$r/root"
+	# Fixed times and gzip -n: the same input gives the same bytes.
 	find "$r" -exec touch -h -d @0 {} +
-	# Owned by root in the archive whoever builds it; no device nodes needed:
-	# the kernel's built-in initramfs already has /dev/console, and /init
-	# mounts devtmpfs.  Sorted names, fixed times, --reproducible and gzip -n:
-	# the same input gives the same bytes.
-	(cd "$r" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
-		cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9n >"$OUT/initrd.gz.tmp" ||
-		die "cpio/gzip failed"
+	cpio_of "$r" | gzip -9n >"$OUT/initrd.gz.tmp" || die "cpio/gzip failed"
 	mv "$OUT/initrd.gz.tmp" "$OUT/initrd.gz"
 	echo "$istamp" >"$OUT/.initrd-stamp"
 	rm -rf "$r"

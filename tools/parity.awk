@@ -3,11 +3,12 @@
 # lines of tests/integration/run.sh ("ok - svm guest cpuid: 8 checks pass",
 # "not ok - vmx linux: ...") and prints one row per check that either
 # backend ran, so a gap in parity shows at a glance.  Numbers in a name
-# (counts, timings) are written N so both backends' lines meet in one row.
+# (counts, timings: a number after a space) are written N so both backends'
+# lines meet in one row.
 function key(s) {
 	sub(/ # SKIP.*/, "", s)
 	gsub(/ \([^)]*\)/, "", s)
-	gsub(/[0-9]+/, "N", s)
+	gsub(/ [0-9][0-9.]*/, " N", s)
 	return s
 }
 /^(not )?ok - (svm|vmx) / {

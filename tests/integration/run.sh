@@ -180,6 +180,11 @@ irq_count() {
 # and checks what comes back.  The same checks for both backends:
 #   linux_session TAG LOG OUT COMMAND...   runs the driver with COMMAND (the
 #   emulator, its serial port on $sock), then judges the session.
+# Error lines about the CPU model, not about Petrel's platform: Linux prints
+# them on that CPU without Petrel too.  Bochs's Skylake has no IBRS, so
+# Linux warns about RETBleed there (seen booting the same kernel directly on
+# Bochs).
+CPU_MODEL_LINES='RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed'
 linux_session() {
 	local t=$1 log=$2 out=$3
 	shift 3
@@ -203,7 +208,7 @@ linux_session() {
 	[ -z "$bad" ] && pass "$t: dmesg has no APIC, timer, ACPI or clocksource error lines" ||
 		fail "$t: dmesg has no APIC, timer, ACPI or clocksource error lines" "$(echo "$bad" | head -3 | tr '\n' '|')"
 
-	bad=$(section dmesg "$out" | grep -E '^<[0-4]>')
+	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -vE "$CPU_MODEL_LINES")
 	[ -z "$bad" ] && pass "$t: dmesg has no error or warning lines at all" ||
 		fail "$t: dmesg has no error or warning lines at all" "$(echo "$bad" | head -3 | tr '\n' '|')"
 
