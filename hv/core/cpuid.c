@@ -37,9 +37,10 @@
 /* The size of a standard-format XSAVE area for the states in mask: the
  * end of the last one, from each state's offset and size in the sub-leaves
  * of leaf 0xd (SDM vol. 1 §13.4.3), never less than the legacy area and
- * header; or, compacted (XSAVEC), the states one after the other.  Computed rather than taken from the host's sub-leaf 0, which
- * answers for the XCR0 in the CPU at the time; and Bochs 2.7 answers there
- * with the compacted size. */
+ * header; or, compacted (XSAVEC), the states one after the other.
+ * Computed rather than taken from the host's sub-leaf 0, which answers for
+ * the XCR0 in the CPU at the time; and Bochs 2.7 answers there with the
+ * compacted size. */
 static uint32_t xsave_size(uint64_t mask, bool compacted)
 {
 	uint32_t size = 512 + 64;

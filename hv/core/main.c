@@ -258,9 +258,10 @@ static void start_guests(void)
 		pr_warn("no backend for %s yet: guests are not started\n",
 			bsp_percpu.virt.vendor == VIRT_VMX ? "VMX without EPT and unrestricted guest"
 							   : "SVM without NPT");
-	} else if (xstate_cpu_init(), vcpu_ops->cpu_enable()) {
-		fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 	} else {
+		xstate_cpu_init();
+		if (vcpu_ops->cpu_enable())
+			fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 		lapic_timer_calibrate();
 		n = guests_start(&bi, smp_cpus_online());
 	}

@@ -185,9 +185,10 @@ static void finish_requests(struct vm *vm)
  * State the hardware does not switch on entry: the guest's IA32_TSC_AUX
  * (RDTSCP, RDPID) and XCR0 (which state XSAVE covers; CPUID leaf 0xd
  * answers from it).  Each goes into the CPU when it differs from what is
- * there (0 in the cache: not known yet, whatever firmware left); the host
- * reads neither and never uses XSAVE state itself.  A CPU without XSAVE
- * gives its vCPUs XCR0 = 0, and nothing is loaded.
+ * there: TSC_AUX is 0 from reset; an XCR0 of 0 in the cache means not
+ * known yet (firmware may have changed it), since XCR0 is never 0 where it
+ * exists.  The host reads neither and never uses XSAVE state itself.  A
+ * CPU without XSAVE gives its vCPUs XCR0 = 0, and nothing is loaded.
  */
 static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
 
@@ -246,11 +247,12 @@ void run_loop(void)
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	/* The BSP enabled its own before creating VMs; APs do it here. */
-	if (this_cpu()->cpu_id != 0)
+	if (this_cpu()->cpu_id != 0 && vcpu_ops) {
 		xstate_cpu_init();
-	if (this_cpu()->cpu_id != 0 && vcpu_ops && vcpu_ops->cpu_enable())
-		pr_err("cpu %u: cannot enable %s: its VMs will not run\n", this_cpu()->cpu_id,
-		       vcpu_ops->name);
+		if (vcpu_ops->cpu_enable())
+			pr_err("cpu %u: cannot enable %s: its VMs will not run\n", this_cpu()->cpu_id,
+			       vcpu_ops->name);
+	}
 	for (uint32_t i = 0; i < q->nr; i++)
 		q->v[i]->tsc_exit = rdtsc();
 	for (;;) {

@@ -116,7 +116,7 @@ struct vcpu {
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
-	uint64_t xcr0;        /* the guest's XCR0: XSETBV always exits (exit.c), run.c loads it */
+	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
 	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exits_total;
