@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Drive a guest's serial console over a QEMU unix socket (stdlib only).
+"""Drive a guest's serial console over a QEMU unix socket (stdlib only), or
+over TCP (--socket tcp:HOST:PORT, e.g. Bochs's com1 mode=socket-server; see
+tools/run-bochs.sh BOCHS_SERIAL_TCP).
 
 QEMU side (the socket is QEMU's; wait=on holds the machine until we connect,
 so no early output is lost; wait=off also works but may lose the first lines):
