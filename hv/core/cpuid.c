@@ -8,9 +8,14 @@
  * 0x40000000 (the range CPUs leave to hypervisors, SDM vol. 2A CPUID):
  *   0x40000000: EAX = the highest hypervisor leaf, EBX ECX EDX = "PetrelHV\0\0\0\0"
  *   0x40000001: EAX = Petrel's version, major << 16 | minor << 8 | patch
+ *   0x40000010: EAX = the TSC's rate in kHz, EBX = the local APIC timer's
+ *               input clock in kHz (the "timing information" leaf other
+ *               hypervisors give; guests need not calibrate)
  * and, for Linux guests, the KVM clock leaves at 0x40000100 (pvclock.c).
  */
 #include <arch/cpu.h>
+#include <petrel/apic.h>
+#include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/vm.h>
 
@@ -31,7 +36,14 @@
 #define LEAF6_EAX_ARAT (1u << 2)
 #define LEAFD1_EAX_XSAVES (1u << 3) /* no IA32_XSS MSR (msr.c) */
 #define LEAF7_EBX_TSC_ADJUST (1u << 1) /* no IA32_TSC_ADJUST MSR (msr.c) */
-#define HV_LEAF_MAX 0x40000001u
+/* Protection keys: Petrel's own accesses for the guest (string I/O, MMIO
+ * emulation) do not apply PKRU, so guests get no PKU; nor CET or PKS,
+ * whose state lives in MSRs and supervisor XSAVE components Petrel does
+ * not give. */
+#define LEAF7_ECX_HIDDEN ((1u << 3) | (1u << 4) | (1u << 7) | (1u << 31)) /* PKU OSPKE CET_SS PKS */
+#define LEAF7_EDX_HIDDEN (1u << 20)                                        /* CET_IBT */
+#define XCR0_PKRU (1u << 9)
+#define HV_LEAF_MAX 0x40000010u
 #define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
 
 /* The size of a standard-format XSAVE area for the states in mask: the
@@ -70,6 +82,9 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 			memcpy(&r.ecx, "elHV", 4);
 		} else if (leaf == 0x40000001u) {
 			r.eax = PETREL_VERSION_NUM;
+		} else if (leaf == 0x40000010u) {
+			r.eax = (uint32_t)(tsc_hz / 1000);
+			r.ebx = (uint32_t)(LAPIC_BUS_HZ / 1000);
 		}
 		return r;
 	}
@@ -103,16 +118,22 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		r = (struct cpuid_regs){ .eax = r.eax & LEAF6_EAX_ARAT };
 		break;
 	case 7:
-		if (sub == 0)
+		if (sub == 0) {
 			r.ebx &= ~LEAF7_EBX_TSC_ADJUST;
+			r.ecx &= ~LEAF7_ECX_HIDDEN;
+			r.edx &= ~LEAF7_EDX_HIDDEN;
+		}
 		break;
 	case 0xd:
 		if (sub == 0) { /* EBX: for the guest's XCR0; ECX: for all it may enable */
+			r.eax &= ~XCR0_PKRU;
 			r.ebx = xsave_size(v->xcr0, false);
 			r.ecx = xsave_size(r.eax | ((uint64_t)r.edx << 32), false);
 		} else if (sub == 1) { /* EBX: XSAVEC's size for XCR0 (IA32_XSS is 0) */
 			r.eax &= ~LEAFD1_EAX_XSAVES;
 			r.ebx = xsave_size(v->xcr0, true);
+		} else if (sub < 32 && (XCR0_PKRU & (1u << sub))) {
+			r = (struct cpuid_regs){ 0 }; /* a component guests cannot enable */
 		}
 		break;
 	case 0xa: /* architectural performance monitoring: none */

@@ -101,6 +101,8 @@ static void handle_xsetbv(struct vcpu *v)
 	vcpu_skip_insn(v);
 }
 
+static void stop_with_state(struct vcpu *v, const char *why);
+
 /* IN/OUT without a string: the value travels in AL/AX/EAX; an IN keeps
  * the rest of RAX (a 32-bit IN zero-extends, as any 32-bit write). */
 static void io_simple(struct vcpu *v)
@@ -117,47 +119,18 @@ static void io_simple(struct vcpu *v)
 	}
 }
 
-static uint64_t addr_mask(uint8_t addr_size)
-{
-	return addr_size == 8 ? ~0ull : (1ull << (addr_size * 8)) - 1;
-}
-
-/* INS/OUTS, with or without REP: every iteration in one exit.  INS writes
- * ES:rDI, OUTS reads seg:rSI; rCX counts down with REP; DF picks the
- * direction.  A page fault on the guest's buffer stops the loop with the
- * registers describing the iterations done, as the CPU would leave them. */
-static int io_string(struct vcpu *v)
-{
-	uint64_t *g = v->regs.gpr, mask = addr_mask(v->exit.io.addr_size);
-	uint8_t size = v->exit.io.size;
-	bool in = v->exit.io.in;
-	int step = (v->regs.rflags & (1u << 10)) ? -(int)size : (int)size;
-	int ireg = in ? GPR_RDI : GPR_RSI, seg = in ? SEG_ES : v->exit.io.seg;
-
-	vcpu_need(v, REG_SEGS | REG_CR);
-	for (;;) {
-		uint64_t count = g[GPR_RCX] & mask, val = 0;
-		uint64_t gva = v->regs.seg[seg].base + (g[ireg] & mask);
-		if (v->exit.io.rep && count == 0)
-			break;
-		if (!in && guest_read_virt(v, gva, &val, size))
-			return -1;
-		io_bus_access(&v->vm->bus, false, v, v->exit.io.port, size, !in, &val);
-		if (in && guest_write_virt(v, gva, &val, size))
-			return -1;
-		g[ireg] = (g[ireg] & ~mask) | ((g[ireg] + (uint64_t)(int64_t)step) & mask);
-		if (!v->exit.io.rep)
-			break;
-		g[GPR_RCX] = (g[GPR_RCX] & ~mask) | ((count - 1) & mask);
-	}
-	return 0;
-}
-
+/* IN/OUT, and INS/OUTS (string_io.c): a REP with elements left stays on
+ * its instruction, as the CPU leaves it between iterations. */
 static void handle_io(struct vcpu *v)
 {
-	if (v->exit.io.string ? io_string(v) : (io_simple(v), 0)) {
-		vcpu_dirty(v, REG_RIP); /* registers as far as the loop got; #PF pending */
-		return;
+	if (v->exit.io.string) {
+		switch (emulate_string_io(v)) {
+		case STRING_IO_DONE: break;
+		case STRING_IO_STOP: vm_stop(v->vm, "a string I/O instruction could not be decoded"); return;
+		default: return; /* more to do, or a fault: RIP stays */
+		}
+	} else {
+		io_simple(v);
 	}
 	v->regs.rip = v->exit.io.next_rip;
 	vcpu_dirty(v, REG_RIP);
@@ -165,10 +138,8 @@ static void handle_io(struct vcpu *v)
 
 static void handle_mmio(struct vcpu *v)
 {
-	if (v->exit.mmio.fetch)
-		vm_stop(v->vm, "instruction fetch from a guest-physical address with no RAM");
-	else if (emulate_mmio(v))
-		vm_stop(v->vm, "MMIO access Petrel cannot emulate");
+	if (emulate_mmio(v))
+		stop_with_state(v, "an access outside RAM that Petrel cannot emulate");
 }
 
 static void handle_hlt(struct vcpu *v)
@@ -214,7 +185,10 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_MMIO: handle_mmio(v); break;
 	case EXIT_HLT: handle_hlt(v); break;
 	case EXIT_XSETBV: handle_xsetbv(v); break;
-	case EXIT_CR: break; /* the backend finished it; counted above */
+	case EXIT_CR: handle_cr(v); break;
+	case EXIT_WBINVD: vcpu_skip_insn(v); break;
+	case EXIT_GP: vcpu_inject_exception(v, GP, true, 0); break;
+	case EXIT_TASK_SWITCH: handle_task_switch(v); break;
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
 	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;

@@ -14,6 +14,7 @@
  * fresh RAM: the modules stay reserved for exactly that.
  */
 #include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/acpi_build.h>
 #include <petrel/apic.h>
 #include <petrel/boot_info.h>
@@ -151,12 +152,16 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 	v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
 	v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
 	v->xcr0 = cpu_has_xsave() ? 1 : 0; /* x87 only, as at power-on */
-	if (vcpu_ops->vcpu_init(v)) {
+	v->cr8 = 0;
+	if (xstate_vcpu_reset(&v->xs) || vcpu_ops->vcpu_init(v)) {
 		str_copy(err, "vcpu init failed", errlen);
 		return -1;
 	}
 	msr_vm_init(vm);
-	return s->linux ? boot_linux(vm, s, err, errlen) : boot_multiboot(vm, s, err, errlen);
+	if (s->linux ? boot_linux(vm, s, err, errlen) : boot_multiboot(vm, s, err, errlen))
+		return -1;
+	cr_caps_init(v); /* from its CPUID, which depends on the devices */
+	return 0;
 }
 
 static void zero_ram(struct vm *vm)

@@ -9,6 +9,7 @@
  * one line on serial saying what, then every CPU halts.
  */
 #include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/acpi.h>
 #include <petrel/arch.h>
 #include <petrel/boot_info.h>

@@ -4,7 +4,9 @@
  *  - the guest's own: state the hardware switches on every entry and exit
  *    (SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, FS/GS/KERNEL_GS base, PAT).  Not
  *    intercepted; the backend keeps them per vCPU.
- *  - emulated here: EFER (the guest may not turn on SVME), TSC (read),
+ *  - emulated here: EFER (checked as the CPU does, ctrlreg.c: bits its
+ *    CPUID does not offer, SVME among them, and LME changed with paging
+ *    on raise #GP), TSC (read),
  *    IA32_MISC_ENABLE (a fixed value) and IA32_BIOS_SIGN_ID (revision 0),
  *    which Linux reads with plain RDMSR on Intel CPUs; on Intel CPUs,
  *    IA32_FEATURE_CONTROL reads locked with VMX off (writes #GP, as to any
@@ -38,8 +40,6 @@
 #define MSR_MCG_STATUS 0x17a
 #define MSR_FEATURE_CONTROL 0x3a
 #define FEATURE_CONTROL_LOCKED (1ull << 0)
-#define EFER_ALLOWED ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 14) | \
-		      (1ull << 15)) /* SCE LME LMA NXE FFXSR TCE; never SVME (bit 12) */
 
 static const uint32_t guest_owned[] = {
 	0x174, 0x175, 0x176,                        /* SYSENTER_CS/ESP/EIP */
@@ -125,14 +125,8 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (lapic_msr(v, msr))
 		return vlapic_msr_write(v->lapic, msr, val);
 	switch (msr) {
-	case MSR_EFER:
-		if (val & ~EFER_ALLOWED)
-			return -1;
-		vcpu_need(v, REG_CR);
-		/* LMA is the CPU's to set: keep the current value. */
-		v->regs.efer = (val & ~(1ull << 10)) | (v->regs.efer & (1ull << 10));
-		vcpu_dirty(v, REG_CR);
-		return 0;
+	case MSR_EFER: /* checked as the CPU does (ctrlreg.c) */
+		return vcpu_write_efer(v, val);
 	case MSR_MCG_STATUS:
 		return v->lapic && val == 0 ? 0 : -1;
 	case MSR_TSC_AUX:

@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The run loop: each physical CPU runs the vCPUs assigned to it, round
- * robin.  Before each entry: the VM's due timers fire, and a pending
- * interrupt (from the vCPU's local APIC, the 8259 through it, or the test
- * device's raw tick) is injected if the guest can take it now, or an
- * interrupt window is requested.  A vCPU that halts waits without holding
- * the CPU; when no vCPU can run, the CPU sleeps until the earliest timer.
- * The LAPIC timer also bounds the time in a guest, so timers fire on time
- * and other vCPUs get their turn.  A real scheduler comes with the
- * two-guest issue.
+ * The run loop: each physical CPU runs the vCPUs assigned to it.  Before
+ * each entry: the VM's due timers fire, and a pending interrupt (from the
+ * vCPU's local APIC, the 8259 through it, or the test device's raw tick) is
+ * injected if the guest can take it now, or an interrupt window is
+ * requested.  A vCPU that halts waits without holding the CPU; when no vCPU
+ * can run, the CPU sleeps until the earliest timer.
+ *
+ * Who runs is decided by time used, not by exits: each vCPU accumulates
+ * the TSC ticks it held the CPU (in the guest and in its exits), and the
+ * one with the least runs until it is a slice ahead of the next, halts or
+ * stops.  So two busy vCPUs alternate 10 ms slices whether they exit often
+ * or never, and one that slept gets the CPU back within a millisecond of
+ * waking unless it has used more than its share.  The LAPIC timer bounds
+ * the time in a guest: the earliest timer, the end of the slice.  A real
+ * scheduler comes with the SMP issue.
  */
 #include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/apic.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
@@ -20,11 +27,14 @@
 
 #define MAX_VCPUS_PER_PCPU 8
 #define SLICE_US 10000
+#define WAKE_GRAN_US 1000     /* a woken vCPU behind by more than this preempts */
 #define CONSOLE_POLL_US 10000 /* how long console input may wait */
 
 struct pcpu_queue {
 	struct vcpu *v[MAX_VCPUS_PER_PCPU];
-	uint32_t nr, next;
+	uint32_t nr;
+	struct vcpu *cur;      /* the vCPU whose turn it is */
+	uint64_t min_vruntime; /* never goes back: where a waking vCPU starts at the earliest */
 };
 
 static struct pcpu_queue queues[MAX_CPUS];
@@ -117,53 +127,103 @@ static void poll_console(void)
 		uart_dev_input(console_vm, (uint8_t)c);
 }
 
-/* Picks the next vCPU that can run, firing timers and delivering
- * interrupts on the way; *deadline gets the earliest timer of the CPU. */
-static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
+static uint64_t us_to_tsc(uint64_t us)
 {
-	struct vcpu *found = NULL;
+	return tsc_hz / 1000000 * us;
+}
 
+static bool runnable(const struct vcpu *v)
+{
+	return v->vm->state == VM_RUNNING && !v->halted;
+}
+
+/* Fires every VM's due timers and delivers interrupts; a vCPU that wakes
+ * from HLT comes back no further behind than half a slice (no credit
+ * hoarded while asleep).  *deadline gets the CPU's earliest timer. */
+static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
+{
 	*deadline = 0;
-	poll_console();
-	periodic_stats();
-	for (uint32_t n = 0; n < q->nr; n++) {
-		uint32_t i = (q->next + n) % q->nr;
+	for (uint32_t i = 0; i < q->nr; i++) {
 		struct vcpu *v = q->v[i];
-		uint64_t d;
+		uint64_t d, floor = q->min_vruntime - MIN(q->min_vruntime, us_to_tsc(SLICE_US) / 2);
+		bool was_halted = v->halted;
 		if (v->vm->state != VM_RUNNING)
 			continue;
 		d = vm_timers(v->vm);
 		if (d && (!*deadline || d < *deadline))
 			*deadline = d;
 		deliver_irq(v);
-		if (!found && !v->halted) {
-			found = v;
-			q->next = (i + 1) % q->nr;
+		if (was_halted && !v->halted) {
+			v->woke = true;
+			v->vruntime = MAX(v->vruntime, floor);
 		}
 	}
-	return found;
 }
 
-static uint64_t us_to_tsc(uint64_t us)
+/* The runnable vCPU other than `not` that has used the least time. */
+static struct vcpu *least_used(struct pcpu_queue *q, const struct vcpu *not)
 {
-	return tsc_hz / 1000000 * us;
+	struct vcpu *best = NULL;
+
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct vcpu *v = q->v[i];
+		if (v != not && runnable(v) && (!best || v->vruntime < best->vruntime))
+			best = v;
+	}
+	return best;
 }
 
-/* The longest the CPU may stay away (in a guest, or asleep) from now. */
-static uint64_t budget(struct pcpu_queue *q, uint64_t deadline, uint64_t now, bool others)
+/* How far the current vCPU may get ahead of `other` before it yields:
+ * half a slice, so that from half a slice behind each turn is a slice. */
+static uint64_t lead(const struct vcpu *other)
+{
+	return us_to_tsc(other->woke ? WAKE_GRAN_US : SLICE_US / 2);
+}
+
+/* Whose turn it is: the current vCPU keeps the CPU until it is a slice
+ * ahead of the least-used other one (a millisecond, if that one just
+ * woke), halts or stops. */
+static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
+{
+	struct vcpu *cur = q->cur, *other;
+
+	poll_console();
+	periodic_stats();
+	tick_all(q, deadline);
+	other = least_used(q, cur);
+	if (cur && runnable(cur) && (!other || cur->vruntime < other->vruntime + lead(other)))
+		other = cur;
+	if (other) {
+		other->woke = false;
+		q->min_vruntime = MAX(q->min_vruntime, other->vruntime);
+	}
+	q->cur = other;
+	return other;
+}
+
+/* The longest the CPU may stay away (in a guest, or asleep) from now: the
+ * earliest timer, the end of v's slice if another vCPU waits, and the
+ * console's polling interval where this CPU reads it. */
+static uint64_t budget(struct pcpu_queue *q, struct vcpu *v, uint64_t deadline, uint64_t now)
 {
 	uint64_t b = 0;
+	struct vcpu *other = v ? least_used(q, v) : NULL;
 
 	if (deadline)
 		b = deadline > now ? deadline - now : 1;
-	if (others || (console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
-		b = b ? MIN(b, us_to_tsc(others ? SLICE_US : CONSOLE_POLL_US)) : us_to_tsc(SLICE_US);
+	if (other) {
+		uint64_t end = other->vruntime + lead(other);
+		uint64_t left = end > v->vruntime ? end - v->vruntime : 1;
+		b = b ? MIN(b, left) : left;
+	}
+	if ((console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
+		b = b ? MIN(b, us_to_tsc(CONSOLE_POLL_US)) : us_to_tsc(CONSOLE_POLL_US);
 	return b;
 }
 
 static void idle(struct pcpu_queue *q, uint64_t deadline)
 {
-	uint64_t b = budget(q, deadline, rdtsc(), false);
+	uint64_t b = budget(q, NULL, deadline, rdtsc());
 
 	if (b)
 		lapic_timer_oneshot(b);
@@ -182,13 +242,15 @@ static void finish_requests(struct vm *vm)
 }
 
 /*
- * State the hardware does not switch on entry: the guest's IA32_TSC_AUX
- * (RDTSCP, RDPID) and XCR0 (which state XSAVE covers; CPUID leaf 0xd
- * answers from it).  Each goes into the CPU when it differs from what is
- * there: TSC_AUX is 0 from reset; an XCR0 of 0 in the cache means not
- * known yet (firmware may have changed it), since XCR0 is never 0 where it
- * exists.  The host reads neither and never uses XSAVE state itself.  A
- * CPU without XSAVE gives its vCPUs XCR0 = 0, and nothing is loaded.
+ * State the hardware does not switch on entry: the guest's x87/SSE/AVX
+ * state and debug registers (xstate.c, loaded when another vCPU used the
+ * CPU last), IA32_TSC_AUX (RDTSCP, RDPID) and XCR0 (which state XSAVE
+ * covers; CPUID leaf 0xd answers from it).  TSC_AUX and XCR0 go into the
+ * CPU when they differ from what is there: TSC_AUX is 0 from reset; an
+ * XCR0 of 0 in the cache means not known (firmware may have changed it, or
+ * xstate.c just did), since XCR0 is never 0 where it exists.  The host
+ * reads none of it.  A CPU without XSAVE gives its vCPUs XCR0 = 0, and
+ * nothing is loaded.
  */
 static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
 
@@ -196,11 +258,13 @@ static void load_guest_extras(struct vcpu *v)
 {
 	uint32_t cpu = this_cpu()->cpu_id;
 
+	if (xstate_load(&v->xs, !vcpu_ops->saves_dr6))
+		xcr0_in[cpu] = 0;
 	if (tsc_aux_in[cpu] != v->tsc_aux) {
 		wrmsr(0xc0000103, v->tsc_aux);
 		tsc_aux_in[cpu] = v->tsc_aux;
 	}
-	if (xcr0_in[cpu] != v->xcr0) {
+	if (v->xcr0 && xcr0_in[cpu] != v->xcr0) {
 		xsetbv0(v->xcr0);
 		xcr0_in[cpu] = v->xcr0;
 	}
@@ -215,17 +279,9 @@ static void save_guest_extras(struct vcpu *v)
 		v->xcr0 = xcr0_in[this_cpu()->cpu_id] = xgetbv0();
 }
 
-/* XSETBV needs CR4.OSXSAVE; set before the backend records the host's CR4
- * (VMX loads it from the VMCS on every exit). */
-void xstate_cpu_init(void)
-{
-	if (cpu_has_xsave())
-		write_cr4(read_cr4() | CR4_OSXSAVE);
-}
-
 static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 {
-	uint64_t now = rdtsc(), b = budget(q, deadline, now, q->nr > 1);
+	uint64_t now = rdtsc(), b = budget(q, v, deadline, now);
 
 	if (b)
 		lapic_timer_oneshot(b);
@@ -236,6 +292,7 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 	save_guest_extras(v);
 	exit_dispatch(v);
 	finish_requests(v->vm);
+	v->vruntime += rdtsc() - now;
 	if (v->vm->state != VM_RUNNING && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
 		pr_info("all VMs stopped\n");
 }

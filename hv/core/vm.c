@@ -16,7 +16,8 @@ const struct vcpu_ops *vcpu_ops;
 static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr",
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_HLT] = "hlt",
-	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr",
+	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_GP] = "gp",
+	[EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };
@@ -104,8 +105,12 @@ void vcpu_need(struct vcpu *v, uint32_t groups)
 		vcpu_ops->get_regs(v, missing);
 }
 
+/* Real mode pushes no error code (SDM vol. 3A §20.1.4). */
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
+	vcpu_need(v, REG_CR);
+	if (!(v->regs.cr0 & CR0_PE))
+		has_error = false;
 	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXCEPTION, .vector = vector,
 					.has_error = has_error, .error = error };
 }

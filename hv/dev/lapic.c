@@ -188,6 +188,13 @@ static uint64_t period_ns(const struct vlapic *l)
 	return (uint64_t)l->timer_init * divisor(l) * (NS_PER_SEC / LAPIC_BUS_HZ);
 }
 
+/* How often a periodic timer interrupts: its period, but never more often
+ * than TIMER_MIN_PERIOD_NS (the count still runs at the programmed rate). */
+static uint64_t irq_period_ns(const struct vlapic *l)
+{
+	return MAX(period_ns(l), TIMER_MIN_PERIOD_NS);
+}
+
 static void timer_fire(struct vtimer *t, uint64_t now)
 {
 	struct vlapic *l = t->ctx;
@@ -197,8 +204,9 @@ static void timer_fire(struct vtimer *t, uint64_t now)
 		vlapic_accept(l, (uint8_t)lvt, false);
 	if (TIMER_MODE(lvt) == TIMER_PERIODIC && period_ns(l)) {
 		/* Keep the phase: the next expiry counts from the last one. */
-		l->timer_start += ((now - l->timer_start) / period_ns(l)) * period_ns(l);
-		vtimer_arm(t, l->timer_start + period_ns(l));
+		uint64_t p = irq_period_ns(l);
+		l->timer_start += ((now - l->timer_start) / p) * p;
+		vtimer_arm(t, l->timer_start + p);
 	} else if (TIMER_MODE(lvt) == TIMER_TSC_DEADLINE) {
 		l->tsc_deadline = 0;
 	}
@@ -207,7 +215,9 @@ static void timer_fire(struct vtimer *t, uint64_t now)
 static void timer_start(struct vlapic *l, uint64_t now)
 {
 	l->timer_start = now;
-	if (l->timer_init && TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
+	if (l->timer_init && TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) == TIMER_PERIODIC)
+		vtimer_arm(&l->timer, now + irq_period_ns(l));
+	else if (l->timer_init && TIMER_MODE(*lvt_reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
 		vtimer_arm(&l->timer, now + period_ns(l));
 	else
 		vtimer_cancel(&l->timer);
@@ -399,6 +409,17 @@ static void mmio_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, ui
 	struct vlapic *l = v->lapic;
 	if (l && !(l->apic_base & APIC_BASE_EXTD) && (off & 0xf) == 0)
 		write_reg(l, (uint32_t)off & 0xff0, (uint32_t)val);
+}
+
+/* CR8 is TPR[7:4] (SDM vol. 3A §11.8.6.1): MOV CR8 exits under VMX. */
+uint8_t vlapic_get_tpr(struct vlapic *l)
+{
+	return (uint8_t)l->tpr;
+}
+
+void vlapic_set_tpr(struct vlapic *l, uint8_t tpr)
+{
+	l->tpr = tpr;
 }
 
 /* --- MSRs ------------------------------------------------------------------- */

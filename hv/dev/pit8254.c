@@ -350,7 +350,8 @@ static void irq0_fire(struct vtimer *t, uint64_t now)
 	struct pit_dev *d = t->ctx;
 
 	vm_pulse_irq(d->vm, 0);
-	sync_irq0(d, now);
+	/* the next pulse no sooner than TIMER_MIN_PERIOD_NS from this one */
+	sync_irq0(d, now + TIMER_MIN_PERIOD_NS - 1);
 }
 
 static uint64_t io_read(struct pit_dev *d, uint16_t port, uint8_t size)

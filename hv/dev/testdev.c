@@ -7,7 +7,8 @@
  *                many (0xff for each byte an empty FIFO lacks).
  *   0x518        the tick: writing (period_us << 8) | vector starts a
  *                periodic interrupt with that vector, delivered while the
- *                guest has IF=1; writing 0 stops it.
+ *                guest has IF=1; writing 0 stops it.  Periods below
+ *                TIMER_MIN_PERIOD_NS (200 us) run at that floor.
  * Widths wider than what is left of the latch simply stop at its end.
  */
 #include <petrel/lib.h>
@@ -61,9 +62,9 @@ static void set_tick(struct testdev *d, struct vcpu *v, uint32_t val)
 {
 	d->v = v;
 	d->vector = (uint8_t)val;
-	d->period_ns = (uint64_t)(val >> 8) * 1000;
+	d->period_ns = MAX((uint64_t)(val >> 8) * 1000, TIMER_MIN_PERIOD_NS);
 	v->raw_irq_pending = false; /* stopping drops a tick not yet delivered */
-	if (!val || !d->period_ns) {
+	if (!val || !(val >> 8)) {
 		vtimer_cancel(&d->tick);
 		return;
 	}

@@ -1492,10 +1492,65 @@ TEST(test_sweep)
 	assert_true(ok > 1000000);
 }
 
+/* x86_mem_operand: the memory operand's offset and segment (encodings
+ * from GNU as). */
+struct ea_case {
+	uint8_t mode;
+	const char *text;
+	uint8_t len;
+	uint8_t b[15];
+	uint64_t offset;
+	int seg;
+};
+
+#define E(m, t, off, sg, ...) { MODE(m), t, sizeof((uint8_t[]){ __VA_ARGS__ }), { __VA_ARGS__ }, off, sg }
+
+TEST(test_mem_operand)
+{
+	/* registers: rax=0 ... each GPR n holds 0x1000 * n; rsp = 0xff00 */
+	uint64_t g[16];
+	for (int i = 0; i < 16; i++)
+		g[i] = 0x1000ull * i;
+	g[4] = 0xff00;
+	g[5] = 0x10000; /* rbp */
+	static const struct ea_case cases[] = {
+		E(64, "mov 0x10(%rbp,%r9,4),%eax", 0x10000 + 0x9000 * 4 + 0x10, 2, 0x42, 0x8b, 0x44, 0x8d, 0x10),
+		E(64, "mov 0x100(%rip),%eax", 0x500000 + 6 + 0x100, 3, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00),
+		E(64, "mov %fs:0x8(%r12),%rax", 0xc008, 4, 0x64, 0x49, 0x8b, 0x44, 0x24, 0x08),
+		E(64, "addr32 mov -8(%esp),%eax (32-bit wrap)", 0xfef8, 2, 0x67, 0x8b, 0x44, 0x24, 0xf8),
+		E(64, "movl $1,0x0(%r13)", 0xd000, 3, 0x41, 0xc7, 0x45, 0x00, 0x01, 0x00, 0x00, 0x00),
+		E(32, "mov -4(%ebp),%eax", 0xfffc, 2, 0x8b, 0x45, 0xfc),
+		E(32, "mov 8(%esp),%eax", 0xff08, 2, 0x8b, 0x44, 0x24, 0x08),
+		E(32, "mov 0x1234,%eax (moffs)", 0x1234, 3, 0xa1, 0x34, 0x12, 0x00, 0x00),
+		E(32, "mov %es:(%esi,%edi,2),%al", 0x6000 + 0x7000 * 2, 0, 0x26, 0x8a, 0x04, 0x7e),
+		E(32, "mov 0x10(,%ecx,8),%eax", 0x8010, 3, 0x8b, 0x04, 0xcd, 0x10, 0x00, 0x00, 0x00),
+		E(16, "mov 2(%bp,%si),%ax", (0x10000 + 0x6000 + 2) & 0xffff, 2, 0x8b, 0x42, 0x02),
+		E(16, "mov (%bx,%di),%ax", 0x3000 + 0x7000, 3, 0x8b, 0x01),
+		E(16, "mov 0x1234,%cx (disp16 alone)", 0x1234, 3, 0x8b, 0x0e, 0x34, 0x12),
+	};
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		const struct ea_case *c = &cases[i];
+		struct x86_insn in;
+		uint64_t off = 0;
+		int seg = -1;
+		assert_int_equal(decode_exact(c->b, c->len, c->mode, &in), X86_DECODE_OK);
+		if (x86_mem_operand(&in, g, 0x500000 + in.len, &off, &seg) || off != c->offset || seg != c->seg)
+			fail_msg("%s: offset 0x%llx seg %d, want 0x%llx seg %d", c->text, (unsigned long long)off,
+				 seg, (unsigned long long)c->offset, c->seg);
+	}
+	/* a register operand has no memory operand */
+	struct x86_insn in;
+	uint64_t off;
+	int seg;
+	assert_int_equal(decode_exact((const uint8_t[]){ 0x89, 0xc8 }, 2, X86_MODE_32, &in), X86_DECODE_OK);
+	assert_int_equal(x86_mem_operand(&in, g, 0, &off, &seg), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intercepted_lengths),
+		cmocka_unit_test(test_mem_operand),
 		cmocka_unit_test(test_lengths_64),
 		cmocka_unit_test(test_lengths_32),
 		cmocka_unit_test(test_lengths_16),

@@ -621,3 +621,77 @@ uint64_t x86_mmio_store_value(uint64_t regval, const struct x86_mmio *m)
 		return (regval >> 8) & 0xff;
 	return regval & low_mask(m->size);
 }
+
+/* --- the memory operand's address ------------------------------------------- */
+
+static uint64_t addr_mask(uint8_t addrsize)
+{
+	return addrsize == 8 ? ~0ull : (1ull << (8 * addrsize)) - 1;
+}
+
+/* 16-bit forms (SDM vol. 2A table 2-1): rm picks a base and an index;
+ * BP-based ones default to SS. */
+static uint64_t modrm16(const struct x86_insn *in, const uint64_t gpr[16], int *seg)
+{
+	static const int8_t base[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };  /* BX BX BP BP SI DI BP BX */
+	static const int8_t index[8] = { 6, 7, 6, 7, -1, -1, -1, -1 }; /* SI DI SI DI */
+	uint8_t mod = X86_MODRM_MOD(in->modrm), rm = X86_MODRM_RM(in->modrm);
+	uint64_t off = (uint64_t)in->disp;
+
+	if (mod == 0 && rm == 6)
+		return off; /* disp16 alone */
+	off += gpr[base[rm]];
+	if (index[rm] >= 0)
+		off += gpr[index[rm]];
+	if (base[rm] == 5)
+		*seg = 2; /* SS */
+	return off;
+}
+
+/* 32- and 64-bit forms (SDM vol. 2A tables 2-2, 2-3): ModRM with SIB,
+ * REX.B and REX.X extending base and index; RSP or RBP as base default to
+ * SS; mod 00 with rm 101 is RIP-relative in 64-bit mode, disp32 alone
+ * otherwise. */
+static uint64_t modrm32(const struct x86_insn *in, const uint64_t gpr[16], uint64_t rip_next, int *seg)
+{
+	uint8_t mod = X86_MODRM_MOD(in->modrm), rm = X86_MODRM_RM(in->modrm);
+	uint8_t rex_b = (in->rex & 1) << 3, rex_x = (in->rex & 2) << 2;
+	uint64_t off = (uint64_t)in->disp;
+
+	if (!in->has_sib) {
+		if (mod == 0 && rm == 5)
+			return in->mode == X86_MODE_64 ? rip_next + off : off;
+		if ((rm | rex_b) == 4 || (rm | rex_b) == 5) /* rSP, rBP; not R12, R13 */
+			*seg = 2;
+		return off + gpr[rm | rex_b];
+	}
+	uint8_t b = in->sib & 7, idx = ((in->sib >> 3) & 7) | rex_x, scale = in->sib >> 6;
+	if (idx != 4)
+		off += gpr[idx] << scale;
+	if (b == 5 && mod == 0)
+		return off; /* no base, disp32 */
+	if ((b | rex_b) == 4 || (b | rex_b) == 5)
+		*seg = 2;
+	return off + gpr[b | rex_b];
+}
+
+int x86_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t rip_next,
+		    uint64_t *offset, int *seg)
+{
+	uint64_t off;
+
+	*seg = 3; /* DS */
+	if (in->vex)
+		return -1;
+	if (in->opmap == 0 && in->opcode >= 0xa0 && in->opcode <= 0xa3) {
+		off = (uint64_t)in->disp; /* moffs */
+	} else {
+		if (!in->has_modrm || X86_MODRM_MOD(in->modrm) == 3)
+			return -1;
+		off = in->addrsize == 2 ? modrm16(in, gpr, seg) : modrm32(in, gpr, rip_next, seg);
+	}
+	if (in->seg >= 0)
+		*seg = in->seg;
+	*offset = off & addr_mask(in->addrsize);
+	return 0;
+}

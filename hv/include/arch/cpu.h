@@ -94,8 +94,8 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define MSR_KERNEL_GS_BASE      0xC0000102
 #define MSR_VM_CR               0xC0010114
 
-#define EFER_NXE (1u << 11)
-#define CR0_WP (1u << 16)
-#define CR4_PGE (1u << 7)
+#define EFER_NXE (1ull << 11)
+#define CR0_WP (1ull << 16)
+#define CR4_PGE (1ull << 7)
 
 #endif

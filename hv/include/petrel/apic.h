@@ -31,6 +31,8 @@ bool vlapic_has_irq(struct vlapic *l);
 /* The vector to inject now; moves it IRR → ISR (or acknowledges the 8259).
  * -1 if nothing is deliverable. */
 int vlapic_take_irq(struct vlapic *l);
+uint8_t vlapic_get_tpr(struct vlapic *l);
+void vlapic_set_tpr(struct vlapic *l, uint8_t tpr);
 /* MSRs: IA32_APIC_BASE, TSC_DEADLINE, and the x2APIC range 0x800-0x8ff.
  * Return 0, or -1 for #GP. */
 int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val);

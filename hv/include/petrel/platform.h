@@ -64,4 +64,12 @@ void vm_request_poweroff(struct vm *vm, const char *why); /* ends the VM */
 
 #define NS_PER_SEC 1000000000ull
 
+/* The shortest period a periodic timer source interrupts with (KVM's
+ * default floor for the same reason): a guest that programs a shorter one
+ * (a 1-count LAPIC or PIT period, a 1 us test-device tick) would otherwise
+ * spend every moment in its handler, each interrupt costing an exit.  Real
+ * hardware is bounded the same way by the time an interrupt takes.  The
+ * counters a guest reads still count at the programmed rate. */
+#define TIMER_MIN_PERIOD_NS 200000ull
+
 #endif

@@ -13,6 +13,7 @@
 #ifndef PETREL_VM_H
 #define PETREL_VM_H
 
+#include <petrel/cr.h>
 #include <petrel/io_bus.h>
 #include <petrel/pagetable.h>
 #include <petrel/platform.h>
@@ -41,6 +42,7 @@ enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_T
 #define REG_RIP (1u << 1)    /* rip, rflags, rax, rsp */
 #define REG_CR (1u << 2)     /* cr0, cr2, cr3, cr4, efer */
 #define REG_SEGS (1u << 3)   /* segments, gdtr, idtr, cpl */
+#define REG_PDPTE (1u << 4)  /* the PAE PDPTE registers (VMX keeps them; SVM reads memory) */
 
 struct vcpu_regs {
 	uint64_t gpr[NR_GPRS];
@@ -49,6 +51,7 @@ struct vcpu_regs {
 	struct segment seg[NR_SEGS];
 	struct { uint64_t base; uint32_t limit; } gdtr, idtr;
 	uint8_t cpl;
+	uint64_t pdpte[4];
 };
 
 /* An event to deliver to the guest (exception, interrupt, NMI). */
@@ -70,7 +73,10 @@ enum exit_kind {
 	EXIT_MMIO,
 	EXIT_HLT,
 	EXIT_XSETBV,
-	EXIT_CR,         /* a control-register access the backend finished itself */
+	EXIT_CR,         /* a control-register access (exit_req.cr) */
+	EXIT_WBINVD,     /* WBINVD or INVD: nothing to do (no device caches memory) */
+	EXIT_GP,         /* an instruction that raises #GP here (RDPMC: no counters) */
+	EXIT_TASK_SWITCH, /* a hardware task switch the backend cannot run (exit_req.task) */
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INIT,
 	EXIT_UD,         /* an instruction the guest may not use: inject #UD */
@@ -93,11 +99,32 @@ struct exit_req {
 			int8_t seg;      /* segment of the memory operand of OUTS */
 			uint64_t next_rip;
 		} io;
-		struct { uint64_t gpa; bool write, fetch; } mmio;
+		/* vectoring: the fault happened while the CPU delivered an
+		 * event (an IDT, GDT, TSS or stack access outside RAM). */
+		struct { uint64_t gpa; bool write, fetch, vectoring; } mmio;
+		/* MOV to/from CRn, CLTS, LMSW.  gpr -1: decode the instruction
+		 * (SVM without decode assists). */
+		struct { uint8_t cr, op; int8_t gpr; uint16_t lmsw; } cr;
+		/* source: how the switch was asked for; with TS_GATE, the
+		 * event through a task gate: its vector, INT n or not, its
+		 * error code if any. */
+		struct { uint16_t sel; uint8_t source, vector; bool soft, has_error; uint32_t error; } task;
 	};
 };
 
+enum cr_op { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW, CR_UNKNOWN };
+enum task_source { TS_CALL, TS_IRET, TS_JMP, TS_GATE };
+
 struct vm;
+
+/* Register state the hardware does not switch between guests: the x87,
+ * SSE, AVX... state (an XSAVE or FXSAVE image) and the debug address
+ * registers.  hv/arch/x86/xstate.c loads it lazily, when another vCPU
+ * used the CPU last. */
+struct vcpu_xstate {
+	uint8_t *area;
+	uint64_t dr[4], dr6;
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -112,11 +139,16 @@ struct vcpu {
 	bool raw_irq_pending;
 	uint8_t raw_irq;
 	bool halted;
+	bool woke;            /* left HLT since the scheduler last picked (run.c) */
+	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
 	struct vlapic *lapic; /* the emulated local APIC, or NULL (test VMs) */
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
 	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
+	struct vcpu_xstate xs;
+	struct cr_caps cr_caps; /* what its CPUID lets it set in CR4 and EFER (ctrlreg.c) */
+	uint8_t cr8;          /* the TPR class, for a VM without a local APIC */
 	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exits_total;
@@ -151,6 +183,7 @@ struct vm {
 /* The vendor line: one table per backend (SVM now, VMX later). */
 struct vcpu_ops {
 	const char *name;
+	bool saves_dr6;                             /* DR6 is in the VMCB/VMCS (SVM), else xstate.c switches it */
 	int (*cpu_enable)(void);                    /* per physical CPU */
 	int (*vm_init)(struct vm *vm);              /* NPT/EPT, bitmaps */
 	int (*vcpu_init)(struct vcpu *v);           /* VMCB/VMCS */
@@ -216,14 +249,8 @@ static inline int vm_map_ram(const struct vm *vm, const struct pt_ops *ops, uint
 	return pt_map(ops, root, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low, leaf);
 }
 
-/* hv/core/gmem.c: the guest's memory, as the hypervisor sees it. */
-void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
-int gva_to_gpa(struct vcpu *v, uint64_t gva, bool write, uint64_t *gpa);
-/* 0; -1 after injecting #PF into the guest; -2 if it is not RAM.
- * guest_peek_virt() never injects anything. */
-int guest_read_virt(struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
-int guest_peek_virt(struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
-int guest_write_virt(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len);
+/* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */
+#include <petrel/gmem.h>
 
 /* hv/core/cpuid.c, msr.c: what guests see of the CPU */
 struct cpuid_regs;
@@ -243,13 +270,30 @@ int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
 struct boot_info;
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus);
 
-/* hv/core/emulate.c */
+/* hv/core/emulate.c: instructions Petrel looks at itself */
+struct x86_insn;
+int vcpu_decode(struct vcpu *v, struct x86_insn *insn);
 int emulate_mmio(struct vcpu *v);
+
+/* hv/core/string_io.c: INS/OUTS, at most STRING_IO_CHUNK elements per exit */
+#define STRING_IO_CHUNK 1024
+enum string_io_result {
+	STRING_IO_DONE,  /* finished: move past the instruction */
+	STRING_IO_MORE,  /* a REP with elements left: re-execute it */
+	STRING_IO_FAULT, /* an exception was injected */
+	STRING_IO_STOP,  /* could not decode it: the VM was stopped */
+};
+enum string_io_result emulate_string_io(struct vcpu *v);
+
+/* hv/core/ctrlreg.c: control registers and EFER, checked as the CPU does */
+void cr_caps_init(struct vcpu *v);
+int vcpu_write_efer(struct vcpu *v, uint64_t val);
+void handle_cr(struct vcpu *v);
+void handle_task_switch(struct vcpu *v);
 
 /* hv/core/run.c */
 int run_assign(struct vcpu *v, uint32_t pcpu);
 void run_start(void);
 void run_loop(void) __attribute__((noreturn));
-void xstate_cpu_init(void);
 
 #endif

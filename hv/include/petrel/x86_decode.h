@@ -129,4 +129,13 @@ uint64_t x86_mmio_merge(uint64_t old, uint64_t value, const struct x86_mmio *m);
  * m->reg (ignored for immediate stores). */
 uint64_t x86_mmio_store_value(uint64_t regval, const struct x86_mmio *m);
 
+/* The memory operand of a ModRM instruction (or A0-A3's moffs): its offset
+ * within the segment, computed from the registers (gpr in encoding order)
+ * and truncated to the address size, and the segment it goes through
+ * (0..5 = ES CS SS DS FS GS: the override, else SS for rSP/rBP bases, else
+ * DS).  rip_next is the next instruction's address, for RIP-relative forms.
+ * -1 for a register operand, no ModRM, or VEX/EVEX/XOP forms. */
+int x86_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t rip_next,
+		    uint64_t *offset, int *seg);
+
 #endif

@@ -137,11 +137,18 @@ static int svm_vcpu_init(struct vcpu *v)
 	/* Intercepts, APM §15.9-15.13: everything a guest could use to reach
 	 * the hardware or SVM itself comes to us. */
 	vmcb->ctl.intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
-				    INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
-				    INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+				    INTERCEPT_RDPMC | INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT |
+				    INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
 	vmcb->ctl.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 				    INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-				    INTERCEPT_SKINIT | INTERCEPT_XSETBV;
+				    INTERCEPT_SKINIT | INTERCEPT_WBINVD | INTERCEPT_MONITOR |
+				    INTERCEPT_MWAIT | INTERCEPT_MWAIT_COND | INTERCEPT_XSETBV;
+	/* Every write to CR0 and CR4 comes to the core, which checks it as
+	 * the CPU does (ctrlreg.c).  Two reasons beyond the checks: EFER.LME
+	 * stays out of the VMCB until the guest turns paging on (below), and
+	 * QEMU 7.2 TCG checks neither NW-without-CD nor reserved CR4 bits
+	 * itself, leaving a VMCB that fails the next VMRUN. */
+	vmcb->ctl.intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
 	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
 	vmcb->ctl.iopm_base_pa = s->iopm;
 	vmcb->ctl.msrpm_base_pa = s->msrpm;
@@ -157,8 +164,9 @@ static int svm_vcpu_init(struct vcpu *v)
 	vmcb->save.dr6 = 0xffff0ff0;
 	vmcb->save.dr7 = 0x400;
 	/* Everything else comes from the neutral block on the first entry. */
+	sv->efer_lme = false;
 	v->dirty = REG_RIP | REG_CR | REG_SEGS;
-	v->valid = REG_GPRS | REG_RIP | REG_CR | REG_SEGS;
+	v->valid = REG_GPRS | REG_RIP | REG_CR | REG_SEGS | REG_PDPTE;
 	return 0;
 }
 
@@ -178,7 +186,15 @@ static void svm_get_regs(struct vcpu *v, uint32_t groups)
 		r->cr2 = st->cr2;
 		r->cr3 = st->cr3;
 		r->cr4 = st->cr4;
-		r->efer = st->efer & ~EFER_SVME; /* the guest never sees SVME */
+		/* the guest never sees SVME; LME is the guest's (see write_efer) */
+		r->efer = (st->efer & ~(EFER_SVME | EFER_LME)) | (sv_of(v)->efer_lme ? EFER_LME : 0);
+	}
+	if (groups & REG_PDPTE) {
+		/* No PDPTE registers in the VMCB: the guest's walk reads them
+		 * from memory (as QEMU's does), so Petrel's does too. */
+		const uint64_t *p = gpa_to_hva(v->vm, r->cr3 & 0xffffffe0ull, 32);
+		for (int i = 0; i < 4; i++)
+			r->pdpte[i] = p ? p[i] : ~0ull;
 	}
 	if (groups & REG_SEGS) {
 		const struct vmcb_seg *src[NR_SEGS] = { &st->es, &st->cs, &st->ss, &st->ds,
@@ -192,6 +208,29 @@ static void svm_get_regs(struct vcpu *v, uint32_t groups)
 		r->cpl = st->cpl;
 	}
 	v->valid |= groups;
+}
+
+/*
+ * EFER in the VMCB: SVME always (VMRUN requires it, APM §15.5.1), and LME
+ * only once the guest has paging on, i.e. only in IA-32e mode.  Legacy
+ * mode with LME set and paging off is legal, but QEMU 7.2 TCG's #VMEXIT
+ * loads the host's CR0 while the guest's EFER and CR4 are still in place:
+ * its CR0 update sees "paging on with LME" and, with the guest's CR4.PAE
+ * clear, returns without loading CR0, so the host keeps running on the
+ * guest's CR0 and the next VMRUN of any VM on that CPU misbehaves (seen:
+ * both VMs triple-faulting).  Keeping LME out of the VMCB until then
+ * costs nothing: LME matters only when paging is turned on, and every CR0
+ * write comes to the core, which sets LMA itself (ctrlreg.c).
+ */
+static void write_efer(struct vcpu *v, struct vmcb_save *st)
+{
+	bool lme = v->regs.efer & EFER_LME;
+	uint64_t efer = v->regs.efer & ~(EFER_LME | EFER_LMA);
+
+	sv_of(v)->efer_lme = lme;
+	if (lme && (v->regs.cr0 & CR0_PG))
+		efer |= EFER_LME | EFER_LMA;
+	st->efer = efer | EFER_SVME;
 }
 
 /* Writes the groups the core changed back into the VMCB, clearing the
@@ -215,7 +254,7 @@ static void write_back(struct vcpu *v)
 		st->cr2 = r->cr2;
 		st->cr3 = r->cr3;
 		st->cr4 = r->cr4;
-		st->efer = r->efer | EFER_SVME; /* VMRUN requires it (APM §15.5.1) */
+		write_efer(v, st);
 		vmcb->ctl.clean &= ~(VMCB_CLEAN_CRX | VMCB_CLEAN_CR2);
 	}
 	if (v->dirty & REG_SEGS) {
@@ -300,13 +339,15 @@ static void svm_request_window(struct vcpu *v)
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
 }
 
+/* This guest's ASID where the CPU can (APM §15.16.1), else everything. */
 static void svm_flush_tlb(struct vcpu *v)
 {
-	vmcb_of(v)->ctl.tlb_control = 3; /* this guest's ASID */
+	vmcb_of(v)->ctl.tlb_control = this_cpu()->virt.svm_flush_by_asid ? 3 : 1;
 }
 
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
+	.saves_dr6 = true,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,

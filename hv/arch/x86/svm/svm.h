@@ -4,6 +4,7 @@
 #ifndef SVM_SVM_H
 #define SVM_SVM_H
 
+#include <petrel/cr.h>
 #include <petrel/vm.h>
 #include "vmcb.h"
 
@@ -28,14 +29,20 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
 	uint64_t reinject; /* EXITINTINFO of the last exit, if valid */
+	bool efer_lme;     /* the guest's EFER.LME (the VMCB has it only with paging on) */
 };
 
 extern struct svm_vm svm_vms[MAX_VMS];
 extern struct svm_vcpu svm_vcpus[MAX_VMS][MAX_VCPUS_PER_VM];
 
+static inline struct svm_vcpu *sv_of(struct vcpu *v)
+{
+	return v->arch;
+}
+
 static inline struct vmcb *vmcb_of(struct vcpu *v)
 {
-	return ((struct svm_vcpu *)v->arch)->vmcb;
+	return sv_of(v)->vmcb;
 }
 
 void svm_vmrun(uint64_t vmcb_pa, uint64_t *gprs, uint64_t host_vmcb_pa);

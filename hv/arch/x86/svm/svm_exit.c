@@ -80,8 +80,10 @@ static void exit_ioio(struct vcpu *v, struct vmcb *vmcb)
 	v->exit.io.string = (i >> 2) & 1;
 	v->exit.io.rep = (i >> 3) & 1;
 	v->exit.io.size = (i & (1u << 4)) ? 1 : (i & (1u << 5)) ? 2 : 4;
-	v->exit.io.addr_size = (i & (1u << 7)) ? 2 : (i & (1u << 8)) ? 4 : 8;
-	v->exit.io.seg = (int8_t)((i >> 10) & 7);
+	/* The address size (bits 9:7) and, with decode assists, the segment
+	 * (12:10).  QEMU 7.2 TCG leaves all of them 0: the core decodes. */
+	v->exit.io.addr_size = (i & (1u << 7)) ? 2 : (i & (1u << 8)) ? 4 : (i & (1u << 9)) ? 8 : 0;
+	v->exit.io.seg = this_cpu()->virt.svm_decode_assists ? (int8_t)((i >> 10) & 7) : -1;
 	v->exit.io.port = (uint16_t)(i >> 16);
 	v->exit.io.next_rip = vmcb->ctl.exit_info2;
 	v->exit.insn_len = (uint8_t)(vmcb->ctl.exit_info2 - vmcb->save.rip);
@@ -97,14 +99,53 @@ static void exit_init(struct vcpu *v, struct vmcb *vmcb)
 	set_kind(v, EXIT_INIT);
 }
 
+/* A write to CR0 or CR4 (all are intercepted, svm.c).  With decode
+ * assists a MOV says its register (EXITINFO1 bit 63, APM §15.33.1);
+ * otherwise the core decodes the instruction (MOV, CLTS or LMSW). */
+static void exit_cr_write(struct vcpu *v, struct vmcb *vmcb)
+{
+	uint64_t info = vmcb->ctl.exit_info1;
+	bool known = this_cpu()->virt.svm_decode_assists && (info >> 63);
+
+	set_kind(v, EXIT_CR);
+	v->exit.cr.cr = (uint8_t)(vmcb->ctl.exit_code - VMEXIT_CR0_WRITE);
+	v->exit.cr.op = known ? CR_MOV_TO : CR_UNKNOWN;
+	v->exit.cr.gpr = known ? (int8_t)(info & 15) : -1;
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
+/* INVD and WBINVD: no-ops (no device of a VM caches its memory; INVD
+ * would throw away other guests' dirty lines, WBINVD stall every CPU). */
+static void exit_wbinvd(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_WBINVD);
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
+/* RDPMC: guests have no performance counters (CPUID leaf 0xa is empty,
+ * their MSRs #GP), so every counter number is invalid: #GP. */
+static void exit_rdpmc(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_GP);
+}
+
 /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA, VMMCALL: SVM is
- * hidden from guests, so these are undefined opcodes to them. */
+ * hidden from guests, so these are undefined opcodes to them; so are
+ * MONITOR and MWAIT, which CPUID hides. */
 static void exit_ud(struct vcpu *v, struct vmcb *vmcb)
 {
 	set_kind(v, EXIT_UD);
 }
 
 static const exit_fn exit_table[] = {
+	[VMEXIT_CR0_WRITE] = exit_cr_write,
+	[VMEXIT_CR4_WRITE] = exit_cr_write,
+	[VMEXIT_RDPMC] = exit_rdpmc,
+	[VMEXIT_INVD] = exit_wbinvd,
+	[VMEXIT_WBINVD] = exit_wbinvd,
+	[VMEXIT_MONITOR] = exit_ud,
+	[VMEXIT_MWAIT] = exit_ud,
+	[VMEXIT_MWAIT_COND] = exit_ud,
 	[VMEXIT_INTR] = exit_none,
 	[VMEXIT_NMI] = exit_none,
 	[VMEXIT_SMI] = exit_none,
@@ -141,6 +182,7 @@ static void exit_npf(struct vcpu *v, struct vmcb *vmcb)
 	v->exit.mmio.gpa = gpa;
 	v->exit.mmio.write = (err >> 1) & 1;
 	v->exit.mmio.fetch = (err >> 4) & 1;
+	v->exit.mmio.vectoring = vmcb->ctl.exit_int_info & EVENT_VALID;
 	v->exit.insn_len = 0;
 }
 

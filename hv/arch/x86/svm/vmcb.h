@@ -133,7 +133,9 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_SMI (1u << 2)
 #define INTERCEPT_INIT (1u << 3)
 #define INTERCEPT_VINTR (1u << 4)
+#define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
@@ -146,7 +148,12 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+#define INTERCEPT_WBINVD (1u << 9)
+#define INTERCEPT_MONITOR (1u << 10)
+#define INTERCEPT_MWAIT (1u << 11)
+#define INTERCEPT_MWAIT_COND (1u << 12)
 #define INTERCEPT_XSETBV (1u << 13)
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n))) /* intercept_cr */
 
 /* int_ctl, APM vol. 2 §15.21.1 */
 #define V_IRQ (1u << 8)
@@ -160,13 +167,17 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define EVENT_TYPE_SHIFT 8
 
 /* Exit codes, APM vol. 2 appendix C */
+#define VMEXIT_CR0_WRITE 0x10
+#define VMEXIT_CR4_WRITE 0x14
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
 #define VMEXIT_SMI 0x62
 #define VMEXIT_INIT 0x63
 #define VMEXIT_VINTR 0x64
+#define VMEXIT_RDPMC 0x6f
 #define VMEXIT_CPUID 0x72
+#define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a
 #define VMEXIT_IOIO 0x7b
@@ -179,6 +190,10 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define VMEXIT_STGI 0x84
 #define VMEXIT_CLGI 0x85
 #define VMEXIT_SKINIT 0x86
+#define VMEXIT_WBINVD 0x89
+#define VMEXIT_MONITOR 0x8a
+#define VMEXIT_MWAIT 0x8b
+#define VMEXIT_MWAIT_COND 0x8c
 #define VMEXIT_XSETBV 0x8d
 #define VMEXIT_NPF 0x400
 #define VMEXIT_INVALID ((uint64_t)-1)

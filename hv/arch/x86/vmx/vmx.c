@@ -203,18 +203,24 @@ static int caps_init(struct vmx_caps *c)
 	c->ins_outs_info = basic & BASIC_INS_OUTS_INFO;
 	/* Every interrupt and NMI comes to the host; HLT, I/O and MSRs go
 	 * through the core; CR3 accesses do not exit (EPT). */
+	/* CR8 exits: without them a guest's MOV to CR8 would set the real
+	 * local APIC's TPR and could mask the host's own timer.  RDPMC,
+	 * MONITOR and MWAIT: not offered to guests.  WBINVD: a no-op where
+	 * the CPU lets it exit.  The debug controls switch DR7 and DEBUGCTL. */
 	if (adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, 0,
 		   t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED, "pin-based") ||
 	    adjust(&c->cpu, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
-				    CPU_USE_TSC_OFFSETTING | CPU_ACTIVATE_SECONDARY, 0,
+				    CPU_USE_TSC_OFFSETTING | CPU_ACTIVATE_SECONDARY | CPU_CR8_LOAD_EXITING |
+				    CPU_CR8_STORE_EXITING | CPU_RDPMC_EXITING | CPU_MWAIT_EXITING |
+				    CPU_MONITOR_EXITING, 0,
 		   t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED, "processor-based") ||
 	    adjust(&c->sec, SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
-		   SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID | SEC_ENABLE_XSAVES,
+		   SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID | SEC_WBINVD_EXITING,
 		   MSR_IA32_VMX_PROCBASED2, "secondary") ||
 	    adjust(&c->exit, EXITCTL_HOST_ADDR_SPACE_SIZE | EXITCTL_SAVE_IA32_PAT | EXITCTL_LOAD_IA32_PAT |
-				     EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER, 0,
+				     EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER | EXITCTL_SAVE_DEBUG_CONTROLS, 0,
 		   t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS, "VM-exit") ||
-	    adjust(&c->entry, ENTRYCTL_LOAD_IA32_PAT | ENTRYCTL_LOAD_IA32_EFER, 0,
+	    adjust(&c->entry, ENTRYCTL_LOAD_IA32_PAT | ENTRYCTL_LOAD_IA32_EFER | ENTRYCTL_LOAD_DEBUG_CONTROLS, 0,
 		   t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS, "VM-entry") ||
 	    ept_caps(c))
 		return -1;
@@ -385,8 +391,9 @@ static int vmx_vcpu_init(struct vcpu *v)
 	*(volatile uint32_t *)(uintptr_t)pa = vmx_caps.revision; /* SDM vol. 3C §25.2 */
 	v->arch = xv;
 	/* Everything comes from the neutral block on the first entry. */
-	v->dirty = REG_RIP | REG_CR | REG_SEGS;
-	v->valid = REG_GPRS | REG_RIP | REG_CR | REG_SEGS;
+	memset(v->regs.pdpte, 0, sizeof(v->regs.pdpte));
+	v->dirty = REG_RIP | REG_CR | REG_SEGS | REG_PDPTE;
+	v->valid = REG_GPRS | REG_RIP | REG_CR | REG_SEGS | REG_PDPTE;
 	return 0;
 }
 
@@ -462,7 +469,11 @@ static void controls(struct vcpu *v, struct vmx_vcpu *xv)
 	if (vmx_caps.vpid)
 		vmcs_write16(VPID, v->vm->asid); /* nonzero: 0 is the host's */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, vmx_caps.cr0_mask);
-	vmcs_writenat(CR4_GUEST_HOST_MASK, vmx_caps.cr4_mask);
+	/* CR4: the host's fixed bits, and every bit the CPU has but the
+	 * guest's CPUID does not offer, so setting one exits and the core
+	 * raises #GP (ctrlreg.c). */
+	xv->cr4_mask = vmx_caps.cr4_mask | (vmx_caps.cr4_fixed1 & ~v->cr_caps.cr4_allowed);
+	vmcs_writenat(CR4_GUEST_HOST_MASK, xv->cr4_mask);
 	vmcs_write64(TSC_OFFSET, v->tsc_offset); /* guest TSC = host TSC + offset (§26.6.5) */
 }
 
@@ -547,8 +558,8 @@ static void vmx_get_regs(struct vcpu *v, uint32_t groups)
 			 (vmcs_readnat(CR0_READ_SHADOW) & vmx_caps.cr0_mask);
 		r->cr2 = xv->cr2;
 		r->cr3 = vmcs_readnat(GUEST_CR3);
-		r->cr4 = (vmcs_readnat(GUEST_CR4) & ~vmx_caps.cr4_mask) |
-			 (vmcs_readnat(CR4_READ_SHADOW) & vmx_caps.cr4_mask);
+		r->cr4 = (vmcs_readnat(GUEST_CR4) & ~xv->cr4_mask) |
+			 (vmcs_readnat(CR4_READ_SHADOW) & xv->cr4_mask);
 		r->efer = vmcs_read64(GUEST_IA32_EFER);
 	}
 	if (groups & REG_SEGS) {
@@ -564,22 +575,20 @@ static void vmx_get_regs(struct vcpu *v, uint32_t groups)
 		r->idtr.limit = vmcs_read32(GUEST_IDTR_LIMIT);
 		r->cpl = (uint8_t)((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3); /* SS.DPL is the CPL */
 	}
+	if (groups & REG_PDPTE) /* what the guest's PAE walk uses (§28.3.4) */
+		for (uint32_t i = 0; i < 4; i++)
+			r->pdpte[i] = vmcs_read_raw(GUEST_PDPTE0 + 2 * i);
 	v->valid |= groups;
 }
 
-/* PAE paging outside long mode with EPT: VM entry loads the four PDPTEs
- * from the VMCS, not from memory (SDM vol. 3C §26.3.2.4), so a CR3 the
- * core wrote needs them fetched here. */
-static void load_pdptes(struct vcpu *v)
+/* The PDPTE registers, where the core loaded them as the architecture
+ * does (MOV to CR0/CR3/CR4 with PAE paging, ctrlreg.c): with EPT, VM
+ * entry takes them from the VMCS, not from memory (SDM vol. 3C §27.3.2.4).
+ * Nowhere else: the guest may have changed its PDPT since. */
+static void write_pdptes(struct vcpu *v)
 {
-	struct vcpu_regs *r = &v->regs;
-	const uint64_t *p;
-
-	if (!(r->cr0 & CR0_PG) || !(r->cr4 & CR4_PAE) || (r->efer & EFER_LMA))
-		return;
-	p = gpa_to_hva(v->vm, r->cr3 & ~0x1full, 32);
 	for (uint32_t i = 0; i < 4; i++)
-		vmcs_write_raw(GUEST_PDPTE0 + 2 * i, p ? p[i] : 0);
+		vmcs_write_raw(GUEST_PDPTE0 + 2 * i, v->regs.pdpte[i]);
 }
 
 static void write_cr(struct vcpu *v, struct vmx_vcpu *xv)
@@ -591,7 +600,7 @@ static void write_cr(struct vcpu *v, struct vmx_vcpu *xv)
 	 * own through the shadow (SDM vol. 3C §25.6.6). */
 	vmcs_writenat(GUEST_CR0, (r->cr0 | vmx_caps.cr0_mask) & vmx_caps.cr0_fixed1);
 	vmcs_writenat(CR0_READ_SHADOW, r->cr0);
-	vmcs_writenat(GUEST_CR4, (r->cr4 | vmx_caps.cr4_mask) & vmx_caps.cr4_fixed1);
+	vmcs_writenat(GUEST_CR4, (r->cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
 	vmcs_writenat(CR4_READ_SHADOW, r->cr4);
 	vmcs_writenat(GUEST_CR3, r->cr3);
 	vmcs_write64(GUEST_IA32_EFER, r->efer);
@@ -599,7 +608,6 @@ static void write_cr(struct vcpu *v, struct vmx_vcpu *xv)
 	/* "IA-32e mode guest" must equal EFER.LMA (§27.3.1.1). */
 	xv->entry_ctls = lma ? xv->entry_ctls | ENTRYCTL_IA32E_MODE : xv->entry_ctls & ~ENTRYCTL_IA32E_MODE;
 	vmcs_write32(VM_ENTRY_CONTROLS, xv->entry_ctls);
-	load_pdptes(v);
 }
 
 static void write_segs(struct vcpu *v)
@@ -636,6 +644,8 @@ static void write_back(struct vcpu *v, struct vmx_vcpu *xv)
 	}
 	if (v->dirty & REG_CR)
 		write_cr(v, xv);
+	if (v->dirty & REG_PDPTE)
+		write_pdptes(v);
 	if (v->dirty & REG_SEGS)
 		write_segs(v);
 	v->dirty = 0;
@@ -785,6 +795,7 @@ static void vmx_flush_tlb(struct vcpu *v)
 
 const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
+	.saves_dr6 = false, /* VM exits leave DR6 alone (§28.3.3) */
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,

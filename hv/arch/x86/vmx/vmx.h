@@ -42,6 +42,7 @@ struct vmx_vcpu {
 	bool ctls_dirty;      /* cpu_ctls changed since the VMCS got them */
 	uint64_t rip_at_exit; /* guest RIP in the VMCS since the last exit */
 	uint32_t cpu_ctls, entry_ctls; /* what the VMCS holds */
+	uint64_t cr4_mask;    /* CR4 bits the host owns for this guest */
 	uint32_t intr_state;  /* guest interruptibility at the last exit */
 	uint32_t exit_reason; /* full, with bit 31 */
 	int entry_error;      /* VMLAUNCH/VMRESUME failed: 1 VMfailValid, 2 VMfailInvalid */

@@ -88,8 +88,7 @@ static void exit_wrmsr(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 
 /* INS/OUTS: address size and segment from the VM-exit instruction
  * information (SDM vol. 3C §28.2.5, table 28-8) where the CPU reports it
- * (IA32_VMX_BASIC[54]); else the code segment's default address size and
- * DS (a segment override is then not seen). */
+ * (IA32_VMX_BASIC[54]); else the core decodes the instruction. */
 static void io_string_info(struct vcpu *v)
 {
 	static const uint8_t sizes[4] = { 2, 4, 8, 8 };
@@ -100,10 +99,8 @@ static void io_string_info(struct vcpu *v)
 		v->exit.io.seg = (int8_t)((info >> 15) & 7);
 		return;
 	}
-	vcpu_need(v, REG_SEGS | REG_CR);
-	uint16_t cs = v->regs.seg[SEG_CS].attr;
-	v->exit.io.addr_size = (v->regs.efer & EFER_LMA) && (cs & (1u << 9)) ? 8 : (cs & (1u << 10)) ? 4 : 2;
-	v->exit.io.seg = SEG_DS;
+	v->exit.io.addr_size = 0; /* unknown: the core decodes the instruction */
+	v->exit.io.seg = -1;
 }
 
 /* I/O: the exit qualification describes the access (SDM vol. 3C §28.2.1,
@@ -142,54 +139,69 @@ static void exit_ud(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 }
 
 /*
- * MOV to CR0/CR4 changing a bit the host owns (NE, VMXE: cr0_mask and
- * cr4_mask).  Handled here, below the vendor line: the core never sees
- * these exits (SVM has no such bits).  The guest's value becomes the read
- * shadow and, with the fixed bits forced, the real register; EFER.LMA
- * follows CR0.PG as the CPU would (SDM vol. 3A §10.8.5).
+ * A control-register access that exits (SDM vol. 3C §28.2.1, table 28-3):
+ * MOV to CR0/CR4 changing a bit the host owns (its fixed bits, CR4 bits
+ * the guest's CPUID lacks), MOV to/from CR8 (always), CR3 where the CPU
+ * forces its exits.  The qualification says which register, which
+ * instruction and which GPR; the core checks and applies it (ctrlreg.c).
  */
-static bool cr0_write(struct vcpu *v, uint64_t val)
-{
-	struct vcpu_regs *r = &v->regs;
-
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & (1ull << 29)) && !(val & (1ull << 30)))) /* NW without CD */
-		return false;
-	if ((val & CR0_PG) && !(r->cr0 & CR0_PG) && (r->efer & EFER_LME))
-		r->efer |= EFER_LMA;
-	if (!(val & CR0_PG))
-		r->efer &= ~EFER_LMA;
-	r->cr0 = val;
-	return true;
-}
-
-static bool cr4_write(struct vcpu *v, uint64_t val)
-{
-	if ((val & CR4_VMXE) || (val & ~vmx_caps.cr4_fixed1))
-		return false;
-	v->regs.cr4 = val;
-	return true;
-}
-
 static void exit_cr(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
-	uint32_t cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
-	bool ok;
+	static const uint8_t ops[4] = { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
 
-	if (type != 0 || (cr != 0 && cr != 4)) {
-		set_kind(v, EXIT_UNKNOWN); /* nothing else is intercepted */
-		return;
-	}
-	vcpu_need(v, REG_CR);
-	ok = cr == 0 ? cr0_write(v, v->regs.gpr[reg]) : cr4_write(v, v->regs.gpr[reg]);
 	set_kind(v, EXIT_CR);
-	if (!ok) {
-		vcpu_inject_exception(v, 13, true, 0);
-		return;
+	v->exit.cr.cr = q & 15;
+	v->exit.cr.op = ops[(q >> 4) & 3];
+	v->exit.cr.gpr = (int8_t)((q >> 8) & 15);
+	v->exit.cr.lmsw = (uint16_t)(q >> 16);
+	v->exit.insn_len = insn_len();
+}
+
+/* INVD and WBINVD: no-ops (no device of a VM caches its memory; INVD
+ * would throw away other guests' dirty lines).  INVD always exits. */
+static void exit_wbinvd(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
+{
+	set_kind(v, EXIT_WBINVD);
+	v->exit.insn_len = insn_len();
+}
+
+/* RDPMC: guests have no performance counters: #GP. */
+static void exit_rdpmc(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
+{
+	set_kind(v, EXIT_GP);
+}
+
+/*
+ * A hardware task switch always exits under VMX (SDM vol. 3C §26.4.2);
+ * the core runs it (task.c).  The qualification has the new TSS selector
+ * and the source; an event through a task gate comes in the IDT-vectoring
+ * information, which then must not be re-injected: the switch delivers it.
+ */
+static void exit_task_switch(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
+{
+	uint32_t idt = vmcs_read32(IDT_VECTORING_INFO);
+
+	set_kind(v, EXIT_TASK_SWITCH);
+	v->exit.task.sel = (uint16_t)q;
+	v->exit.task.source = (uint8_t)((q >> 30) & 3);
+	v->exit.task.has_error = false;
+	v->exit.task.soft = false;
+	v->exit.task.error = 0;
+	v->exit.insn_len = insn_len();
+	if (v->exit.task.source == TS_GATE && (idt & INTR_INFO_VALID)) {
+		uint32_t type = (idt & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+		v->exit.task.vector = (uint8_t)(idt & INTR_INFO_VECTOR_MASK);
+		v->exit.task.has_error = idt & INTR_INFO_DELIVER_CODE;
+		v->exit.task.error = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+		/* INT n, INT3, INTO, INT1 go past their instruction */
+		v->exit.task.soft = type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+				    type == INTR_TYPE_PRIV_SW_EXCEPTION;
+		if (!v->exit.task.soft)
+			v->exit.insn_len = 0;
+		xv->reinject = 0;
+	} else if (v->exit.task.source == TS_GATE) {
+		v->exit.insn_len = 0;
 	}
-	xv->flush = true; /* a paging bit may have changed */
-	v->regs.rip += insn_len();
-	vcpu_dirty(v, REG_CR | REG_RIP);
 }
 
 /* XSETBV exits unconditionally (SDM vol. 3C §26.1.2); the core checks
@@ -215,6 +227,7 @@ static void exit_ept_violation(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 	v->exit.mmio.gpa = gpa;
 	v->exit.mmio.write = (q >> 1) & 1;
 	v->exit.mmio.fetch = (q >> 2) & 1;
+	v->exit.mmio.vectoring = vmcs_read32(IDT_VECTORING_INFO) & INTR_INFO_VALID;
 	v->exit.insn_len = 0;
 }
 
@@ -224,8 +237,14 @@ static const exit_fn exit_table[NR_VMX_EXIT_REASONS] = {
 	[EXIT_REASON_TRIPLE_FAULT] = exit_shutdown,
 	[EXIT_REASON_INIT] = exit_init,
 	[EXIT_REASON_INTERRUPT_WINDOW] = exit_intr_window,
+	[EXIT_REASON_TASK_SWITCH] = exit_task_switch,
 	[EXIT_REASON_CPUID] = exit_cpuid,
 	[EXIT_REASON_HLT] = exit_hlt,
+	[EXIT_REASON_INVD] = exit_wbinvd,
+	[EXIT_REASON_RDPMC] = exit_rdpmc,
+	[EXIT_REASON_MWAIT] = exit_ud,
+	[EXIT_REASON_MONITOR] = exit_ud,
+	[EXIT_REASON_WBINVD] = exit_wbinvd,
 	[EXIT_REASON_VMCALL] = exit_ud,
 	[EXIT_REASON_VMCLEAR] = exit_ud,
 	[EXIT_REASON_VMLAUNCH] = exit_ud,
