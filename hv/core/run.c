@@ -285,6 +285,7 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 
 	if (b)
 		lapic_timer_oneshot(b);
+	v->run_until = b ? now + b : 0;
 	v->tsc_in_hv += now - v->tsc_exit;
 	load_guest_extras(v);
 	vcpu_ops->run(v);

@@ -399,6 +399,7 @@ static void write_reg(struct vlapic *l, uint32_t reg, uint32_t val)
 static uint64_t mmio_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct vlapic *l = v->lapic;
+	(void)dev, (void)size;
 	if (!l || (l->apic_base & APIC_BASE_EXTD))
 		return ~0ull; /* in x2APIC mode the MMIO page is gone (SDM §11.12.1.2) */
 	return read_reg(l, (uint32_t)off & 0xff0) >> (8 * (off & 3));
@@ -407,6 +408,7 @@ static uint64_t mmio_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 static void mmio_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
 	struct vlapic *l = v->lapic;
+	(void)dev, (void)size;
 	if (l && !(l->apic_base & APIC_BASE_EXTD) && (off & 0xf) == 0)
 		write_reg(l, (uint32_t)off & 0xff0, (uint32_t)val);
 }

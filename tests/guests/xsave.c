@@ -102,16 +102,6 @@ static void check_xsave_extent(uint64_t xcr0)
 	       past, ebx, bv);
 }
 
-static bool cmdline_has(const char *word)
-{
-	const char *s = mb_cmdline();
-	size_t n = strlen(word);
-	for (const char *p = s; *p; p++)
-		if ((p == s || p[-1] == ' ') && !memcmp(p, word, n) && (p[n] == ' ' || !p[n]))
-			return true;
-	return false;
-}
-
 /* Thousands of exits (CPUID always exits under a hypervisor) with XCR0
  * and the size CPUID derives from it checked after each. */
 static void check_kept(uint64_t val)

@@ -30,6 +30,7 @@ UNIT_SRC_guest_loader := guest-loader/config.c guest-loader/multiboot.c hv/core/
 UNIT_SRC_efi_stub  := boot/efi/config.c boot/efi/memmap.c
 UNIT_SRC_gmem      := hv/core/gmem.c hv/core/cr.c
 UNIT_SRC_cr        := hv/core/cr.c
+UNIT_SRC_lapic     := hv/dev/lapic.c
 UNIT_SRC_string_io := hv/core/string_io.c hv/core/gmem.c hv/core/cr.c hv/core/io_bus.c
 UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c
 UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c

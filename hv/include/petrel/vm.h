@@ -152,6 +152,7 @@ struct vcpu {
 	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exits_total;
+	uint64_t run_until; /* host TSC by which the run loop wants the CPU back, 0: no bound */
 	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
 	uint64_t tsc_exit;  /* when it last left the guest */
 	void *arch;         /* the backend's state: VMCB or VMCS */

@@ -37,6 +37,8 @@ void report(bool pass, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void report_skip(const char *name, const char *why_fmt, ...) __attribute__((format(printf, 2, 3)));
 __attribute__((noreturn)) void exit_tests(void);
 bool under_petrel(void);
+uint32_t cmdline_u32(const char *key, uint32_t dflt); /* key=N on the command line */
+bool cmdline_has(const char *word);
 
 /* --- exceptions and interrupts ---------------------------------------- */
 #define EXC_NONE (-1)
@@ -45,6 +47,7 @@ struct exc_info {
 	uint32_t error_code; /* 0 for vectors without one */
 	uint32_t eip;        /* EIP the CPU pushed: the faulting instruction, or the next one for a trap (#BP) */
 	uint32_t cr2;        /* CR2 when the exception was taken (meaningful for #PF) */
+	uint32_t ecx, esi, edi; /* registers at the exception (string instructions) */
 };
 /* Runs fn(arg).  An exception (vectors 0-31) inside it abandons fn at once
  * and is returned; otherwise .vector is EXC_NONE. */
@@ -55,6 +58,40 @@ extern volatile uint32_t stray_irqs;
 int rdmsr_safe(uint32_t msr, uint64_t *val); /* returns vector or EXC_NONE */
 int wrmsr_safe(uint32_t msr, uint64_t val);
 const char *exc_name(int vector);
+
+/* --- descriptors --------------------------------------------------------- */
+/* The guest's GDT: 0x08 code, 0x10 data (flat 32-bit), 0x18 64-bit code;
+ * entries 4 and up are the tests'. */
+#define GDT_ENTRIES 16
+void gdt_set(int index, uint64_t desc);
+uint64_t gdt_get(int index);
+/* A code or data descriptor; attr as in the descriptor: type S DPL P in
+ * bits 7:0, AVL L D/B G in bits 15:12. */
+uint64_t seg_desc(uint32_t base, uint32_t limit, uint16_t attr);
+void idt_set(int vector, uint64_t gate); /* vectors 0-63 */
+
+/* --- long mode for one call (lm.c, lm64.S) -------------------------------------
+ * Runs fn, 64-bit code (System V: RDI in, RAX out), in IA-32e mode with an
+ * identity map of the first 4 GiB (2 MiB pages, and 4 KiB pages for the
+ * window at LM_WINDOW through lm_pt), interrupts off.  An exception in fn
+ * abandons it: .vector says which. */
+#define LM_WINDOW 0x3fe00000u
+struct lm_result {
+	int vector; /* EXC_NONE if fn returned */
+	uint32_t error;
+	uint64_t rip, cr2, ret;
+	uint64_t rcx, rsi, rdi; /* at the exception */
+};
+struct lm_result lm_call(const void *fn64, uint64_t arg);
+extern uint64_t lm_pt[512]; /* the window's page table (identity by default) */
+
+/* --- register state and time (regs.c) ------------------------------------ */
+void regs_enable(void);                 /* x87, SSE, AVX, AVX-512 where the CPU has them */
+const char *regs_what(void);            /* which registers the pattern covers */
+void regs_fill(uint32_t seed);
+int regs_check(uint32_t seed, char *why, size_t n); /* 0: all as filled */
+uint32_t tsc_khz(void);                 /* Petrel's timing leaf; 0 natively */
+void yield_ms(uint32_t ms);             /* Petrel: halt through ms ticks; natively nothing */
 
 /* --- multiboot information (copied at boot, safe to overwrite after) --- */
 struct mb_region {
@@ -68,6 +105,9 @@ const char *mb_cmdline(void);
 
 /* --- the image ----------------------------------------------------------- */
 extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
+
+/* 64-bit by 32-bit division without libgcc. */
+uint64_t div64(uint64_t n, uint32_t d);
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

@@ -41,6 +41,34 @@ static bool has_word(const char *s, const char *word)
 	return false;
 }
 
+/* key=N on the command line (decimal or 0x hex), else dflt. */
+uint32_t cmdline_u32(const char *key, uint32_t dflt)
+{
+	const char *s = mb_cmdline();
+	size_t n = strlen(key);
+
+	for (const char *p = s; *p; p++) {
+		if ((p != s && p[-1] != ' ') || memcmp(p, key, n) || p[n] != '=')
+			continue;
+		uint32_t v = 0, base = 10;
+		p += n + 1;
+		if (p[0] == '0' && p[1] == 'x') {
+			base = 16;
+			p += 2;
+		}
+		for (;; p++) {
+			uint32_t d = *p >= '0' && *p <= '9' ? (uint32_t)(*p - '0') :
+				     *p >= 'a' && *p <= 'f' && base == 16 ? (uint32_t)(*p - 'a' + 10) : 99;
+			if (d >= base)
+				return v;
+			v = v * base + d;
+		}
+	}
+	return dflt;
+}
+
+bool cmdline_has(const char *word) { return has_word(mb_cmdline(), word); }
+
 void report(bool pass, const char *fmt, ...)
 {
 	char buf[224];

@@ -35,3 +35,20 @@ size_t strlen(const char *s)
 		n++;
 	return n;
 }
+
+/* Shift-and-subtract: no libgcc in the guests, so no __udivdi3. */
+uint64_t div64(uint64_t n, uint32_t d)
+{
+	uint64_t q = 0, r = 0;
+
+	if (!d)
+		return ~0ull;
+	for (int i = 63; i >= 0; i--) {
+		r = (r << 1) | ((n >> i) & 1);
+		if (r >= d) {
+			r -= d;
+			q |= 1ull << i;
+		}
+	}
+	return q;
+}

@@ -11,12 +11,33 @@
 #define SEL_DATA 0x10
 #define IDT_VECTORS 64 /* 0-31 exceptions, 32-63 interrupts; higher: #GP via the limit */
 
-/* Flat 4 GiB segments (SDM vol. 3A §3.4.5): base 0, limit 0xfffff, G=1, D=1. */
-static const uint64_t gdt[3] __attribute__((aligned(8))) = {
+/* Flat 4 GiB segments (SDM vol. 3A §3.4.5): base 0, limit 0xfffff, G=1,
+ * D=1; a 64-bit code segment for lm.S; the rest free for tests (gdt_set). */
+static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(8))) = {
 	0,
 	0x00cf9a000000ffffull, /* 0x08: code, execute/read, DPL 0 */
 	0x00cf92000000ffffull, /* 0x10: data, read/write, DPL 0 */
+	0x00af9a000000ffffull, /* 0x18: 64-bit code (L=1, D=0) */
 };
+
+void gdt_set(int index, uint64_t desc)
+{
+	if (index > 3 && index < GDT_ENTRIES)
+		gdt[index] = desc;
+}
+
+uint64_t gdt_get(int index)
+{
+	return index >= 0 && index < GDT_ENTRIES ? gdt[index] : 0;
+}
+
+uint64_t seg_desc(uint32_t base, uint32_t limit, uint16_t attr)
+{
+	/* attr: type S DPL P in bits 7:0, AVL L D/B G in bits 15:12 */
+	return (limit & 0xffffull) | ((uint64_t)(base & 0xffffff) << 16) | ((uint64_t)(attr & 0xff) << 40) |
+	       ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)((attr >> 12) & 0xf) << 52) |
+	       ((uint64_t)(base >> 24) << 56);
+}
 static uint64_t idt[IDT_VECTORS] __attribute__((aligned(8)));
 
 struct __attribute__((packed)) dtr {
@@ -43,6 +64,12 @@ static struct exc_info exc_last;
 static void (*irq_handlers[IDT_VECTORS])(void);
 volatile uint32_t stray_irqs;
 
+void idt_set(int vector, uint64_t gate)
+{
+	if (vector >= 0 && vector < IDT_VECTORS)
+		idt[vector] = gate;
+}
+
 /* 32-bit interrupt gate, DPL 0 (SDM vol. 3A §6.11): IF is cleared on entry. */
 static uint64_t interrupt_gate(uint32_t handler)
 {
@@ -52,7 +79,8 @@ static uint64_t interrupt_gate(uint32_t handler)
 
 void trap_init(void)
 {
-	static const struct dtr gdtr = { sizeof(gdt) - 1, (uint32_t)gdt };
+	static struct dtr gdtr;
+	gdtr = (struct dtr){ sizeof(gdt) - 1, (uint32_t)gdt };
 	static struct dtr idtr = { sizeof(idt) - 1, (uint32_t)idt };
 	gdt_load(&gdtr);
 	for (int v = 0; v < IDT_VECTORS; v++)
@@ -89,13 +117,13 @@ uint32_t trap_dispatch(struct trap_frame *f)
 	}
 	if (!exc_recover_eip)
 		unexpected(f);
-	exc_last = (struct exc_info){ (int)f->vector, f->error_code, f->eip, read_cr2() };
+	exc_last = (struct exc_info){ (int)f->vector, f->error_code, f->eip, read_cr2(), f->ecx, f->esi, f->edi };
 	return 1; /* resume in exc_call_raw, with its stack */
 }
 
 struct exc_info exc_call(void (*fn)(void *), void *arg)
 {
-	exc_last = (struct exc_info){ EXC_NONE, 0, 0, 0 };
+	exc_last = (struct exc_info){ .vector = EXC_NONE };
 	exc_call_raw(fn, arg);
 	return exc_last;
 }

@@ -197,7 +197,8 @@ void svm_decode_exit(struct vcpu *v)
 	/* An event the exit interrupted must be delivered again (§15.7.2). */
 	if (vmcb->ctl.exit_int_info & EVENT_VALID)
 		sv->reinject = vmcb->ctl.exit_int_info;
-	if (code == VMEXIT_INVALID)
+	/* VMEXIT_INVALID is -1; QEMU 7.2 TCG stores it as 32 bits (0xffffffff). */
+	if (code == VMEXIT_INVALID || code == 0xffffffffull)
 		set_kind(v, EXIT_ENTRY_FAIL);
 	else if (code == VMEXIT_NPF)
 		exit_npf(v, vmcb);

@@ -90,6 +90,7 @@ enum vmcs_field {
 	GUEST_INTERRUPTIBILITY_INFO = 0x4824,
 	GUEST_ACTIVITY_STATE = 0x4826,
 	GUEST_SYSENTER_CS = 0x482a,
+	VMX_PREEMPTION_TIMER_VALUE = 0x482e,
 	HOST_IA32_SYSENTER_CS = 0x4c00,
 
 	/* natural width (B.4) */
@@ -160,6 +161,7 @@ void vmcs_write_raw(uint32_t field, uint64_t val);
 /* Pin-based controls (SDM vol. 3C §25.6.1, table 25-5) */
 #define PIN_EXT_INTR_EXITING (1u << 0)
 #define PIN_NMI_EXITING (1u << 3)
+#define PIN_PREEMPTION_TIMER (1u << 6)
 
 /* Primary processor-based controls (§25.6.2, table 25-6) */
 #define CPU_INTR_WINDOW_EXITING (1u << 2)
@@ -262,6 +264,7 @@ enum vmx_exit_reason {
 	EXIT_REASON_EPT_VIOLATION = 48,
 	EXIT_REASON_EPT_MISCONFIG = 49,
 	EXIT_REASON_INVEPT = 50,
+	EXIT_REASON_PREEMPTION_TIMER = 52,
 	EXIT_REASON_INVVPID = 53,
 	EXIT_REASON_WBINVD = 54,
 	EXIT_REASON_XSETBV = 55,

@@ -26,6 +26,7 @@
 #include "vmx.h"
 
 #define MSR_IA32_VMX_EXIT_CTLS 0x483
+#define MSR_IA32_VMX_MISC 0x485
 #define MSR_IA32_VMX_ENTRY_CTLS 0x484
 #define MSR_IA32_VMX_CR0_FIXED0 0x486
 #define MSR_IA32_VMX_CR0_FIXED1 0x487
@@ -207,7 +208,7 @@ static int caps_init(struct vmx_caps *c)
 	 * local APIC's TPR and could mask the host's own timer.  RDPMC,
 	 * MONITOR and MWAIT: not offered to guests.  WBINVD: a no-op where
 	 * the CPU lets it exit.  The debug controls switch DR7 and DEBUGCTL. */
-	if (adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, 0,
+	if (adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, PIN_PREEMPTION_TIMER,
 		   t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED, "pin-based") ||
 	    adjust(&c->cpu, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
 				    CPU_USE_TSC_OFFSETTING | CPU_ACTIVATE_SECONDARY | CPU_CR8_LOAD_EXITING |
@@ -224,6 +225,7 @@ static int caps_init(struct vmx_caps *c)
 		   t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS, "VM-entry") ||
 	    ept_caps(c))
 		return -1;
+	c->preempt_shift = rdmsr(MSR_IA32_VMX_MISC) & 0x1f;
 	/* Default-1 CR3 exiting (no TRUE MSRs) would be harmless but slow;
 	 * the IA-32e bit comes from the guest's EFER.LMA on each entry. */
 	c->entry &= ~ENTRYCTL_IA32E_MODE;
@@ -708,6 +710,26 @@ static void switch_msrs(struct vmx_vcpu *xv)
 	xv->msrs_fresh = false;
 }
 
+/*
+ * The VMX-preemption timer (SDM vol. 3C §26.5.1) bounds the time in the
+ * guest as the run loop asks (v->run_until), whatever the guest's
+ * RFLAGS.IF.  The host's LAPIC timer does the same job through an
+ * external-interrupt exit; Bochs 2.7 loses that exit while the guest runs
+ * with IF=0 (seen: a guest spinning with interrupts off kept its CPU
+ * 300 ms past a 7 ms timer), so where the CPU has the preemption timer
+ * Petrel uses both.
+ */
+static void set_preemption_timer(struct vcpu *v)
+{
+	uint64_t now, left;
+
+	if (!(vmx_caps.pin & PIN_PREEMPTION_TIMER))
+		return;
+	now = rdtsc();
+	left = !v->run_until ? ~0ull : v->run_until > now ? (v->run_until - now) >> vmx_caps.preempt_shift : 0;
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)MIN(left, 0xffffffffull));
+}
+
 /* VMLAUNCH/VMRESUME refused the VMCS before touching the guest: no exit
  * information exists; the dump names the VM-instruction error. */
 static void entry_refused(struct vcpu *v, struct vmx_vcpu *xv, int rc)
@@ -740,6 +762,7 @@ static void vmx_run(struct vcpu *v)
 	xv->flush = false;
 	if (read_cr2() != xv->cr2)
 		write_cr2(xv->cr2);
+	set_preemption_timer(v);
 	rc = vmx_enter(v->regs.gpr, xv->launched);
 	xv->cr2 = read_cr2();
 	/* An external interrupt that caused the exit is still pending (no

@@ -30,7 +30,8 @@ static uint8_t insn_len(void)
 	return (uint8_t)MIN(vmcs_read32(VM_EXIT_INSTRUCTION_LEN), 15u);
 }
 
-/* An external interrupt: the host takes it when vmx_run opens IF. */
+/* An external interrupt (the host takes it when vmx_run opens IF), or the
+ * preemption timer: back to the run loop. */
 static void exit_none(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
 	set_kind(v, EXIT_NONE);
@@ -234,6 +235,7 @@ static void exit_ept_violation(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 static const exit_fn exit_table[NR_VMX_EXIT_REASONS] = {
 	[EXIT_REASON_EXCEPTION_NMI] = exit_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = exit_none,
+	[EXIT_REASON_PREEMPTION_TIMER] = exit_none,
 	[EXIT_REASON_TRIPLE_FAULT] = exit_shutdown,
 	[EXIT_REASON_INIT] = exit_init,
 	[EXIT_REASON_INTERRUPT_WINDOW] = exit_intr_window,
