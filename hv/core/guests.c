@@ -164,20 +164,16 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 	return 0;
 }
 
-static void zero_ram(struct vm *vm)
-{
-	memset((void *)(uintptr_t)vm->ram_host, 0, vm->ram_low);
-	if (vm->ram_host_high)
-		memset((void *)(uintptr_t)vm->ram_host_high, 0, vm->ram_size - vm->ram_low);
-}
-
 /* A reboot: fresh RAM, fresh devices, a fresh kernel load.  A guest that
- * keeps resetting (a crash loop) is stopped instead. */
+ * keeps resetting (a crash loop) is stopped instead.  Zeroing gigabytes
+ * takes seconds, so it happens a piece per turn (vm_reset_step), each one
+ * counted as the vCPU's time: another VM on the CPU keeps its turns. */
+#define ZERO_PIECE MiB(16)
+
 void vm_reset(struct vm *vm, const char *why)
 {
 	struct guest_spec *s = &specs[vm->id];
 	uint64_t now = rdtsc();
-	char err[128];
 
 	if (now - s->reset_window_start > 10 * tsc_hz) {
 		s->reset_window_start = now;
@@ -189,8 +185,24 @@ void vm_reset(struct vm *vm, const char *why)
 	}
 	pr_info("vm %s reset: %s\n", vm->name, why);
 	uart_dev_flush(vm);
-	zero_ram(vm);
-	if (vm_boot(vm, s, err, sizeof(err))) {
+	vm->state = VM_RESETTING;
+	vm->zeroed = 0;
+}
+
+void vm_reset_step(struct vm *vm)
+{
+	uint64_t at = vm->zeroed, n = MIN(ZERO_PIECE, vm->ram_size - at);
+	char err[128];
+
+	if (at < vm->ram_low)
+		memset((void *)(uintptr_t)(vm->ram_host + at), 0, MIN(n, vm->ram_low - at));
+	else
+		memset((void *)(uintptr_t)(vm->ram_host_high + (at - vm->ram_low)), 0, n);
+	vm->zeroed += at < vm->ram_low ? MIN(n, vm->ram_low - at) : n;
+	if (vm->zeroed < vm->ram_size)
+		return;
+	vm->state = VM_RUNNING;
+	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
 		pr_err("vm %s: after reset: %s\n", vm->name, err);
 		vm_stop(vm, "could not restart after reset");
 	}

@@ -134,7 +134,7 @@ static uint64_t us_to_tsc(uint64_t us)
 
 static bool runnable(const struct vcpu *v)
 {
-	return v->vm->state == VM_RUNNING && !v->halted;
+	return (v->vm->state == VM_RUNNING && !v->halted) || v->vm->state == VM_RESETTING;
 }
 
 /* Fires every VM's due timers and delivers interrupts; a vCPU that wakes
@@ -283,18 +283,23 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 {
 	uint64_t now = rdtsc(), b = budget(q, v, deadline, now);
 
-	if (b)
-		lapic_timer_oneshot(b);
-	v->run_until = b ? now + b : 0;
-	v->tsc_in_hv += now - v->tsc_exit;
-	load_guest_extras(v);
-	vcpu_ops->run(v);
-	v->tsc_exit = rdtsc();
-	save_guest_extras(v);
-	exit_dispatch(v);
-	finish_requests(v->vm);
+	if (v->vm->state == VM_RESETTING) {
+		vm_reset_step(v->vm); /* its turn goes to zeroing its RAM */
+		v->tsc_exit = rdtsc();
+	} else {
+		if (b)
+			lapic_timer_oneshot(b);
+		v->run_until = b ? now + b : 0;
+		v->tsc_in_hv += now - v->tsc_exit;
+		load_guest_extras(v);
+		vcpu_ops->run(v);
+		v->tsc_exit = rdtsc();
+		save_guest_extras(v);
+		exit_dispatch(v);
+		finish_requests(v->vm);
+	}
 	v->vruntime += rdtsc() - now;
-	if (v->vm->state != VM_RUNNING && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
+	if (v->vm->state == VM_STOPPED && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
 		pr_info("all VMs stopped\n");
 }
 

@@ -91,7 +91,7 @@ void vm_print_stats(struct vm *vm)
 
 void vm_stop(struct vm *vm, const char *why)
 {
-	if (vm->state != VM_RUNNING)
+	if (vm->state != VM_RUNNING && vm->state != VM_RESETTING)
 		return;
 	vm->state = VM_STOPPED;
 	pr_info("vm %s stopped: %s\n", vm->name, why);

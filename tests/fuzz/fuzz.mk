@@ -18,6 +18,11 @@ FUZZ_TIME   ?= 60
 FUZZ_ARGS   ?=
 
 FUZZ_SRC_decode := hv/arch/x86/decode.c
+FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c
+# Longest input per harness: an instruction and its mode byte; the walker's
+# registers and a few page tables' worth of guest RAM.
+FUZZ_LEN_decode := 32
+FUZZ_LEN_walk   := 16384
 
 FUZZ_TESTS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_TESTS:%=$(FUZZ_DIR)/fuzz_%)
@@ -43,6 +48,7 @@ fuzz: fuzz-deps $(FUZZ_BINS)
 		mkdir -p $(FUZZ_DIR)/corpus-$$t || exit 1; \
 		echo "# fuzz_$$t: $(FUZZ_TIME)s"; \
 		ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
-			-max_len=32 -print_final_stats=1 $(FUZZ_ARGS) \
+			-max_len=$$(case $$t in walk) echo $(FUZZ_LEN_walk) ;; *) echo $(FUZZ_LEN_decode) ;; esac) \
+			-print_final_stats=1 $(FUZZ_ARGS) \
 			-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$t || exit 1; \
 	done

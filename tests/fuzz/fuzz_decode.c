@@ -10,7 +10,9 @@
  *    every prefix of a decoded instruction is TRUNCATED, and its own bytes
  *    cut to its length decode to the same instruction;
  *  - an MMIO-classified instruction is a memory form with a 1/2/4/8-byte
- *    access, a sane register, and merge/store values that respect the sizes. */
+ *    access, a sane register, and merge/store values that respect the sizes;
+ *  - a memory operand's offset fits its address size, its segment is one
+ *    of the six. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,21 @@ static void check_mmio(const struct x86_insn *in, const uint8_t *bytes)
 		CHECK(got == value);
 }
 
+/* The memory operand: an offset within the address size and a segment
+ * 0..5, for every instruction with a memory ModRM (or moffs); registers
+ * with all bits set, so any overflow in the sum is exercised. */
+static void check_mem_operand(const struct x86_insn *in)
+{
+	uint64_t g[16], off = 0;
+	int seg = -1;
+
+	memset(g, 0xff, sizeof(g));
+	if (x86_mem_operand(in, g, ~0ull, &off, &seg))
+		return;
+	CHECK(seg >= 0 && seg <= 5);
+	CHECK(in->addrsize == 8 || off < (1ull << (8 * in->addrsize)));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct x86_insn in, again;
@@ -164,5 +181,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r2 = decode_copy(b, in.len, mode, &again);
 	CHECK(r2 == X86_DECODE_OK && same(&in, &again));
 	check_mmio(&in, b);
+	check_mem_operand(&in);
 	return 0;
 }

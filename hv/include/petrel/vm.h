@@ -158,7 +158,9 @@ struct vcpu {
 	void *arch;         /* the backend's state: VMCB or VMCS */
 };
 
-enum vm_state { VM_FREE, VM_RUNNING, VM_STOPPED };
+/* RESETTING: its RAM is being zeroed a piece at a time (guests.c), in the
+ * vCPU's turns on its CPU, so a reset never holds the CPU for long. */
+enum vm_state { VM_FREE, VM_RUNNING, VM_RESETTING, VM_STOPPED };
 
 struct vm {
 	char name[VM_NAME_MAX];
@@ -179,6 +181,7 @@ struct vm {
 	struct vioapic *ioapic; /* NULL for test VMs */
 	bool has_pic;
 	const char *reset_reason, *poweroff_reason; /* acted on by the run loop */
+	uint64_t zeroed;        /* VM_RESETTING: bytes of RAM zeroed so far */
 };
 
 /* The vendor line: one table per backend (SVM now, VMX later). */
@@ -207,6 +210,7 @@ extern struct vm vms[MAX_VMS];
 struct vm *vm_create(const char *name, uint64_t ram_size);
 void vm_stop(struct vm *vm, const char *why);
 void vm_reset(struct vm *vm, const char *why);
+void vm_reset_step(struct vm *vm);
 void vm_print_stats(struct vm *vm);
 
 /* hv/dev/: the devices of a test VM (uart16550.c, debug_exit.c, testdev.c) */
