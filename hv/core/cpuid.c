@@ -41,6 +41,10 @@
  * whose state lives in MSRs and supervisor XSAVE components Petrel does
  * not give. */
 #define LEAF7_ECX_HIDDEN ((1u << 3) | (1u << 4) | (1u << 7) | (1u << 31)) /* PKU OSPKE CET_SS PKS */
+/* SGX and WAITPKG: their instructions exit (ENCLS) or are off (UMWAIT,
+ * TPAUSE) in Petrel's guests, #UD either way; SGX_LC goes with SGX. */
+#define LEAF7_EBX_HIDDEN (1u << 2)                            /* SGX */
+#define LEAF7_ECX_HIDDEN2 ((1u << 5) | (1u << 30))            /* WAITPKG SGX_LC */
 #define LEAF7_EDX_HIDDEN (1u << 20)                                        /* CET_IBT */
 #define XCR0_PKRU (1u << 9)
 #define HV_LEAF_MAX 0x40000010u
@@ -119,8 +123,8 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		break;
 	case 7:
 		if (sub == 0) {
-			r.ebx &= ~LEAF7_EBX_TSC_ADJUST;
-			r.ecx &= ~LEAF7_ECX_HIDDEN;
+			r.ebx &= ~(LEAF7_EBX_TSC_ADJUST | LEAF7_EBX_HIDDEN);
+			r.ecx &= ~(LEAF7_ECX_HIDDEN | LEAF7_ECX_HIDDEN2);
 			r.edx &= ~LEAF7_EDX_HIDDEN;
 		}
 		break;
@@ -136,7 +140,8 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 			r = (struct cpuid_regs){ 0 }; /* a component guests cannot enable */
 		}
 		break;
-	case 0xa: /* architectural performance monitoring: none */
+	case 0xa:  /* architectural performance monitoring: none */
+	case 0x12: /* SGX: none */
 		r = (struct cpuid_regs){ 0 };
 		break;
 	case 0x8000000au: /* SVM features: none */

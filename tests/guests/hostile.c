@@ -335,6 +335,25 @@ static void check_cr_refused(void)
 	       exc_name(cd), read_cr0());
 }
 
+/* LMSW loads CR0[3:0] from a register or memory, but never clears PE;
+ * CLTS clears TS (under SVM Petrel decodes all three). */
+static void check_lmsw(void)
+{
+	uint32_t cr0 = read_cr0();
+	static uint16_t msw;
+	uint16_t ts_on = (uint16_t)((cr0 & 0xf) | CR0_TS), pe_off = (uint16_t)(cr0 & 0xe);
+
+	__asm__ volatile("lmsw %0" : : "r"(ts_on));
+	uint32_t after_reg = read_cr0();
+	msw = pe_off;
+	__asm__ volatile("lmsw %0" : : "m"(msw));
+	uint32_t after_mem = read_cr0();
+	__asm__ volatile("clts");
+	report(after_reg == (cr0 | CR0_TS) && after_mem == (cr0 & ~CR0_TS) && read_cr0() == (cr0 & ~CR0_TS),
+	       "cr-lmsw-clts: LMSW reg 0x%x, LMSW mem (PE stays) 0x%x, CLTS 0x%x", after_reg, after_mem,
+	       read_cr0());
+}
+
 /* PAE paging: the CPU uses the PDPTEs it loaded with CR3.  Editing the
  * PDPT in memory changes nothing until the next load, and exits in
  * between (CPUID, an EFER write that rewrites the control registers) must
@@ -734,6 +753,7 @@ void guest_main(void)
 	check_efer_legacy_lme();
 	check_efer_refused();
 	check_cr_refused();
+	check_lmsw();
 	check_pdpte();
 	check_insns();
 	check_tasks();

@@ -186,6 +186,7 @@ void vmcs_write_raw(uint32_t field, uint64_t val);
 #define SEC_WBINVD_EXITING (1u << 6)
 #define SEC_UNRESTRICTED_GUEST (1u << 7)
 #define SEC_ENABLE_INVPCID (1u << 12)
+#define SEC_ENCLS_EXITING (1u << 15)
 #define SEC_ENABLE_XSAVES (1u << 20)
 
 /* VM-exit controls (§25.7.1, table 25-13) */
@@ -269,6 +270,7 @@ enum vmx_exit_reason {
 	EXIT_REASON_WBINVD = 54,
 	EXIT_REASON_XSETBV = 55,
 	EXIT_REASON_VMFUNC = 59,
+	EXIT_REASON_ENCLS = 60,
 	NR_VMX_EXIT_REASONS = 70,
 };
 

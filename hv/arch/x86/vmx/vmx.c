@@ -207,7 +207,8 @@ static int caps_init(struct vmx_caps *c)
 	/* CR8 exits: without them a guest's MOV to CR8 would set the real
 	 * local APIC's TPR and could mask the host's own timer.  RDPMC,
 	 * MONITOR and MWAIT: not offered to guests.  WBINVD: a no-op where
-	 * the CPU lets it exit.  The debug controls switch DR7 and DEBUGCTL. */
+	 * the CPU lets it exit.  ENCLS: where the CPU has SGX, a guest would
+	 * otherwise reach the real enclave page cache (#UD instead).  The debug controls switch DR7 and DEBUGCTL. */
 	if (adjust(&c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, PIN_PREEMPTION_TIMER,
 		   t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED, "pin-based") ||
 	    adjust(&c->cpu, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
@@ -216,7 +217,8 @@ static int caps_init(struct vmx_caps *c)
 				    CPU_MONITOR_EXITING, 0,
 		   t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED, "processor-based") ||
 	    adjust(&c->sec, SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
-		   SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID | SEC_WBINVD_EXITING,
+		   SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID | SEC_WBINVD_EXITING |
+			   SEC_ENCLS_EXITING,
 		   MSR_IA32_VMX_PROCBASED2, "secondary") ||
 	    adjust(&c->exit, EXITCTL_HOST_ADDR_SPACE_SIZE | EXITCTL_SAVE_IA32_PAT | EXITCTL_LOAD_IA32_PAT |
 				     EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER | EXITCTL_SAVE_DEBUG_CONTROLS, 0,

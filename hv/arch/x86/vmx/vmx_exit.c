@@ -266,6 +266,7 @@ static const exit_fn exit_table[NR_VMX_EXIT_REASONS] = {
 	[EXIT_REASON_INVEPT] = exit_ud,
 	[EXIT_REASON_INVVPID] = exit_ud,
 	[EXIT_REASON_VMFUNC] = exit_ud,
+	[EXIT_REASON_ENCLS] = exit_ud,
 };
 
 /* An event whose delivery the exit interrupted goes back in on the next
