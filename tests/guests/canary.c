@@ -9,8 +9,10 @@
  *  - its devices: the test device's latch and FIFO keep what it put there;
  *  - time: while it wants to run, its longest stall (two TSC reads in a
  *    row further apart than a deliberate yield) stays under stall_us, and
- *    in every window of window_ms it runs at least share percent of the
- *    time.  With `exits` each step of its busy loop is a CPUID (an exit):
+ *    in each window of window_ms it runs at least share percent of the
+ *    time (all but the two worst windows: under QEMU TCG the TSC is the
+ *    host's clock, and a host that deschedules QEMU for a moment shows as
+ *    a window lost; a scheduler that starves the canary loses many).  With `exits` each step of its busy loop is a CPUID (an exit):
  *    an exit-heavy guest must still get its share beside a busy one.
  * rounds=N rounds of busy_ms each.  The time checks need Petrel's TSC rate
  * (CPUID 0x40000010) and another VM: natively they are skipped.
@@ -56,9 +58,22 @@ static uint32_t ram_sweep(bool verify, uint32_t *first_bad)
 }
 
 struct timing {
-	uint64_t max_gap, window_run, window_start, worst_share_x100, windows;
+	uint64_t max_gap, window_run, window_start, windows;
+	uint64_t worst[3]; /* the three lowest window shares, %, lowest first */
 	uint64_t window_ticks;
 };
+
+static void note_share(struct timing *t, uint64_t share)
+{
+	for (int i = 0; i < 3; i++)
+		if (t->windows <= (uint64_t)i || share < t->worst[i]) {
+			for (int j = 2; j > i; j--)
+				t->worst[j] = t->worst[j - 1];
+			t->worst[i] = share;
+			break;
+		}
+	t->windows++;
+}
 
 /* Busy for `ticks` of TSC: tight reads (or CPUIDs), every gap noted. */
 static void busy(struct timing *t, uint64_t ticks, bool exits)
@@ -76,9 +91,7 @@ static void busy(struct timing *t, uint64_t ticks, bool exits)
 		last = now;
 		t->window_run += gap <= small ? gap : 0;
 		if (t->window_ticks && now - t->window_start >= t->window_ticks) {
-			uint64_t share = div64(t->window_run * 100, (uint32_t)((now - t->window_start) >> 8)) >> 8;
-			if (!t->windows++ || share < t->worst_share_x100)
-				t->worst_share_x100 = share;
+			note_share(t, div64(t->window_run * 100, (uint32_t)((now - t->window_start) >> 8)) >> 8);
 			t->window_start = now;
 			t->window_run = 0;
 		}
@@ -144,9 +157,10 @@ void guest_main(void)
 		return;
 	}
 	uint64_t stall = div64(t.max_gap * 1000, (uint32_t)khz);
-	printf("timing: longest stall %u us, worst share %u%% over %u windows of %u ms%s\n", (uint32_t)stall,
-	       (uint32_t)t.worst_share_x100, (uint32_t)t.windows, window_ms, exits ? " (exits)" : "");
+	printf("timing: longest stall %u us, worst shares %u%% %u%% %u%% over %u windows of %u ms%s\n",
+	       (uint32_t)stall, (uint32_t)t.worst[0], (uint32_t)t.worst[1], (uint32_t)t.worst[2],
+	       (uint32_t)t.windows, window_ms, exits ? " (exits)" : "");
 	report(stall <= stall_us, "stall-bounded: longest %u us, bound %u us", (uint32_t)stall, stall_us);
-	report(t.windows && t.worst_share_x100 >= share, "share-kept: worst %u%% of a %u ms window, want %u%%",
-	       (uint32_t)t.worst_share_x100, window_ms, share);
+	report(t.windows >= 3 && t.worst[2] >= share,
+	       "share-kept: third-worst %u%% of a %u ms window, want %u%%", (uint32_t)t.worst[2], window_ms, share);
 }
