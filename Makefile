@@ -26,7 +26,7 @@ HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 \
 NASMFLAGS := -f elf64 -g -w+all -w+error
 
 # The core: every C and NASM file under these directories.
-HV_DIRS   := boot hv/core hv/lib hv/mm hv/arch/x86 hv/arch/x86/svm hv/arch/x86/vmx hv/dev drivers guest-loader
+HV_DIRS   := boot hv/core hv/board hv/lib hv/mm hv/arch/x86 hv/arch/x86/svm hv/arch/x86/vmx hv/dev drivers guest-loader
 HV_CSRC   := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c))
 HV_ASRC   := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.asm))
 HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \

@@ -43,6 +43,21 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 		str_ncopy(cfg->cmdline, t->val, t->val_len, sizeof(cfg->cmdline));
 		return 0;
 	}
+	if (cmdline_key_is(t, "devices")) {
+		if (t->val_len >= sizeof(cfg->devices))
+			return fail(err, errlen, t, "device list too long");
+		str_ncopy(cfg->devices, t->val, t->val_len, sizeof(cfg->devices));
+		return 0;
+	}
+	if (cmdline_key_is(t, "triple_fault")) {
+		if (t->val_len == 4 && !strncmp(t->val, "stop", 4))
+			cfg->stop_on_triple_fault = true;
+		else if (t->val_len == 5 && !strncmp(t->val, "reset", 5))
+			cfg->stop_on_triple_fault = false;
+		else
+			return fail(err, errlen, t, "triple_fault is reset or stop");
+		return 0;
+	}
 	if (cmdline_key_is(t, "cpu")) {
 		if (!parse_u64(t->val, t->val_len, &v, false) || v > 255)
 			return fail(err, errlen, t, "not a CPU number");

@@ -33,6 +33,7 @@
 #define BP_EXT_CMD_LINE_PTR 0x0c8
 #define BP_E820_ENTRIES 0x1e8
 #define BP_E820_TABLE 0x2d0
+#define BP_E820_MAX 128 /* E820_MAX_ENTRIES_ZEROPAGE */
 #define BP_SIZE 0x1000
 
 #define LOADED_HIGH 0x01
@@ -78,19 +79,15 @@ static int parse_header(const uint8_t *k, uint64_t ksize, struct bz *bz, char *e
 	return 0;
 }
 
-/* A PC's e820: RAM below the EBDA, the legacy area reserved (the ACPI
- * tables live at 0xe0000), RAM from 1 MiB, and RAM above 4 GiB if any. */
-static void build_e820(uint8_t *bp, uint64_t ram_low, uint64_t ram_high)
+/* The e820 map in the zero page: the VM's memory map as its regions say
+ * (memory.h), at most BP_E820_MAX entries. */
+static void put_e820(uint8_t *bp, const struct e820_entry *map, unsigned n)
 {
-	const uint64_t e[4][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x100000 - 0x9fc00, 2 },
-				   { 0x100000, ram_low - 0x100000, 1 }, { GiB(4), ram_high, 1 } };
-	int n = ram_high ? 4 : 3;
-
-	for (int i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint8_t *d = bp + BP_E820_TABLE + i * 20;
-		wr(d, e[i][0], 8);
-		wr(d + 8, e[i][1], 8);
-		wr(d + 16, e[i][2], 4);
+		wr(d, map[i].addr, 8);
+		wr(d + 8, map[i].size, 8);
+		wr(d + 16, map[i].type, 4);
 	}
 	bp[BP_E820_ENTRIES] = (uint8_t)n;
 }
@@ -130,8 +127,8 @@ static int place_initrd(const struct bz *bz, uint64_t isize, uint64_t ram_size, 
 }
 
 int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uint64_t isize,
-	       uint8_t *ram, uint64_t ram_size, uint64_t ram_high, const char *cmdline,
-	       uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen)
+	       uint8_t *ram, uint64_t ram_size, const struct e820_entry *map, unsigned nmap,
+	       const char *cmdline, uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen)
 {
 	struct bz bz;
 	uint8_t *bp = ram + LINUX_BOOT_PARAMS_GPA;
@@ -143,6 +140,8 @@ int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uin
 	    place_kernel(&bz, ram_size, &kaddr, err, errlen) ||
 	    place_initrd(&bz, isize, ram_size, kaddr + bz.init_size, &iaddr, err, errlen))
 		return -1;
+	if (nmap > BP_E820_MAX)
+		return fail(err, errlen, "memory map has more entries than the zero page holds");
 	if (clen >= LINUX_CMDLINE_MAX || (bz.cmdline_size && clen > bz.cmdline_size))
 		return fail(err, errlen, "guest command line longer than the kernel accepts");
 
@@ -163,7 +162,7 @@ int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uin
 	wr(bp + BP_EXT_CMD_LINE_PTR, 0, 4);
 	wr(bp + BP_ACPI_RSDP_ADDR, rsdp_gpa, 8);
 	str_copy((char *)ram + LINUX_CMDLINE_GPA, cmdline, LINUX_CMDLINE_MAX);
-	build_e820(bp, ram_size, ram_high);
+	put_e820(bp, map, nmap);
 	build_gdt(ram);
 
 	*out = (struct linux_guest){ .entry = kaddr, .boot_params_gpa = LINUX_BOOT_PARAMS_GPA,

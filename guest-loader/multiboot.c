@@ -86,24 +86,22 @@ static int load_elf(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t 
 static void put32(uint8_t *p, uint32_t v) { le_put(p, v, 4); }
 static void put64(uint8_t *p, uint64_t v) { le_put(p, v, 8); }
 
-/* A PC memory map: RAM below the EBDA, the legacy hole 640 KiB-1 MiB
- * reserved, RAM from 1 MiB to the top. */
-static uint32_t build_mmap(uint8_t *mmap, uint64_t ram_size)
+/* The multiboot memory map (§3.3): the VM's e820 map, 24 bytes an entry. */
+static uint32_t put_mmap(uint8_t *mmap, const struct e820_entry *map, unsigned n)
 {
-	const uint64_t r[3][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x100000 - 0x9fc00, 2 },
-				   { 0x100000, ram_size - 0x100000, 1 } };
-	for (int i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = mmap + i * 24;
 		put32(e, 20); /* size of the rest of the entry */
-		put64(e + 4, r[i][0]);
-		put64(e + 12, r[i][1]);
-		put32(e + 20, (uint32_t)r[i][2]);
+		put64(e + 4, map[i].addr);
+		put64(e + 12, map[i].size);
+		put32(e + 20, map[i].type);
 	}
-	return 3 * 24;
+	return n * 24;
 }
 
 int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ram_size,
-		  const char *cmdline, struct mb_guest *out, char *err, size_t errlen)
+		  const struct e820_entry *map, unsigned nmap, const char *cmdline, struct mb_guest *out,
+		  char *err, size_t errlen)
 {
 	uint8_t *info = ram + MB_GUEST_INFO_GPA;
 	uint32_t mmap_len;
@@ -112,10 +110,12 @@ int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ra
 		return fail(err, errlen, "guest RAM below 2 MiB");
 	if (load_elf(image, size, ram, ram_size, &out->entry, err, errlen))
 		return -1;
+	if (nmap * 24 > MB_GUEST_CMDLINE_GPA - MB_GUEST_MMAP_GPA)
+		return fail(err, errlen, "memory map too long for the multiboot information");
 	if (strlen(cmdline) >= MB_GUEST_CMDLINE_MAX)
 		return fail(err, errlen, "guest command line too long");
 	memset(info, 0, MB_GUEST_CMDLINE_GPA + MB_GUEST_CMDLINE_MAX - MB_GUEST_INFO_GPA);
-	mmap_len = build_mmap(ram + MB_GUEST_MMAP_GPA, ram_size);
+	mmap_len = put_mmap(ram + MB_GUEST_MMAP_GPA, map, nmap);
 	str_copy((char *)ram + MB_GUEST_CMDLINE_GPA, cmdline, MB_GUEST_CMDLINE_MAX);
 	put32(info, MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MMAP);
 	put32(info + 4, 639);                                   /* mem_lower, KiB */

@@ -14,10 +14,12 @@
  * and, for Linux guests, the KVM clock leaves at 0x40000100 (pvclock.c).
  */
 #include <arch/cpu.h>
-#include <petrel/apic.h>
+#include <petrel/dev/apic.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 
 #define LEAF1_ECX_VMX (1u << 5)
 #define LEAF1_ECX_MONITOR (1u << 3)
@@ -26,8 +28,7 @@
 #define LEAF1_ECX_OSXSAVE (1u << 27)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF1_EDX_APIC (1u << 9)
-#define EDX_MCE (1u << 7)  /* leaf 1 and 0x80000001 alike */
-#define EDX_MCA (1u << 14)
+#define EXT1_EDX_APIC (1u << 9)
 #define EXT1_ECX_SVM (1u << 2)
 /* Debug store, thermal and power management, performance monitoring:
  * Petrel gives guests none of their MSRs (msr.c). */
@@ -104,19 +105,18 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		r.ecx &= ~LEAF1_ECX_OSXSAVE;
 		if (v->regs.cr4 & CR4_OSXSAVE)
 			r.ecx |= LEAF1_ECX_OSXSAVE;
-		/* A VM with an emulated local APIC gets its TSC-deadline timer. */
-		if (v->lapic)
+		/* A vCPU with a local APIC (the board's, unless a module left
+		 * it out) gets its TSC-deadline timer. */
+		if (v->apic)
 			r.ecx |= LEAF1_ECX_TSC_DEADLINE;
 		else
 			r.edx &= ~LEAF1_EDX_APIC;
 		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
-		if (!v->lapic) /* test VMs: no machine check at all */
-			r.edx &= ~(EDX_MCE | EDX_MCA);
 		break;
 	case 0x80000001u:
 		r.ecx &= ~EXT1_ECX_SVM;
-		if (!v->lapic)
-			r.edx &= ~(EDX_MCE | EDX_MCA);
+		if (!v->apic)
+			r.edx &= ~EXT1_EDX_APIC;
 		break;
 	case 6: /* thermal and power: only "the APIC timer always runs" */
 		r = (struct cpuid_regs){ .eax = r.eax & LEAF6_EAX_ARAT };
@@ -151,4 +151,9 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		break;
 	}
 	return r;
+}
+
+bool vcpu_x2apic_offered(struct vcpu *v)
+{
+	return guest_cpuid(v, 1, 0).ecx & LEAF1_ECX_X2APIC;
 }

@@ -8,11 +8,12 @@
  * neutral registers into its VMCB or VMCS.
  */
 #include <arch/cpu.h>
-#include <petrel/apic.h>
 #include <petrel/cr.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 #include <petrel/x86_decode.h>
 
 #define GP 13
@@ -135,8 +136,8 @@ static int write_cr8(struct vcpu *v, uint64_t val)
 {
 	if (val >> 4)
 		return -1;
-	if (v->lapic)
-		vlapic_set_tpr(v->lapic, (uint8_t)(val << 4));
+	if (v->apic)
+		v->apic_ops->set_tpr(v->apic, (uint8_t)(val << 4));
 	else
 		v->cr8 = (uint8_t)val;
 	return 0;
@@ -149,7 +150,7 @@ static uint64_t read_cr(struct vcpu *v, uint8_t cr)
 	case 0: return v->regs.cr0;
 	case 3: return v->regs.cr3;
 	case 4: return v->regs.cr4;
-	default: return v->lapic ? vlapic_get_tpr(v->lapic) >> 4 : v->cr8;
+	default: return v->apic ? v->apic_ops->get_tpr(v->apic) >> 4 : v->cr8;
 	}
 }
 

@@ -9,6 +9,8 @@
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 #include <petrel/x86_decode.h>
 
 
@@ -158,12 +160,12 @@ static void stop_with_state(struct vcpu *v, const char *why)
 }
 
 /* A triple fault.  On a PC the chipset turns the CPU's shutdown cycle into
- * a reset, and Linux relies on that as its last way to reboot: VMs on the
- * PC platform reset (vm_reset stops a reset loop).  Test VMs stop, with
- * their state, so a test can see it. */
+ * a reset, and Linux relies on that as its last way to reboot: VMs reset
+ * (vm_reset stops a reset loop).  A module with triple_fault=stop stops
+ * its VM instead, with its state, so one can see where it died. */
 static void handle_shutdown(struct vcpu *v)
 {
-	if (v->lapic) {
+	if (!v->vm->stop_on_triple_fault) {
 		pr_warn("vm %s vcpu %u: triple fault: resetting the VM, as a PC does\n", v->vm->name, v->id);
 		vm_request_reset(v->vm, "triple fault");
 		return;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The guest's memory as the hypervisor sees it (petrel/gmem.h):
- * guest-physical → host (RAM below the MMIO hole and above 4 GiB, a host
- * block each; everything else is the VM's MMIO bus), and a walker of the
+ * guest-physical → host (the VM's RAM and ROM regions, memory.h;
+ * everything else is the VM's MMIO bus), and a walker of the
  * guest's own page tables, as the CPU walks them: 32-bit paging (4 MiB
  * pages with PSE, PSE-36), PAE (through the four PDPTE registers), 4- and
  * 5-level paging (2 MiB and 1 GiB pages).  SDM vol. 3A chapter 4; AMD APM
@@ -13,6 +13,8 @@
 #include <petrel/lib.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 #define PT_P (1ull << 0)
 #define PT_W (1ull << 1)
 #define PT_U (1ull << 2)
@@ -22,37 +24,10 @@
 #define PT_XD (1ull << 63)
 #define RFLAGS_AC (1ull << 18)
 
-/* Low RAM and high RAM are a host block each.  A range must lie in one. */
+/* RAM only: ROM takes no writes (and the walker's A/D updates). */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	uint64_t high = vm->ram_size - vm->ram_low;
-
-	if (gpa < vm->ram_low && len <= vm->ram_low - gpa)
-		return (void *)(uintptr_t)(vm->ram_host + gpa);
-	if (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < high && len <= high - (gpa - RAM_HIGH_BASE))
-		return (void *)(uintptr_t)(vm->ram_host_high + (gpa - RAM_HIGH_BASE));
-	return NULL;
-}
-
-/* How many bytes from gpa on are all RAM, or all not RAM (*ram says
- * which), up to len. */
-static uint64_t run_length(const struct vm *vm, uint64_t gpa, uint64_t len, bool *ram)
-{
-	uint64_t high_end = RAM_HIGH_BASE + (vm->ram_size - vm->ram_low), end;
-
-	if (gpa < vm->ram_low) {
-		*ram = true;
-		end = vm->ram_low;
-	} else if (gpa >= RAM_HIGH_BASE && gpa < high_end) {
-		*ram = true;
-		end = high_end;
-	} else {
-		*ram = false;
-		end = gpa < vm->ram_low ? vm->ram_low : gpa < RAM_HIGH_BASE ? RAM_HIGH_BASE : ~0ull;
-		if (gpa >= high_end)
-			end = ~0ull;
-	}
-	return MIN(len, end - gpa);
+	return mem_hva(&vm->mem, gpa, len, false);
 }
 
 /* A piece outside RAM: one bus access where the width is one the bus
@@ -77,14 +52,15 @@ void gpa_access(struct vcpu *v, uint64_t gpa, void *buf, uint64_t len, bool writ
 	uint8_t *b = buf;
 
 	while (len) {
-		bool ram;
-		uint64_t n = run_length(v->vm, gpa, len, &ram);
-		if (ram) {
-			void *h = gpa_to_hva(v->vm, gpa, n);
-			if (write)
-				memcpy(h, b, n);
-			else
+		const struct mem_region *r;
+		uint64_t n = mem_run(&v->vm->mem, gpa, len, &r);
+		if (r && r->kind != REGION_MMIO) {
+			void *h = (void *)(uintptr_t)(r->host + (gpa - r->gpa));
+			if (!write)
 				memcpy(b, h, n);
+			else if (r->kind == REGION_RAM)
+				memcpy(h, b, n);
+			/* a write to ROM goes nowhere */
 		} else {
 			bus_piece(v, gpa, b, n, write);
 		}

@@ -4,11 +4,11 @@
  *
  * Each module's arguments (guest-loader/config.c) name its VM; a VM is one
  * kernel module plus, for Linux, an optional initrd module (role=initrd).
- * A kernel with a Linux setup header boots on the emulated PC platform
- * (UART with IRQ 4, 8259s, 8254, RTC, ACPI PM, PCI host bridge, reset
- * ports, IOAPIC, local APIC, ACPI tables); any other kernel is a multiboot
- * test guest with the test devices only.  A module Petrel cannot use is
- * reported with the reason; the others still start.
+ * Every VM is the PC board (hv/board/pc.c): its devices, less those the
+ * module's devices= leaves out, its memory layout and ACPI tables.  A
+ * kernel with a Linux setup header boots by the Linux boot protocol, any
+ * other as a multiboot kernel.  A module Petrel cannot use is reported
+ * with the reason; the others still start.
  *
  * A reset (the guest rebooting) reloads everything from the modules into
  * fresh RAM: the modules stay reserved for exactly that.
@@ -16,20 +16,20 @@
 #include <arch/cpu.h>
 #include <arch/xstate.h>
 #include <petrel/acpi_build.h>
-#include <petrel/apic.h>
+#include <petrel/board.h>
 #include <petrel/boot_info.h>
-#include <petrel/dev.h>
 #include <petrel/drivers.h>
 #include <petrel/guest_loader.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 #define ATTR_CODE32 0xc9b /* type 11 (exec/read, accessed), S, P, D/B, G */
 #define ATTR_DATA32 0xc93 /* type 3 (read/write, accessed), S, P, D/B, G */
 #define ATTR_LDT 0x082
 #define ATTR_TSS32_BUSY 0x08b
-#define PM_BASE 0x600
 #define MAX_RESETS_PER_10S 5
 
 struct guest_spec {
@@ -70,16 +70,23 @@ static void flat32_state(struct vcpu *v, uint64_t entry, uint16_t cs, uint16_t d
 static const uint8_t *mod_data(const struct boot_module *m) { return (const uint8_t *)(uintptr_t)m->start; }
 static uint64_t mod_size(const struct boot_module *m) { return m->end - m->start; }
 
+/* The VM's memory map, as Linux's e820 and the multiboot map give it. */
+#define MAX_E820 (MAX_MEM_REGIONS)
+
+static uint8_t *low_ram(struct vm *vm)
+{
+	return mem_hva(&vm->mem, 0, mem_low_ram_end(&vm->mem), false);
+}
+
 static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
 {
 	struct mb_guest g;
 	struct vcpu *v = &vm->vcpu[0];
+	struct e820_entry map[MAX_E820];
+	unsigned n = mem_e820(&vm->mem, map, MAX_E820);
 
-	if (uart_dev_init(vm) || debug_exit_init(vm) || testdev_init(vm))
-		return -1;
-	/* A multiboot guest's memory map describes low RAM only. */
-	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), (uint8_t *)(uintptr_t)vm->ram_host,
-			  vm->ram_low, s->cfg.cmdline, &g, err, errlen))
+	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), low_ram(vm), mem_low_ram_end(&vm->mem),
+			  map, n, s->cfg.cmdline, &g, err, errlen))
 		return -1;
 	flat32_state(v, g.entry, 0x08, 0x10);
 	v->regs.gpr[GPR_RAX] = 0x2badb002;
@@ -87,42 +94,34 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 	return 0;
 }
 
-static int pc_platform(struct vm *vm)
-{
-	vm->has_pic = true;
-	return uart_dev_init(vm) || pic_init(vm) || pit_init(vm) || rtc_init(vm, vm->ram_low) ||
-		       acpi_pm_init(vm, PM_BASE) || pci_host_init(vm) || legacy_init(vm) ||
-		       ioapic_init(vm, vm->nr_vcpus) || vlapic_init(&vm->vcpu[0])
-		       ? -1 : 0;
-}
-
+/* The ACPI tables, in the board's BIOS area, say what the board is. */
 static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
 {
+	const struct board *b = vm->board;
 	struct acpi_build_cfg c = {
-		.base_gpa = LINUX_ACPI_GPA, .nr_cpus = vm->nr_vcpus, .lapic_gpa = LAPIC_GPA,
-		.ioapic_gpa = IOAPIC_GPA, .pm_base = PM_BASE, .sci_irq = 9, .reset_port = 0xcf9,
-		.oem_id = "PETREL",
+		.base_gpa = b->acpi_gpa, .nr_cpus = vm->nr_vcpus, .lapic_gpa = b->lapic_gpa,
+		.ioapic_gpa = b->ioapic_gpa, .pm_base = b->pm_base, .sci_irq = b->sci_gsi,
+		.reset_port = b->reset_port, .oem_id = "PETREL",
 	};
-	uint8_t *ram = (uint8_t *)(uintptr_t)vm->ram_host;
+	uint8_t *area = mem_hva(&vm->mem, b->acpi_gpa, b->acpi_max, false);
 
-	if (!acpi_build(&c, ram + LINUX_ACPI_GPA, LINUX_ACPI_MAX, rsdp)) {
+	if (!area || !acpi_build(&c, area, b->acpi_max, rsdp)) {
 		str_copy(err, "ACPI tables do not fit their area", errlen);
 		return -1;
 	}
 	return 0;
 }
 
-static int boot_linux(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
+static int boot_linux(struct vm *vm, struct guest_spec *s, uint64_t rsdp, char *err, size_t errlen)
 {
 	struct linux_guest g;
 	struct vcpu *v = &vm->vcpu[0];
-	uint64_t rsdp;
+	struct e820_entry map[MAX_E820];
+	unsigned n = mem_e820(&vm->mem, map, MAX_E820);
 
-	if (pc_platform(vm) || build_acpi(vm, &rsdp, err, errlen))
-		return -1;
 	if (linux_load(mod_data(s->kernel), mod_size(s->kernel), s->initrd ? mod_data(s->initrd) : NULL,
-		       s->initrd ? mod_size(s->initrd) : 0, (uint8_t *)(uintptr_t)vm->ram_host,
-		       vm->ram_low, vm->ram_size - vm->ram_low, s->cfg.cmdline, rsdp, &g, err, errlen))
+		       s->initrd ? mod_size(s->initrd) : 0, low_ram(vm), mem_low_ram_end(&vm->mem), map, n,
+		       s->cfg.cmdline, rsdp, &g, err, errlen))
 		return -1;
 	/* Linux's 32-bit entry: CS = __BOOT_CS, data = __BOOT_DS, ESI = the
 	 * zero page, EBP = EDI = EBX = 0 (boot.rst, "32-bit boot protocol"). */
@@ -134,33 +133,39 @@ static int boot_linux(struct vm *vm, struct guest_spec *s, char *err, size_t err
 }
 
 /* Everything from power-on: clock, devices, kernel, CPU state.  Used at
- * creation and on every reset. */
+ * creation and on every reset.  Every guest gets the whole board: the
+ * devices its module did not leave out, the ACPI tables. */
 static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen)
 {
-	struct vcpu *v = &vm->vcpu[0];
+	uint64_t rsdp;
 
 	vm->start_tsc = rdtsc();
-	vm->timers = NULL;
-	memset(&vm->bus, 0, sizeof(vm->bus));
-	vm->has_pic = false;
-	vm->ioapic = NULL;
-	v->lapic = NULL;
-	v->halted = false;
-	v->raw_irq_pending = false;
-	v->event.pending = false;
-	v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
-	v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
-	v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
-	v->xcr0 = cpu_has_xsave() ? 1 : 0; /* x87 only, as at power-on */
-	v->cr8 = 0;
-	if (xstate_vcpu_reset(&v->xs) || vcpu_ops->vcpu_init(v)) {
-		str_copy(err, "vcpu init failed", errlen);
-		return -1;
+	vm->stop_on_triple_fault = s->cfg.stop_on_triple_fault;
+	vm_clear_devices(vm);
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		v->halted = false;
+		v->event.pending = false;
+		v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
+		v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
+		v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
+		v->xcr0 = cpu_has_xsave() ? 1 : 0; /* x87 only, as at power-on */
+		v->cr8 = 0;
+		if (xstate_vcpu_reset(&v->xs) || vcpu_ops->vcpu_init(v)) {
+			str_copy(err, "vcpu init failed", errlen);
+			return -1;
+		}
 	}
 	msr_vm_init(vm);
-	if (s->linux ? boot_linux(vm, s, err, errlen) : boot_multiboot(vm, s, err, errlen))
+	if (board_create_devices(vm, vm->board, s->cfg.devices)) {
+		str_copy(err, "its devices could not be created", errlen);
 		return -1;
-	cr_caps_init(v); /* from its CPUID, which depends on the devices */
+	}
+	if (build_acpi(vm, &rsdp, err, errlen) ||
+	    (s->linux ? boot_linux(vm, s, rsdp, err, errlen) : boot_multiboot(vm, s, err, errlen)))
+		return -1;
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		cr_caps_init(&vm->vcpu[i]); /* from its CPUID, which depends on the devices */
 	return 0;
 }
 
@@ -184,22 +189,38 @@ void vm_reset(struct vm *vm, const char *why)
 		return;
 	}
 	pr_info("vm %s reset: %s\n", vm->name, why);
-	uart_dev_flush(vm);
+	vm_console_flush(vm);
 	vm->state = VM_RESETTING;
 	vm->zeroed = 0;
 }
 
+/* Zeroes the next piece of RAM: vm->zeroed counts bytes over the RAM
+ * regions in address order. */
+static uint64_t zero_piece(struct vm *vm, uint64_t at, uint64_t max)
+{
+	for (unsigned i = 0; i < vm->mem.n; i++) {
+		const struct mem_region *r = &vm->mem.r[i];
+		uint64_t n;
+		if (r->kind != REGION_RAM)
+			continue;
+		if (at >= r->size) {
+			at -= r->size;
+			continue;
+		}
+		n = MIN(max, r->size - at);
+		memset((void *)(uintptr_t)(r->host + at), 0, n);
+		return n;
+	}
+	return 0;
+}
+
 void vm_reset_step(struct vm *vm)
 {
-	uint64_t at = vm->zeroed, n = MIN(ZERO_PIECE, vm->ram_size - at);
 	char err[128];
+	uint64_t n = zero_piece(vm, vm->zeroed, ZERO_PIECE);
 
-	if (at < vm->ram_low)
-		memset((void *)(uintptr_t)(vm->ram_host + at), 0, MIN(n, vm->ram_low - at));
-	else
-		memset((void *)(uintptr_t)(vm->ram_host_high + (at - vm->ram_low)), 0, n);
-	vm->zeroed += at < vm->ram_low ? MIN(n, vm->ram_low - at) : n;
-	if (vm->zeroed < vm->ram_size)
+	vm->zeroed += n;
+	if (n && vm->zeroed < vm->ram_size)
 		return;
 	vm->state = VM_RUNNING;
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
@@ -269,7 +290,11 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		       ncpus);
 		return;
 	}
-	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem)))
+	if (board_check_devices(&pc_board, s->cfg.devices, err, sizeof(err))) {
+		pr_err("vm %s: %s: not started\n", s->cfg.vm, err);
+		return;
+	}
+	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem, &pc_board)))
 		return;
 	specs[vm->id] = *s;
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
@@ -277,12 +302,12 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		vm->state = VM_STOPPED;
 		return;
 	}
-	if (s->linux && !console_vm)
+	if (s->linux && !console_vm && vm->console)
 		console_vm = vm;
 	cpu = s->cfg.cpu >= 0 ? (uint32_t)s->cfg.cpu : (*spread)++ % ncpus;
 	run_assign(&vm->vcpu[0], cpu);
-	pr_info("vm %s: %llu MiB, %s%s, cpu %u\n", vm->name, (unsigned long long)(vm->ram_size >> 20),
-		s->linux ? "Linux on the PC platform" : "multiboot guest",
+	pr_info("vm %s: %llu MiB, %s on the %s board%s, cpu %u\n", vm->name,
+		(unsigned long long)(vm->ram_size >> 20), s->linux ? "Linux" : "multiboot guest", pc_board.name,
 		s->linux && s->initrd ? " with initrd" : "", cpu);
 }
 

@@ -1,27 +1,115 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Interrupt lines of the emulated PC: an ISA IRQ goes to both the 8259 pair
- * and the IOAPIC, as on a PIIX chipset; the guest's OS decides which one
- * it listens to (Linux: the IOAPIC, once it has read the MADT).  IRQ 0 is
- * wired to IOAPIC pin 2, which the MADT's interrupt source override tells
- * the guest (guest-loader/acpi_build.c).
+ * The wiring of a VM's interrupts (device.h): a GSI goes where the board's
+ * table says, to the 8259 pins and the IOAPIC pins (on a PC, an ISA IRQ to
+ * both, as a PIIX chipset does: the guest's OS decides which it listens
+ * to); interrupt messages go to the local APICs over the VM's APIC bus;
+ * EOIs of level-triggered vectors go back to the IOAPIC; the 8259's INT
+ * line is ExtINT.  A vCPU takes its interrupts from the sources registered
+ * on it.  The core names no device here: each registers itself.
  */
-#include <petrel/apic.h>
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/log.h>
 #include <petrel/vm.h>
 
-void vm_set_irq(struct vm *vm, unsigned irq, bool level)
+void vm_register_irq_chip(struct vm *vm, enum irq_chip_id id, void (*set_pin)(void *, unsigned, bool), void *chip)
 {
-	if (irq >= 16)
-		return;
-	if (vm->has_pic)
-		pic_set_irq(vm_pic(vm), irq, level);
-	if (vm->ioapic)
-		ioapic_set_pin(vm->ioapic, irq == 0 ? 2 : irq, level);
+	vm->irq.chip[id].set_pin = set_pin;
+	vm->irq.chip[id].chip = chip;
 }
 
-void vm_pulse_irq(struct vm *vm, unsigned irq)
+static void set_chip_pin(struct vm *vm, enum irq_chip_id id, int pin, bool level)
 {
-	vm_set_irq(vm, irq, true);
-	vm_set_irq(vm, irq, false);
+	if (pin >= 0 && vm->irq.chip[id].set_pin)
+		vm->irq.chip[id].set_pin(vm->irq.chip[id].chip, (unsigned)pin, level);
+}
+
+void vm_set_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	const struct gsi_route *r;
+
+	if (gsi >= NR_GSI)
+		return;
+	r = &vm->board->gsi[gsi];
+	set_chip_pin(vm, IRQCHIP_PIC, r->pic, level);
+	set_chip_pin(vm, IRQCHIP_IOAPIC, r->ioapic, level);
+}
+
+void vm_pulse_gsi(struct vm *vm, unsigned gsi)
+{
+	vm_set_gsi(vm, gsi, true);
+	vm_set_gsi(vm, gsi, false);
+}
+
+void vm_set_apic_bus(struct vm *vm, void (*deliver)(void *, const struct apic_msg *), void *ctx)
+{
+	vm->irq.deliver = deliver;
+	vm->irq.deliver_ctx = ctx;
+}
+
+void vm_send_apic_msg(struct vm *vm, const struct apic_msg *m)
+{
+	if (vm->irq.deliver)
+		vm->irq.deliver(vm->irq.deliver_ctx, m);
+}
+
+void vm_set_eoi_listener(struct vm *vm, void (*eoi)(void *, uint8_t), void *ctx)
+{
+	vm->irq.eoi = eoi;
+	vm->irq.eoi_ctx = ctx;
+}
+
+void vm_eoi(struct vm *vm, uint8_t vector)
+{
+	if (vm->irq.eoi)
+		vm->irq.eoi(vm->irq.eoi_ctx, vector);
+}
+
+void vm_set_extint(struct vm *vm, bool (*pending)(void *), int (*ack)(void *), void *ctx)
+{
+	vm->irq.extint_pending = pending;
+	vm->irq.extint_ack = ack;
+	vm->irq.extint_ctx = ctx;
+}
+
+bool vm_extint_pending(struct vm *vm)
+{
+	return vm->irq.extint_pending && vm->irq.extint_pending(vm->irq.extint_ctx);
+}
+
+int vm_extint_ack(struct vm *vm)
+{
+	return vm->irq.extint_ack ? vm->irq.extint_ack(vm->irq.extint_ctx) : -1;
+}
+
+/* --- the vCPU's side ------------------------------------------------------- */
+
+int vcpu_add_irq_source(struct vcpu *v, bool (*pending)(void *), int (*take)(void *), void *ctx)
+{
+	for (unsigned i = 0; i < VCPU_IRQ_SOURCES; i++)
+		if (!v->irq[i].pending) {
+			v->irq[i] = (struct vcpu_irq_source){ pending, take, ctx };
+			return 0;
+		}
+	pr_err("vm %s vcpu %u: more than %u interrupt sources\n", v->vm->name, v->id, VCPU_IRQ_SOURCES);
+	return -1;
+}
+
+void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic)
+{
+	v->apic_ops = ops;
+	v->apic = apic;
+}
+
+void vcpu_nmi(struct vcpu *v)
+{
+	v->event = (struct vcpu_event){ .pending = true, .type = EV_NMI, .vector = 2 };
+	v->halted = false;
+}
+
+/* The run loop asks every source before each entry, on this CPU; with
+ * vCPUs of one VM on other CPUs, this becomes an IPI (the SMP issue). */
+void vcpu_kick(struct vcpu *v)
+{
+	(void)v;
 }

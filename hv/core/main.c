@@ -20,6 +20,8 @@
 #include <petrel/pmm.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 
 extern char __image_start[], __image_end[];
 

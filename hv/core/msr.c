@@ -11,22 +11,30 @@
  *    which Linux reads with plain RDMSR on Intel CPUs; on Intel CPUs,
  *    IA32_FEATURE_CONTROL reads locked with VMX off (writes #GP, as to any
  *    locked one), so a guest sees no VMX to turn on;
- *    for VMs with a local APIC, its MSRs (apic.h) and a machine-check
- *    architecture with no banks (MCG_CAP 0); MTRRs reported as none
- *    but the default type, write-back, since guest memory types come from
- *    the nested page tables and the guest's PAT.
+ *    a machine-check architecture with no banks (MCG_CAP 0); MTRRs
+ *    reported as none but the default type, write-back, since guest
+ *    memory types come from the nested page tables and the guest's PAT;
+ *    the AMD performance counters (the legacy four and family 15h's six)
+ *    as KVM shows them with no PMU in use: they read 0 and take a write
+ *    of 0 (guests clear them at boot), anything else is #GP;
+ *  - a device's: the ranges a device registered (the local APIC's
+ *    IA32_APIC_BASE, TSC_DEADLINE and x2APIC registers) go to it.
  *  - everything else: #GP, as for an MSR the CPU does not have.  That covers
  *    VM_CR, VM_HSAVE_PA and every VMX capability MSR.
  */
 #include <arch/cpu.h>
-#include <petrel/apic.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/percpu.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 #define MSR_TSC 0x10
-#define MSR_APIC_BASE 0x1b
+#define MSR_K7_PERF_FIRST 0xc0010000u /* PerfEvtSel0-3, PerfCtr0-3 */
+#define MSR_K7_PERF_LAST 0xc0010007u
+#define MSR_F15H_PERF_FIRST 0xc0010200u /* PERF_CTL0/CTR0 .. CTL5/CTR5 */
+#define MSR_F15H_PERF_LAST 0xc001020bu
 #define MSR_UCODE_REV 0x8b
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MTRR_DEF_TYPE 0x2ff
@@ -54,10 +62,10 @@ void msr_vm_init(struct vm *vm)
 		vcpu_ops->set_msr_intercept(vm, guest_owned[i], false, false);
 }
 
-/* 0 with *val, or -1: the guest gets #GP. */
-static bool lapic_msr(struct vcpu *v, uint32_t msr)
+static bool perf_msr(uint32_t msr)
 {
-	return v->lapic && (msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE || (msr >= 0x800 && msr <= 0x8ff));
+	return (msr >= MSR_K7_PERF_FIRST && msr <= MSR_K7_PERF_LAST) ||
+	       (msr >= MSR_F15H_PERF_FIRST && msr <= MSR_F15H_PERF_LAST);
 }
 
 static bool pv_msr(uint32_t msr)
@@ -67,10 +75,16 @@ static bool pv_msr(uint32_t msr)
 
 int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	const struct msr_range *r = vm_msr_range(v->vm, msr);
+
+	if (r)
+		return r->read ? r->read(r->dev, v, msr, val) : -1;
 	if (pv_msr(msr))
 		return pvclock_msr(v, msr, false, val);
-	if (lapic_msr(v, msr))
-		return vlapic_msr_read(v->lapic, msr, val);
+	if (perf_msr(msr)) {
+		*val = 0;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_EFER:
 		vcpu_need(v, REG_CR);
@@ -87,8 +101,6 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return 0;
 	case MSR_MCG_CAP:    /* machine-check architecture with no banks */
 	case MSR_MCG_STATUS: /* and never an event in progress */
-		if (!v->lapic)
-			return -1;
 		*val = 0;
 		return 0;
 	case MSR_K8_INT_PENDING_MSG:
@@ -120,15 +132,19 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	const struct msr_range *r = vm_msr_range(v->vm, msr);
+
+	if (r)
+		return r->write ? r->write(r->dev, v, msr, val) : -1;
 	if (pv_msr(msr))
 		return pvclock_msr(v, msr, true, &val);
-	if (lapic_msr(v, msr))
-		return vlapic_msr_write(v->lapic, msr, val);
+	if (perf_msr(msr))
+		return val ? -1 : 0;
 	switch (msr) {
 	case MSR_EFER: /* checked as the CPU does (ctrlreg.c) */
 		return vcpu_write_efer(v, val);
 	case MSR_MCG_STATUS:
-		return v->lapic && val == 0 ? 0 : -1;
+		return val == 0 ? 0 : -1;
 	case MSR_TSC_AUX:
 		/* What RDTSCP and RDPID return in ECX; loaded into the CPU before
 		 * each entry (run.c): the host never uses it. */

@@ -23,6 +23,8 @@
 #include <petrel/lib.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
 #define PVCLOCK_TSC_STABLE_BIT 1
@@ -42,7 +44,7 @@ struct pvclock_wall_clock {
 
 bool pvclock_cpuid(struct vcpu *v, uint32_t leaf, struct cpuid_regs *r)
 {
-	if (!v->lapic || (leaf != PVCLOCK_CPUID_BASE && leaf != PVCLOCK_CPUID_BASE + 1))
+	if (leaf != PVCLOCK_CPUID_BASE && leaf != PVCLOCK_CPUID_BASE + 1)
 		return false;
 	*r = (struct cpuid_regs){ 0 };
 	if (leaf == PVCLOCK_CPUID_BASE) {
@@ -108,8 +110,6 @@ static int write_wall_clock(struct vcpu *v, uint64_t gpa)
 
 int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
 {
-	if (!v->lapic)
-		return -1;
 	if (!write) {
 		*val = msr == PVCLOCK_MSR_SYSTEM_TIME ? v->pvclock_system_time : v->pvclock_wall_clock;
 		return 0;

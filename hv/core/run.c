@@ -18,12 +18,13 @@
  */
 #include <arch/cpu.h>
 #include <arch/xstate.h>
-#include <petrel/apic.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/percpu.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 
 #define MAX_VCPUS_PER_PCPU 8
 #define SLICE_US 10000
@@ -75,9 +76,14 @@ void run_start(void)
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
 }
 
-static bool irq_pending(struct vcpu *v)
+/* The first of the vCPU's interrupt sources (device.h) with a vector for
+ * it: its local APIC, Petrel's test device. */
+static const struct vcpu_irq_source *irq_pending(struct vcpu *v)
 {
-	return v->raw_irq_pending || (v->lapic && vlapic_has_irq(v->lapic));
+	for (unsigned i = 0; i < VCPU_IRQ_SOURCES && v->irq[i].pending; i++)
+		if (v->irq[i].pending(v->irq[i].ctx))
+			return &v->irq[i];
+	return NULL;
 }
 
 /* An external interrupt for the guest: inject it if the guest can take it
@@ -85,21 +91,17 @@ static bool irq_pending(struct vcpu *v)
  * nothing but NMI or INIT could wake it, as on hardware). */
 static void deliver_irq(struct vcpu *v)
 {
+	const struct vcpu_irq_source *src = irq_pending(v);
 	int vector;
 
-	if (!irq_pending(v))
+	if (!src)
 		return;
 	if (!vcpu_ops->interrupt_window(v)) {
 		if (!v->halted)
 			vcpu_ops->request_window(v);
 		return;
 	}
-	if (v->raw_irq_pending) {
-		v->raw_irq_pending = false;
-		vector = v->raw_irq;
-	} else {
-		vector = vlapic_take_irq(v->lapic);
-	}
+	vector = src->take(src->ctx);
 	if (vector < 0)
 		return;
 	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXT_INTR, .vector = (uint8_t)vector };
@@ -119,12 +121,14 @@ static uint64_t vm_timers(struct vm *vm)
  * characters (they did). */
 static void poll_console(void)
 {
+	const struct console_ops *con;
 	int c;
+
 	if (!console_vm || console_vm->state != VM_RUNNING ||
-	    console_vm->vcpu[0].pcpu != this_cpu()->cpu_id)
+	    console_vm->vcpu[0].pcpu != this_cpu()->cpu_id || !(con = console_vm->console))
 		return;
-	while (uart_dev_input_ready(console_vm) && (c = uart_getc()) >= 0)
-		uart_dev_input(console_vm, (uint8_t)c);
+	while (con->input_ready(console_vm->console_dev) && (c = uart_getc()) >= 0)
+		con->input(console_vm->console_dev, (uint8_t)c);
 }
 
 static uint64_t us_to_tsc(uint64_t us)

@@ -20,6 +20,8 @@
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 #include <petrel/x86_decode.h>
 
 #define RFLAGS_DF (1ull << 10)

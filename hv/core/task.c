@@ -22,6 +22,8 @@
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
+#include "core.h"
+
 #define TS_VEC 10
 #define NP_VEC 11
 #define GP_VEC 13

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VM lifecycle: create (RAM, backend state, devices), stop (say why, print
- * the statistics), and the register helpers every exit handler uses.
+ * VM lifecycle: create (memory regions, RAM, backend state), stop (say
+ * why, print the statistics); the register helpers every exit handler
+ * uses; and the side of device.h the core provides: the devices' arena,
+ * their ports, MMIO and MSRs, time and timers, the console, requests.
+ * Interrupt wiring is in irq.c.
  */
 #include <arch/cpu.h>
+#include <petrel/board.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
+#include <petrel/percpu.h>
 #include <petrel/pmm.h>
 #include <petrel/vm.h>
+
+#include "core.h"
 
 struct vm vms[MAX_VMS];
 const struct vcpu_ops *vcpu_ops;
@@ -22,9 +29,26 @@ static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };
 
-/* Guest RAM: a host-contiguous block per guest region (below the MMIO hole,
- * above 4 GiB), 2 MiB aligned so the nested page tables can use large
- * pages.  Zeroed: a guest never sees old host data. */
+uint32_t spin_cpu_id(void)
+{
+	return this_cpu()->cpu_id;
+}
+
+void spin_deadlock(const struct spinlock *l)
+{
+	panic("deadlock: cpu %u takes lock %s, which it holds already", this_cpu()->cpu_id, l->name);
+}
+
+void spin_slow(const struct spinlock *l)
+{
+	pr_warn("cpu %u: still waiting for lock %s, held by cpu %u\n", this_cpu()->cpu_id, l->name, l->owner);
+}
+
+/* --- creation ------------------------------------------------------------- */
+
+/* Guest RAM: a host-contiguous block per part (below the board's MMIO
+ * hole, above 4 GiB), 2 MiB aligned so the nested page tables can use
+ * large pages.  Zeroed: a guest never sees old host data. */
 static uint64_t alloc_ram(uint64_t bytes)
 {
 	uint64_t pa = pmm_alloc(&hv_pmm, bytes / PAGE_SIZE, MiB(2), UINT64_MAX);
@@ -33,9 +57,31 @@ static uint64_t alloc_ram(uint64_t bytes)
 	return pa;
 }
 
-struct vm *vm_create(const char *name, uint64_t ram_size)
+/* The board's layout: RAM from 0, the BIOS area below 1 MiB reserved,
+ * the rest above the hole from high_base. */
+static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uint64_t *high_host)
+{
+	uint64_t low = MIN(vm->ram_size, b->ram_low_max), high = vm->ram_size - low;
+	struct vm_memory *m = &vm->mem;
+
+	*low_host = alloc_ram(low);
+	*high_host = high ? alloc_ram(high) : 0;
+	if (!*low_host || (high && !*high_host))
+		return -1;
+	if (mem_add(m, &(struct mem_region){ 0, b->bios_start, *low_host, REGION_RAM, 0, "ram" }) ||
+	    mem_add(m, &(struct mem_region){ b->bios_start, MiB(1) - b->bios_start, *low_host + b->bios_start,
+					     REGION_RAM, REGION_RESERVED, "bios area" }) ||
+	    mem_add(m, &(struct mem_region){ MiB(1), low - MiB(1), *low_host + MiB(1), REGION_RAM, 0, "ram" }))
+		return -1;
+	if (high && mem_add(m, &(struct mem_region){ b->high_base, high, *high_host, REGION_RAM, 0, "ram above 4G" }))
+		return -1;
+	return 0;
+}
+
+struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b)
 {
 	struct vm *vm = NULL;
+	uint64_t low_host = 0, high_host = 0;
 
 	for (uint32_t i = 0; i < MAX_VMS && !vm; i++)
 		if (vms[i].state == VM_FREE)
@@ -48,27 +94,86 @@ struct vm *vm_create(const char *name, uint64_t ram_size)
 	vm->id = (uint32_t)(vm - vms);
 	vm->asid = vm->id + 1; /* ASID 0 is the host's */
 	vm->exit_code = -1;
+	vm->board = b;
+	spin_init(&vm->lock, "vm");
 	str_copy(vm->name, name, sizeof(vm->name));
 	vm->ram_size = ALIGN_UP(ram_size, MiB(2));
-	vm->ram_low = MIN(vm->ram_size, RAM_LOW_MAX);
-	vm->ram_host = alloc_ram(vm->ram_low);
-	vm->ram_host_high = vm->ram_size > vm->ram_low ? alloc_ram(vm->ram_size - vm->ram_low) : 0;
-	if (!vm->ram_host || (vm->ram_size > vm->ram_low && !vm->ram_host_high)) {
+	vm->arena = (uint8_t *)(uintptr_t)frame_alloc_zeroed(VM_ARENA_BYTES / PAGE_SIZE, UINT64_MAX);
+	if (!vm->arena || add_ram(vm, b, &low_host, &high_host)) {
 		pr_err("vm %s: cannot allocate %llu MiB of RAM (at most 3 GiB of it in one piece)\n",
 		       name, (unsigned long long)(vm->ram_size >> 20));
-		if (vm->ram_host)
-			pmm_free(&hv_pmm, vm->ram_host, vm->ram_low / PAGE_SIZE);
-		return NULL;
+		goto fail;
 	}
 	if (vcpu_ops->vm_init(vm)) {
 		pr_err("vm %s: backend init failed\n", name);
-		return NULL;
+		goto fail;
 	}
 	vm->nr_vcpus = 1;
-	vm->vcpu[0].vm = vm;
-	vm->vcpu[0].id = 0;
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+		vm->vcpu[i].vm = vm;
+		vm->vcpu[i].id = i;
+	}
 	vm->state = VM_RUNNING; /* guests.c boots it: devices, kernel, vCPU state */
 	return vm;
+fail:
+	if (low_host)
+		pmm_free(&hv_pmm, low_host, MIN(vm->ram_size, b->ram_low_max) / PAGE_SIZE);
+	if (high_host)
+		pmm_free(&hv_pmm, high_host, (vm->ram_size - MIN(vm->ram_size, b->ram_low_max)) / PAGE_SIZE);
+	if (vm->arena)
+		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
+	memset(vm, 0, sizeof(*vm));
+	return NULL;
+}
+
+/* Devices, their ranges and their state go; RAM and ROM stay. */
+void vm_clear_devices(struct vm *vm)
+{
+	struct vm_memory kept = { .n = 0 };
+
+	for (unsigned i = 0; i < vm->mem.n; i++)
+		if (vm->mem.r[i].kind != REGION_MMIO)
+			mem_add(&kept, &vm->mem.r[i]);
+	vm->mem = kept;
+	memset(&vm->bus, 0, sizeof(vm->bus));
+	memset(vm->msr, 0, sizeof(vm->msr));
+	vm->nr_msr = 0;
+	memset(&vm->irq, 0, sizeof(vm->irq));
+	vm->console = NULL;
+	vm->console_dev = NULL;
+	vm->timers = NULL;
+	memset(vm->arena, 0, vm->arena_used);
+	vm->arena_used = 0;
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		memset(v->irq, 0, sizeof(v->irq));
+		v->apic_ops = NULL;
+		v->apic = NULL;
+	}
+}
+
+/* Neighbouring regions of one kind whose host memory is contiguous too
+ * (the RAM below 1 MiB, the BIOS area and the RAM above) go in as one
+ * range, so large pages are used where the whole range allows. */
+int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro)
+{
+	for (unsigned i = 0; i < vm->mem.n;) {
+		const struct mem_region *r = &vm->mem.r[i];
+		uint64_t size = r->size;
+		unsigned j = i + 1;
+		if (r->kind == REGION_MMIO) {
+			i++;
+			continue;
+		}
+		while (j < vm->mem.n && vm->mem.r[j].kind == r->kind && vm->mem.r[j].gpa == r->gpa + size &&
+		       vm->mem.r[j].host == r->host + size)
+			size += vm->mem.r[j++].size;
+		if ((r->gpa | size | r->host) & (PAGE_SIZE - 1) ||
+		    pt_map(ops, root, r->gpa, r->host, size, r->kind == REGION_RAM ? rw : ro))
+			return -1;
+		i = j;
+	}
+	return 0;
 }
 
 void vm_print_stats(struct vm *vm)
@@ -98,6 +203,8 @@ void vm_stop(struct vm *vm, const char *why)
 	vm_print_stats(vm);
 }
 
+/* --- registers --------------------------------------------------------------- */
+
 void vcpu_need(struct vcpu *v, uint32_t groups)
 {
 	uint32_t missing = groups & ~v->valid;
@@ -115,6 +222,28 @@ void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint3
 					.has_error = has_error, .error = error };
 }
 
+/* --- what devices see of their VM ------------------------------------------------ */
+
+void *vm_alloc(struct vm *vm, size_t size)
+{
+	uint32_t at = (uint32_t)ALIGN_UP(vm->arena_used, 64);
+
+	if (size > VM_ARENA_BYTES || at > VM_ARENA_BYTES - size) {
+		pr_err("vm %s: devices need more than %u KiB of state\n", vm->name, VM_ARENA_BYTES >> 10);
+		return NULL;
+	}
+	vm->arena_used = at + (uint32_t)size;
+	return vm->arena + at;
+}
+
+const char *vm_name(const struct vm *vm) { return vm->name; }
+uint32_t vm_nr_vcpus(const struct vm *vm) { return vm->nr_vcpus; }
+struct vcpu *vm_vcpu(struct vm *vm, uint32_t i) { return i < vm->nr_vcpus ? &vm->vcpu[i] : NULL; }
+struct vm *vcpu_vm(const struct vcpu *v) { return v->vm; }
+uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
+uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
+uint64_t vm_ram_below_4g(const struct vm *vm) { return mem_low_ram_end(&vm->mem); }
+
 /* A device claims ports: they go on the VM's bus and are intercepted
  * (every port is already; this keeps it so if that ever changes). */
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
@@ -131,19 +260,40 @@ int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, i
 	return 0;
 }
 
+/* MMIO works by absence: nothing is mapped there, so an access faults to
+ * us.  The range is a region of the memory map too, so nothing else can
+ * be put there, and a range over RAM is refused. */
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, io_write_fn wr,
 		     void *dev, const char *name)
 {
 	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
+	struct mem_region reg = { .gpa = base, .size = len, .kind = REGION_MMIO, .name = name };
 
-	/* MMIO works by absence: nothing is mapped outside RAM, so an access
-	 * faults to us.  A range over RAM would never be seen. */
-	if (gpa_is_ram(vm, base) || gpa_is_ram(vm, base + len - 1) || io_bus_add(&vm->bus, true, &r)) {
+	if (mem_add(&vm->mem, &reg) || io_bus_add(&vm->bus, true, &r)) {
 		pr_err("vm %s: %s: MMIO 0x%llx+0x%llx overlaps RAM or another device\n", vm->name, name,
 		       (unsigned long long)base, (unsigned long long)len);
 		return -1;
 	}
 	return 0;
+}
+
+/* MSRs stay intercepted: the core's msr.c sends them here. */
+int vm_register_msr(struct vm *vm, uint32_t first, uint32_t last, msr_read_fn rd, msr_write_fn wr, void *dev)
+{
+	if (vm->nr_msr == VM_MAX_MSR_RANGES || last < first || vm_msr_range(vm, first) || vm_msr_range(vm, last)) {
+		pr_err("vm %s: MSRs 0x%x-0x%x: no room, or another device has them\n", vm->name, first, last);
+		return -1;
+	}
+	vm->msr[vm->nr_msr++] = (struct msr_range){ first, last, rd, wr, dev };
+	return 0;
+}
+
+const struct msr_range *vm_msr_range(const struct vm *vm, uint32_t msr)
+{
+	for (uint32_t i = 0; i < vm->nr_msr; i++)
+		if (msr >= vm->msr[i].first && msr <= vm->msr[i].last)
+			return &vm->msr[i];
+	return NULL;
 }
 
 /* --- time ------------------------------------------------------------------ */
@@ -163,6 +313,12 @@ uint64_t ns_to_tsc(uint64_t ns)
 uint64_t vm_now_ns(struct vm *vm)
 {
 	return tsc_to_ns(rdtsc() - vm->start_tsc);
+}
+
+/* Guest TSC = host TSC + tsc_offset; the VM clock counts from start_tsc. */
+uint64_t vcpu_tsc_to_vm_ns(struct vcpu *v, uint64_t guest_tsc)
+{
+	return tsc_to_ns(guest_tsc - v->tsc_offset - v->vm->start_tsc);
 }
 
 void vtimer_init(struct vtimer *t, struct vm *vm, void (*fire)(struct vtimer *, uint64_t), void *ctx)
@@ -197,7 +353,24 @@ uint64_t vm_run_timers(struct vm *vm, uint64_t now)
 	return next;
 }
 
-/* --- lifecycle requests: acted on by the run loop after the exit --------- */
+/* --- the console and the VM as a whole ---------------------------------------- */
+
+void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev)
+{
+	vm->console = ops;
+	vm->console_dev = dev;
+}
+
+void vm_console_flush(struct vm *vm)
+{
+	if (vm->console)
+		vm->console->flush(vm->console_dev);
+}
+
+bool vm_is_console(const struct vm *vm)
+{
+	return vm == console_vm;
+}
 
 void vm_request_reset(struct vm *vm, const char *why)
 {
@@ -207,4 +380,12 @@ void vm_request_reset(struct vm *vm, const char *why)
 void vm_request_poweroff(struct vm *vm, const char *why)
 {
 	vm->poweroff_reason = why;
+}
+
+void vm_test_exit(struct vm *vm, uint32_t code)
+{
+	vm_console_flush(vm);
+	vm->exit_code = (int)code;
+	pr_info("vm %s exit code %u\n", vm->name, code);
+	vm_stop(vm, "test-exit port written");
 }

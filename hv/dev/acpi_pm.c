@@ -20,10 +20,9 @@
  * fixed feature) is where a host-requested shutdown would go.
  */
 #include <petrel/acpi_build.h>
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/acpi_pm.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define NS NS_PER_SEC
 #define PM1_STS 0
@@ -158,8 +157,6 @@ struct acpi_pm_dev {
 	struct acpi_pm pm;
 };
 
-static struct acpi_pm_dev pms[MAX_VMS];
-
 static uint64_t pm_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct acpi_pm_dev *d = dev;
@@ -178,11 +175,17 @@ static void pm_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_
 		vm_request_poweroff(d->vm, "ACPI S5 (poweroff)");
 }
 
-int acpi_pm_init(struct vm *vm, uint16_t base)
+/* The block at the board's port (the FADT says the same).  No SCI source
+ * yet: nothing here raises one (no GPEs, no power button). */
+static int acpi_pm_create(struct vm *vm, const struct board_device *bd)
 {
-	struct acpi_pm_dev *d = &pms[vm->id];
+	struct acpi_pm_dev *d = vm_alloc(vm, sizeof(*d));
 
+	if (!d)
+		return -1;
 	d->vm = vm;
 	acpi_pm_reset(&d->pm, vm_now_ns(vm));
-	return vm_register_pio(vm, base, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm");
+	return vm_register_pio(vm, bd->port, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm");
 }
+
+const struct device_type acpi_pm_device = { .name = "ACPI PM block", .create = acpi_pm_create };

@@ -4,22 +4,19 @@
  * write ends the VM, and Petrel prints "vm <name> exit code <value>".  Test
  * guests end through it (QEMU itself would exit with (value << 1) | 1).
  */
-#include <petrel/lib.h>
-#include <petrel/log.h>
-#include <petrel/vm.h>
-
+#include <petrel/board.h>
+#include <petrel/dev/debug_exit.h>
 
 static void exit_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
-	struct vm *vm = v->vm;
-
-	uart_dev_flush(vm);
-	vm->exit_code = (int)(uint32_t)val;
-	pr_info("vm %s exit code %u\n", vm->name, (uint32_t)val);
-	vm_stop(vm, "test-exit port written");
+	(void)v;
+	(void)off, (void)size;
+	vm_test_exit(dev, (uint32_t)val);
 }
 
-int debug_exit_init(struct vm *vm)
+static int debug_exit_create(struct vm *vm, const struct board_device *bd)
 {
-	return vm_register_pio(vm, 0xf4, 4, NULL, exit_write, vm, "debug-exit");
+	return vm_register_pio(vm, bd->port, 4, NULL, exit_write, vm, "debug-exit");
 }
+
+const struct device_type debug_exit_device = { .name = "isa-debug-exit", .create = debug_exit_create };

@@ -7,10 +7,10 @@
  * rising edge; level pins send while asserted and then wait for the EOI
  * (Remote IRR) before sending again.
  */
-#include <petrel/apic.h>
+#include <petrel/board.h>
+#include <petrel/dev/apic.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
-#include <petrel/vm.h>
 
 #define RTE_MASKED (1ull << 16)
 #define RTE_LEVEL (1ull << 15)
@@ -25,7 +25,6 @@ struct vioapic {
 	uint32_t level; /* the pins' input lines, as the devices drive them */
 };
 
-static struct vioapic ioapics[MAX_VMS];
 
 static bool asserted(const struct vioapic *io, unsigned pin)
 {
@@ -46,11 +45,14 @@ static void send(struct vioapic *io, unsigned pin)
 			return; /* the last one is not EOI'd yet */
 		io->rte[pin] |= RTE_REMOTE_IRR;
 	}
-	vlapic_deliver(io->vm, dest, e & RTE_LOGICAL, (uint8_t)e, (uint8_t)((e >> 8) & 7), level);
+	vm_send_apic_msg(io->vm, &(struct apic_msg){ .dest = dest, .logical = e & RTE_LOGICAL,
+						     .vector = (uint8_t)e, .mode = (uint8_t)((e >> 8) & 7),
+						     .level = level });
 }
 
-void ioapic_set_pin(struct vioapic *io, unsigned pin, bool line)
+static void set_pin(void *chip, unsigned pin, bool line)
 {
+	struct vioapic *io = chip;
 	bool was;
 
 	if (pin >= IOAPIC_PINS)
@@ -61,8 +63,10 @@ void ioapic_set_pin(struct vioapic *io, unsigned pin, bool line)
 		send(io, pin);
 }
 
-void ioapic_eoi(struct vioapic *io, uint8_t vector)
+static void eoi(void *chip, uint8_t vector)
 {
+	struct vioapic *io = chip;
+
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
 		if ((uint8_t)io->rte[pin] != vector || !(io->rte[pin] & RTE_REMOTE_IRR))
 			continue;
@@ -113,6 +117,7 @@ static void write_window(struct vioapic *io, uint32_t val)
 static uint64_t ioapic_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct vioapic *io = dev;
+	(void)v, (void)size;
 	if (off == 0x00)
 		return io->sel;
 	if (off == 0x10)
@@ -123,23 +128,30 @@ static uint64_t ioapic_read(void *dev, struct vcpu *v, uint64_t off, uint8_t siz
 static void ioapic_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
 	struct vioapic *io = dev;
+	(void)v, (void)size;
 	if (off == 0x00)
 		io->sel = (uint32_t)val & 0xff;
 	else if (off == 0x10)
 		write_window(io, (uint32_t)val);
 	else if (off == 0x40)
-		ioapic_eoi(io, (uint8_t)val);
+		eoi(io, (uint8_t)val);
 }
 
-int ioapic_init(struct vm *vm, uint32_t id)
+/* At the board's address; its ID follows the local APICs' (the MADT says
+ * the same).  It takes the IOAPIC pins of the board's GSI table. */
+static int ioapic_create(struct vm *vm, const struct board_device *bd)
 {
-	struct vioapic *io = &ioapics[vm->id];
+	struct vioapic *io = vm_alloc(vm, sizeof(*io));
 
-	memset(io, 0, sizeof(*io));
+	if (!io)
+		return -1;
 	io->vm = vm;
-	io->id = id;
+	io->id = vm_nr_vcpus(vm);
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
 		io->rte[pin] = RTE_MASKED;
-	vm->ioapic = io;
-	return vm_register_mmio(vm, IOAPIC_GPA, PAGE_SIZE, ioapic_read, ioapic_write, io, "ioapic");
+	vm_register_irq_chip(vm, IRQCHIP_IOAPIC, set_pin, io);
+	vm_set_eoi_listener(vm, eoi, io);
+	return vm_register_mmio(vm, bd->mmio, 0x1000, ioapic_read, ioapic_write, io, "ioapic");
 }
+
+const struct device_type ioapic_device = { .name = "IOAPIC", .create = ioapic_create };

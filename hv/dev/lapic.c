@@ -10,12 +10,20 @@
  * leaves it ("virtual wire", MP spec §3.6.2.2).
  * Interrupts between vCPUs (IPIs) reach the vCPUs of the same VM; INIT and
  * SIPI are for the multi-vCPU issue and are reported, not ignored.
+ * IA32_APIC_BASE moves between the modes as the SDM's figure 11-27 allows
+ * (disabled, xAPIC, x2APIC; x2APIC only when CPUID offers it), and
+ * disabling resets the APIC as §11.4.3 says.
+ *
+ * As a device: one instance per VM holds an APIC per vCPU.  Each vCPU
+ * takes its interrupts from its APIC (an interrupt source), and its CR8
+ * is the APIC's TPR.  The IOAPIC's messages and IPIs come over the VM's
+ * APIC bus; EOIs of level-triggered vectors go back to the IOAPIC; the
+ * 8259 comes in as ExtINT.
  */
-#include <petrel/apic.h>
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/apic.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
-#include <petrel/vm.h>
 
 #define REG_ID 0x020
 #define REG_VERSION 0x030
@@ -64,8 +72,14 @@
 #define APIC_BASE_EXTD (1ull << 10)
 #define APIC_BASE_EN (1ull << 11)
 
+struct lapics;
+
 struct vlapic {
+	struct vm *vm;
 	struct vcpu *v;
+	struct lapics *all;   /* every APIC of the VM (IPIs) */
+	uint32_t index;       /* the vCPU's number: its APIC ID at reset */
+	uint64_t gpa;         /* the MMIO page's base (the board's) */
 	uint64_t apic_base;
 	uint32_t id, tpr, ldr, dfr, svr, esr, icr_lo, icr_hi;
 	uint32_t lvt[NR_LVT]; /* indexed by (reg - 0x2f0) / 16, CMCI first */
@@ -76,7 +90,18 @@ struct vlapic {
 	struct vtimer timer;
 };
 
-static struct vlapic lapics[MAX_VMS][MAX_VCPUS_PER_VM];
+/* The device: every vCPU's APIC. */
+struct lapics {
+	struct vm *vm;
+	uint32_t n;
+	struct vlapic l[];
+};
+
+static struct vlapic *of(struct lapics *c, struct vcpu *v)
+{
+	uint32_t i = vcpu_index(v);
+	return i < c->n ? &c->l[i] : NULL;
+}
 
 static uint32_t *lvt_reg(struct vlapic *l, uint32_t reg)
 {
@@ -106,7 +131,7 @@ static uint32_t ppr(const struct vlapic *l)
 	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
 }
 
-void vlapic_accept(struct vlapic *l, uint8_t vector, bool level)
+static void vlapic_accept(struct vlapic *l, uint8_t vector, bool level)
 {
 	if (vector < 16) { /* illegal vector: ESR "receive illegal vector" */
 		l->esr |= 1u << 6;
@@ -142,17 +167,18 @@ static int deliverable(const struct vlapic *l)
 	return v;
 }
 
-bool vlapic_has_irq(struct vlapic *l)
+/* The vCPU's interrupt source: a deliverable vector, or the 8259's. */
+static bool irq_pending(void *ctx)
 {
-	struct vm *vm = l->v->vm;
+	struct vlapic *l = ctx;
 	if (deliverable(l) >= 0)
 		return true;
-	return vm->has_pic && extint_open(l) && pic_has_output(vm_pic(vm));
+	return extint_open(l) && vm_extint_pending(l->vm);
 }
 
-int vlapic_take_irq(struct vlapic *l)
+static int irq_take(void *ctx)
 {
-	struct vm *vm = l->v->vm;
+	struct vlapic *l = ctx;
 	int v = deliverable(l);
 
 	if (v >= 0) {
@@ -160,8 +186,8 @@ int vlapic_take_irq(struct vlapic *l)
 		set_bit(l->isr, (uint8_t)v);
 		return v;
 	}
-	if (vm->has_pic && extint_open(l) && pic_has_output(vm_pic(vm)))
-		return pic_ack(vm_pic(vm));
+	if (extint_open(l) && vm_extint_pending(l->vm))
+		return vm_extint_ack(l->vm);
 	return -1;
 }
 
@@ -171,8 +197,8 @@ static void eoi(struct vlapic *l)
 	if (v < 0)
 		return;
 	clear_bit(l->isr, (uint8_t)v);
-	if (test_bit(l->tmr, (uint8_t)v) && l->v->vm->ioapic)
-		ioapic_eoi(l->v->vm->ioapic, (uint8_t)v);
+	if (test_bit(l->tmr, (uint8_t)v))
+		vm_eoi(l->vm, (uint8_t)v);
 }
 
 /* --- the timer ------------------------------------------------------------ */
@@ -245,7 +271,7 @@ static void set_tsc_deadline(struct vlapic *l, uint64_t deadline)
 		vtimer_cancel(&l->timer);
 		return;
 	}
-	vtimer_arm(&l->timer, tsc_to_ns(deadline - l->v->tsc_offset - l->v->vm->start_tsc));
+	vtimer_arm(&l->timer, vcpu_tsc_to_vm_ns(l->v, deadline));
 }
 
 /* --- interrupts between CPUs ------------------------------------------------ */
@@ -265,47 +291,49 @@ static bool addressed(const struct vlapic *l, uint32_t dest, bool logical)
 
 static void deliver_one(struct vlapic *l, uint8_t vector, uint8_t mode, bool level)
 {
-	struct vcpu *v = l->v;
-
+	if (!(l->apic_base & APIC_BASE_EN))
+		return; /* a disabled APIC takes no messages */
 	switch (mode) {
 	case MODE_FIXED:
 	case 1: /* lowest priority: with one target, the same */
 		vlapic_accept(l, vector, level);
+		vcpu_kick(l->v);
 		break;
 	case MODE_NMI:
-		v->event = (struct vcpu_event){ .pending = true, .type = EV_NMI, .vector = 2 };
-		v->halted = false;
+		vcpu_nmi(l->v);
 		break;
 	default:
-		pr_warn("vm %s: IPI delivery mode %u to vcpu %u not supported yet\n", v->vm->name, mode,
-			v->id);
+		pr_warn("vm %s: IPI delivery mode %u to vcpu %u not supported yet\n", vm_name(l->vm), mode,
+			l->index);
 		break;
 	}
 }
 
-void vlapic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector, uint8_t mode, bool level)
+/* The VM's APIC bus: a message to every APIC it addresses. */
+static void bus_deliver(void *ctx, const struct apic_msg *m)
 {
-	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
-		struct vlapic *l = vm->vcpu[i].lapic;
-		if (l && addressed(l, dest, logical))
-			deliver_one(l, vector, mode, level);
-	}
+	struct lapics *c = ctx;
+
+	for (uint32_t i = 0; i < c->n; i++)
+		if (addressed(&c->l[i], m->dest, m->logical))
+			deliver_one(&c->l[i], m->vector, m->mode, m->level);
 }
 
 static void send_ipi(struct vlapic *l)
 {
-	uint8_t vector = (uint8_t)l->icr_lo, mode = LVT_MODE(l->icr_lo);
+	uint8_t vector = (uint8_t)l->icr_lo, mode = LVT_MODE(l->icr_lo), shorthand = (l->icr_lo >> 18) & 3;
 	bool logical = (l->icr_lo >> 11) & 1, x2 = l->apic_base & APIC_BASE_EXTD;
-	uint32_t dest = x2 ? l->icr_hi : l->icr_hi >> 24;
-	struct vm *vm = l->v->vm;
+	struct apic_msg m = { .dest = x2 ? l->icr_hi : l->icr_hi >> 24, .logical = logical,
+			      .vector = vector, .mode = mode };
+	struct lapics *c = l->all;
 
-	switch ((l->icr_lo >> 18) & 3) {
-	case 0: vlapic_deliver(vm, dest, logical, vector, mode, false); break;
+	switch (shorthand) {
+	case 0: vm_send_apic_msg(l->vm, &m); break;
 	case 1: deliver_one(l, vector, mode, false); break;
-	default: /* all including / excluding self */
-		for (uint32_t i = 0; i < vm->nr_vcpus; i++)
-			if (vm->vcpu[i].lapic && (vm->vcpu[i].lapic != l || ((l->icr_lo >> 18) & 3) == 2))
-				deliver_one(vm->vcpu[i].lapic, vector, mode, false);
+	default: /* all including (2) / excluding (3) self */
+		for (uint32_t i = 0; i < c->n; i++)
+			if (&c->l[i] != l || shorthand == 2)
+				deliver_one(&c->l[i], vector, mode, false);
 		break;
 	}
 }
@@ -337,7 +365,7 @@ static uint32_t read_reg(struct vlapic *l, uint32_t reg)
 	case REG_ICR_LO: return l->icr_lo & ~(1u << 12); /* delivery is instant: never pending */
 	case REG_ICR_HI: return l->icr_hi;
 	case REG_TIMER_INIT: return l->timer_init;
-	case REG_TIMER_CUR: return timer_current(l, vm_now_ns(l->v->vm));
+	case REG_TIMER_CUR: return timer_current(l, vm_now_ns(l->vm));
 	case REG_TIMER_DIV: return l->timer_div;
 	default: return 0;
 	}
@@ -386,7 +414,7 @@ static void write_reg(struct vlapic *l, uint32_t reg, uint32_t val)
 	case REG_ICR_LO: l->icr_lo = val; send_ipi(l); break;
 	case REG_TIMER_INIT:
 		l->timer_init = val;
-		timer_start(l, vm_now_ns(l->v->vm));
+		timer_start(l, vm_now_ns(l->vm));
 		break;
 	case REG_TIMER_DIV: l->timer_div = val & 0xb; break;
 	case REG_SELF_IPI: if (x2) vlapic_accept(l, (uint8_t)val, false); break;
@@ -395,41 +423,47 @@ static void write_reg(struct vlapic *l, uint32_t reg, uint32_t val)
 }
 
 /* xAPIC MMIO: 32-bit registers on 16-byte boundaries; narrower or
- * misaligned accesses see the dword that holds them. */
+ * misaligned accesses see the dword that holds them.  Each vCPU sees its
+ * own APIC there. */
 static uint64_t mmio_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
-	struct vlapic *l = v->lapic;
-	(void)dev, (void)size;
-	if (!l || (l->apic_base & APIC_BASE_EXTD))
-		return ~0ull; /* in x2APIC mode the MMIO page is gone (SDM §11.12.1.2) */
+	struct vlapic *l = of(dev, v);
+	(void)size;
+	if (!l || (l->apic_base & (APIC_BASE_EXTD | APIC_BASE_EN)) != APIC_BASE_EN)
+		return ~0ull; /* disabled, or x2APIC: the MMIO page is gone (SDM §11.12.1.2) */
 	return read_reg(l, (uint32_t)off & 0xff0) >> (8 * (off & 3));
 }
 
 static void mmio_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
-	struct vlapic *l = v->lapic;
-	(void)dev, (void)size;
-	if (l && !(l->apic_base & APIC_BASE_EXTD) && (off & 0xf) == 0)
+	struct vlapic *l = of(dev, v);
+	(void)size;
+	if (l && (l->apic_base & (APIC_BASE_EXTD | APIC_BASE_EN)) == APIC_BASE_EN && (off & 0xf) == 0)
 		write_reg(l, (uint32_t)off & 0xff0, (uint32_t)val);
 }
 
 /* CR8 is TPR[7:4] (SDM vol. 3A §11.8.6.1): MOV CR8 exits under VMX. */
-uint8_t vlapic_get_tpr(struct vlapic *l)
+static uint8_t get_tpr(void *apic)
 {
-	return (uint8_t)l->tpr;
+	return (uint8_t)((struct vlapic *)apic)->tpr;
 }
 
-void vlapic_set_tpr(struct vlapic *l, uint8_t tpr)
+static void set_tpr(void *apic, uint8_t tpr)
 {
-	l->tpr = tpr;
+	((struct vlapic *)apic)->tpr = tpr;
 }
+
+static const struct vcpu_apic_ops apic_ops = { .get_tpr = get_tpr, .set_tpr = set_tpr };
 
 /* --- MSRs ------------------------------------------------------------------- */
 
-int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val)
+static int msr_read(void *dev, struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	struct vlapic *l = of(dev, v);
 	uint32_t reg = (msr - 0x800) << 4;
 
+	if (!l)
+		return -1;
 	if (msr == MSR_APIC_BASE) {
 		*val = l->apic_base;
 		return 0;
@@ -445,25 +479,43 @@ int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val)
 	return 0;
 }
 
+static void apic_reset(struct vlapic *l);
+
+/*
+ * IA32_APIC_BASE (SDM vol. 3A §11.4.4, §11.12.5): the modes are disabled
+ * (EN=0), xAPIC (EN) and x2APIC (EN|EXTD, only where CPUID offers it);
+ * EXTD without EN, x2APIC back to xAPIC and disabled straight to x2APIC
+ * are not transitions the CPU makes (#GP).  Disabling resets the APIC
+ * (§11.4.3: its state is lost); enabling it again starts it
+ * software-disabled, as after reset.
+ */
 static int write_apic_base(struct vlapic *l, uint64_t val)
 {
 	uint64_t allowed = APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN | 0xfffff000ull;
+	uint64_t old = l->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD), now = val & (APIC_BASE_EN | APIC_BASE_EXTD);
 
-	if (val & ~allowed)
+	if ((val & ~allowed) || now == APIC_BASE_EXTD || (now & APIC_BASE_EXTD && !vcpu_x2apic_offered(l->v)) ||
+	    (old == (APIC_BASE_EN | APIC_BASE_EXTD) && now == APIC_BASE_EN) ||
+	    (old == 0 && now == (APIC_BASE_EN | APIC_BASE_EXTD)))
 		return -1;
-	if ((val & 0xfffff000ull) != LAPIC_GPA)
-		pr_warn("vm %s: moving the local APIC to 0x%llx is not supported\n", l->v->vm->name,
+	if ((val & 0xfffff000ull) != l->gpa)
+		pr_warn("vm %s: moving the local APIC to 0x%llx is not supported\n", vm_name(l->vm),
 			(unsigned long long)(val & 0xfffff000ull));
+	if (!now && old)
+		apic_reset(l);
 	if ((val & APIC_BASE_EXTD) && !(l->apic_base & APIC_BASE_EXTD)) /* x2APIC IDs and LDR */
 		l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xf));
-	l->apic_base = (val & ~0xfffff000ull) | LAPIC_GPA;
+	l->apic_base = (val & ~0xfffff000ull) | l->gpa;
 	return 0;
 }
 
-int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val)
+static int msr_write(void *dev, struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	struct vlapic *l = of(dev, v);
 	uint32_t reg = (msr - 0x800) << 4;
 
+	if (!l)
+		return -1;
 	if (msr == MSR_APIC_BASE)
 		return write_apic_base(l, val);
 	if (msr == MSR_TSC_DEADLINE) {
@@ -484,39 +536,63 @@ int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val)
 
 /* --- set-up ----------------------------------------------------------------- */
 
-/* As a BIOS leaves it: enabled in IA32_APIC_BASE, LINT0 ExtINT (the 8259
- * passes through), LINT1 NMI, software-disabled until the OS sets SVR. */
-void vlapic_reset(struct vlapic *l)
+/* The registers as after RESET or a disable (§11.4.7.1): LVTs masked,
+ * software-disabled until the OS sets SVR.  LINT0 in ExtINT (the 8259
+ * passes through) and LINT1 NMI, as a BIOS leaves them, only at power-on. */
+static void apic_reset(struct vlapic *l)
 {
-	struct vcpu *v = l->v;
-
 	vtimer_cancel(&l->timer);
 	memset(l->irr, 0, sizeof(l->irr));
 	memset(l->isr, 0, sizeof(l->isr));
 	memset(l->tmr, 0, sizeof(l->tmr));
-	l->id = v->id;
-	l->apic_base = LAPIC_GPA | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
+	l->id = l->index;
 	l->tpr = l->ldr = l->esr = l->icr_lo = l->icr_hi = 0;
 	l->dfr = 0xffffffffu;
 	l->svr = 0xff;
 	for (int i = 0; i < NR_LVT; i++)
 		l->lvt[i] = LVT_MASKED;
-	l->lvt[(REG_LVT_LINT0 - REG_LVT_CMCI) / 16] = MODE_EXTINT << 8;
-	l->lvt[(REG_LVT_LINT0 + 0x10 - REG_LVT_CMCI) / 16] = MODE_NMI << 8;
 	l->timer_init = l->timer_div = 0;
 	l->tsc_deadline = 0;
 }
 
-int vlapic_init(struct vcpu *v)
+static void power_on(struct vlapic *l)
 {
-	struct vlapic *l = &lapics[v->vm->id][v->id];
-
-	memset(l, 0, sizeof(*l));
-	l->v = v;
-	v->lapic = l;
-	vtimer_init(&l->timer, v->vm, timer_fire, l);
-	vlapic_reset(l);
-	if (v->id != 0)
-		return 0;
-	return vm_register_mmio(v->vm, LAPIC_GPA, PAGE_SIZE, mmio_read, mmio_write, NULL, "lapic");
+	apic_reset(l);
+	l->apic_base = l->gpa | APIC_BASE_EN | (l->index == 0 ? APIC_BASE_BSP : 0);
+	l->lvt[(REG_LVT_LINT0 - REG_LVT_CMCI) / 16] = MODE_EXTINT << 8;
+	l->lvt[(REG_LVT_LINT0 + 0x10 - REG_LVT_CMCI) / 16] = MODE_NMI << 8;
 }
+
+/* One APIC per vCPU; the MMIO page at the board's address, the MSRs, the
+ * VM's APIC bus. */
+static int lapic_create(struct vm *vm, const struct board_device *bd)
+{
+	uint32_t n = vm_nr_vcpus(vm);
+	struct lapics *c = vm_alloc(vm, sizeof(*c) + n * sizeof(c->l[0]));
+
+	if (!c)
+		return -1;
+	c->vm = vm;
+	c->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vlapic *l = &c->l[i];
+		l->vm = vm;
+		l->all = c;
+		l->v = vm_vcpu(vm, i);
+		l->index = i;
+		l->gpa = bd->mmio;
+		vtimer_init(&l->timer, vm, timer_fire, l);
+		power_on(l);
+		vcpu_set_apic(l->v, &apic_ops, l);
+		if (vcpu_add_irq_source(l->v, irq_pending, irq_take, l))
+			return -1;
+	}
+	vm_set_apic_bus(vm, bus_deliver, c);
+	if (vm_register_msr(vm, MSR_APIC_BASE, MSR_APIC_BASE, msr_read, msr_write, c) ||
+	    vm_register_msr(vm, MSR_TSC_DEADLINE, MSR_TSC_DEADLINE, msr_read, msr_write, c) ||
+	    vm_register_msr(vm, 0x800, 0x8ff, msr_read, msr_write, c))
+		return -1;
+	return vm_register_mmio(vm, bd->mmio, 0x1000, mmio_read, mmio_write, c, "lapic");
+}
+
+const struct device_type lapic_device = { .name = "local APIC", .create = lapic_create };

@@ -26,10 +26,9 @@
  * the ports.  Its reboot path (reboot=k, and the fallback after ACPI) only
  * polls bit 1 of the status and writes 0xFE.
  */
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/legacy.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define PORT_KBC_DATA 0x60
 #define PORT_KBC_CMD 0x64
@@ -119,7 +118,6 @@ struct legacy_dev {
 	struct legacy_window { struct legacy_dev *d; uint16_t port; } win[NR_WINDOWS];
 };
 
-static struct legacy_dev legacy_devs[MAX_VMS];
 
 static uint64_t legacy_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
@@ -145,10 +143,13 @@ static void legacy_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uin
 	}
 }
 
-int legacy_init(struct vm *vm)
+static int legacy_create(struct vm *vm, const struct board_device *bd)
 {
-	struct legacy_dev *d = &legacy_devs[vm->id];
+	struct legacy_dev *d = vm_alloc(vm, sizeof(*d));
 
+	(void)bd; /* fixed PC ports */
+	if (!d)
+		return -1;
 	d->vm = vm;
 	legacy_reset(&d->ports);
 	for (unsigned i = 0; i < NR_WINDOWS; i++) {
@@ -158,3 +159,5 @@ int legacy_init(struct vm *vm)
 	}
 	return 0;
 }
+
+const struct device_type legacy_device = { .name = "POST, 0x92, i8042 reset", .create = legacy_create };

@@ -22,10 +22,9 @@
  * then 0x06.  Any write with RST_CPU set resets the whole VM, soft (INIT
  * only) and hard alike.
  */
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/pci_host.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define CONFIG_ADDRESS 0xcf8
 #define RESET_CONTROL 0xcf9
@@ -157,8 +156,6 @@ struct pci_host_dev {
 	struct pci_host host;
 };
 
-static struct pci_host_dev hosts[MAX_VMS];
-
 static uint64_t pci_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct pci_host_dev *d = dev;
@@ -177,11 +174,15 @@ static void pci_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64
 		vm_request_reset(d->vm, "reset control register 0xcf9");
 }
 
-int pci_host_init(struct vm *vm)
+static int pci_host_create(struct vm *vm, const struct board_device *bd)
 {
-	struct pci_host_dev *d = &hosts[vm->id];
+	struct pci_host_dev *d = vm_alloc(vm, sizeof(*d));
 
+	if (!d || bd->port != CONFIG_ADDRESS)
+		return -1; /* the model knows its ports: 0xcf8-0xcff */
 	d->vm = vm;
 	pci_host_reset(&d->host);
 	return vm_register_pio(vm, CONFIG_ADDRESS, 8, pci_rd, pci_wr, d, "pci-host");
 }
+
+const struct device_type pci_host_device = { .name = "PCI host bridge", .create = pci_host_create };

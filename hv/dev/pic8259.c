@@ -23,10 +23,9 @@
  * here pulse their line (vm_pulse_irq), so latching is what makes a pulse
  * count.
  */
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/pic8259.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define ICW1_IC4 0x01  /* ICW4 follows */
 #define ICW1_SNGL 0x02 /* single: no ICW3 */
@@ -306,20 +305,16 @@ void pic_reset(struct pic8259 *p)
 	p->chip[1].icw3 = CASCADE_IR;
 }
 
-/* --- glue ------------------------------------------------------------------ */
+/* --- the device ---------------------------------------------------------- */
 
-static struct pic8259 pics[MAX_VMS];
-
-struct pic8259 *vm_pic(struct vm *vm)
-{
-	return &pics[vm->id];
-}
-
-/* A wider access touches the following ports, as the ISA bus splits it. */
+/* The pair at 0x20 (the board's port), 0xa0 and the ELCR at 0x4d0: a PC's
+ * fixed places.  It drives the VM's ExtINT and takes the PIC pins of the
+ * board's GSI table. */
 static uint64_t io_read(struct pic8259 *p, uint16_t port, uint8_t size)
 {
 	uint64_t val = 0;
 
+	/* A wider access touches the following ports, as the ISA bus splits it. */
 	for (uint8_t i = 0; i < size; i++)
 		val |= (uint64_t)pic_read(p, (uint16_t)(port + i)) << (8 * i);
 	return val;
@@ -331,50 +326,50 @@ static void io_write(struct pic8259 *p, uint16_t port, uint8_t size, uint64_t va
 		pic_write(p, (uint16_t)(port + i), (uint8_t)(val >> (8 * i)));
 }
 
-static uint64_t master_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
+#define PORT_OPS(name, base)                                                                  \
+	static uint64_t name##_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)      \
+	{                                                                                     \
+		(void)v;                                                                      \
+		return io_read(dev, (uint16_t)((base) + off), size);                          \
+	}                                                                                     \
+	static void name##_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val) \
+	{                                                                                     \
+		(void)v;                                                                      \
+		io_write(dev, (uint16_t)((base) + off), size, val);                           \
+	}
+PORT_OPS(master, 0x20)
+PORT_OPS(slave, 0xa0)
+PORT_OPS(elcr, 0x4d0)
+
+static void set_pin(void *chip, unsigned pin, bool level)
 {
-	(void)v;
-	return io_read(dev, (uint16_t)(0x20 + off), size);
+	pic_set_irq(chip, pin, level);
 }
 
-static void master_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
+static bool extint_pending(void *chip)
 {
-	(void)v;
-	io_write(dev, (uint16_t)(0x20 + off), size, val);
+	return pic_has_output(chip);
 }
 
-static uint64_t slave_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
+static int extint_ack(void *chip)
 {
-	(void)v;
-	return io_read(dev, (uint16_t)(0xa0 + off), size);
+	return pic_ack(chip);
 }
 
-static void slave_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
+static int pic_create(struct vm *vm, const struct board_device *bd)
 {
-	(void)v;
-	io_write(dev, (uint16_t)(0xa0 + off), size, val);
-}
+	struct pic8259 *p = vm_alloc(vm, sizeof(*p));
 
-static uint64_t elcr_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
-{
-	(void)v;
-	return io_read(dev, (uint16_t)(0x4d0 + off), size);
-}
-
-static void elcr_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
-{
-	(void)v;
-	io_write(dev, (uint16_t)(0x4d0 + off), size, val);
-}
-
-int pic_init(struct vm *vm)
-{
-	struct pic8259 *p = vm_pic(vm);
-
+	if (!p)
+		return -1;
 	pic_reset(p);
-	if (vm_register_pio(vm, 0x20, 2, master_rd, master_wr, p, "pic-master") ||
+	if (vm_register_pio(vm, bd->port, 2, master_rd, master_wr, p, "pic-master") ||
 	    vm_register_pio(vm, 0xa0, 2, slave_rd, slave_wr, p, "pic-slave") ||
 	    vm_register_pio(vm, 0x4d0, 2, elcr_rd, elcr_wr, p, "elcr"))
 		return -1;
+	vm_register_irq_chip(vm, IRQCHIP_PIC, set_pin, p);
+	vm_set_extint(vm, extint_pending, extint_ack, p);
 	return 0;
 }
+
+const struct device_type pic8259_device = { .name = "8259 PIC pair", .create = pic_create };

@@ -22,10 +22,9 @@
  * there to be programmed and read, and drives nothing.  Channels 0 and 1
  * have their gates tied high, as on the PC.
  */
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/pit8254.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define NS NS_PER_SEC
 #define ACCESS_LSB 1
@@ -327,9 +326,8 @@ struct pit_dev {
 	struct vm *vm;
 	struct pit8254 pit;
 	struct vtimer irq0; /* armed for OUT0's next rising edge */
+	uint8_t gsi;
 };
-
-static struct pit_dev pits[MAX_VMS];
 
 /* IRQ 0 is edge-triggered at the PIC and the IOAPIC: one pulse per rising
  * edge of OUT0.  Edges the VM was not run in time for are not replayed:
@@ -349,7 +347,7 @@ static void irq0_fire(struct vtimer *t, uint64_t now)
 {
 	struct pit_dev *d = t->ctx;
 
-	vm_pulse_irq(d->vm, 0);
+	vm_pulse_gsi(d->vm, d->gsi);
 	/* the next pulse no sooner than TIMER_MIN_PERIOD_NS from this one */
 	sync_irq0(d, now + TIMER_MIN_PERIOD_NS - 1);
 }
@@ -396,15 +394,22 @@ static void port61_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uin
 	io_write(dev, (uint16_t)(0x61 + off), size, val);
 }
 
-int pit_init(struct vm *vm)
+/* Channels and control word at the board's port (0x40), port 0x61 at its
+ * PC place; OUT0 pulses the board's GSI (0). */
+static int pit_create(struct vm *vm, const struct board_device *bd)
 {
-	struct pit_dev *d = &pits[vm->id];
+	struct pit_dev *d = vm_alloc(vm, sizeof(*d));
 
+	if (!d)
+		return -1;
 	d->vm = vm;
+	d->gsi = (uint8_t)bd->gsi;
 	pit_reset(&d->pit);
 	vtimer_init(&d->irq0, vm, irq0_fire, d);
-	if (vm_register_pio(vm, 0x40, 4, pit_rd, pit_wr, d, "pit8254") ||
+	if (vm_register_pio(vm, bd->port, 4, pit_rd, pit_wr, d, "pit8254") ||
 	    vm_register_pio(vm, 0x61, 1, port61_rd, port61_wr, d, "port61"))
 		return -1;
 	return 0;
 }
+
+const struct device_type pit8254_device = { .name = "8254 PIT", .create = pit_create };

@@ -23,11 +23,10 @@
  * values written as the time are clamped to the nearest valid date/time;
  * years 1900-2099.
  */
-#include <petrel/dev.h>
+#include <petrel/board.h>
+#include <petrel/dev/rtc_cmos.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
-#include <petrel/platform.h>
-#include <petrel/vm.h>
 
 #define NS NS_PER_SEC
 #define REG_SEC 0x00
@@ -464,9 +463,8 @@ struct rtc_dev {
 	struct rtc_cmos rtc;
 	struct vtimer timer; /* armed for the next event that would raise IRQ 8 */
 	bool irq8;
+	uint8_t gsi;
 };
-
-static struct rtc_dev rtcs[MAX_VMS];
 
 /* After anything that can change register C or what it waits for: IRQ 8
  * follows IRQF (edge-triggered at the PIC and IOAPIC, so one interrupt per
@@ -481,7 +479,7 @@ static void sync(struct rtc_dev *d, uint64_t now)
 	level = rtc_irq(&d->rtc);
 	if (level != d->irq8) {
 		d->irq8 = level;
-		vm_set_irq(d->vm, 8, level);
+		vm_set_gsi(d->vm, d->gsi, level);
 	}
 	next = rtc_next_event(&d->rtc, now);
 	if (next)
@@ -518,14 +516,20 @@ static void rtc_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64
 	sync(d, now);
 }
 
-int rtc_init(struct vm *vm, uint64_t ram_size)
+/* At the board's port (0x70), IRQ 8 on its GSI; the CMOS holds the RAM
+ * sizes a BIOS would put there, from the RAM below 4 GiB. */
+static int rtc_create(struct vm *vm, const struct board_device *bd)
 {
-	struct rtc_dev *d = &rtcs[vm->id];
+	struct rtc_dev *d = vm_alloc(vm, sizeof(*d));
 	uint64_t now = vm_now_ns(vm);
 
+	if (!d)
+		return -1;
 	d->vm = vm;
-	d->irq8 = false;
-	rtc_reset(&d->rtc, now, wallclock_ns(), ram_size);
+	d->gsi = (uint8_t)bd->gsi;
+	rtc_reset(&d->rtc, now, wallclock_ns(), vm_ram_below_4g(vm));
 	vtimer_init(&d->timer, vm, rtc_fire, d);
-	return vm_register_pio(vm, 0x70, 2, rtc_rd, rtc_wr, d, "rtc-cmos");
+	return vm_register_pio(vm, bd->port, 2, rtc_rd, rtc_wr, d, "rtc-cmos");
 }
+
+const struct device_type rtc_cmos_device = { .name = "MC146818 RTC/CMOS", .create = rtc_create };

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Petrel's test device, for the test guests (tests/guests/):
- *   0x510-0x513  a 4-byte latch: a write of 1, 2 or 4 bytes at 0x510+off
+ * Petrel's test device, for the test guests (tests/guests/), at the
+ * board's port (0x530 on the PC; QEMU's fw_cfg has 0x510):
+ *   +0 .. +3     a 4-byte latch: a write of 1, 2 or 4 bytes at +off
  *                stores them little-endian; a read returns them.
- *   0x514        a 64-byte FIFO: each OUT pushes its bytes, each IN pops as
+ *   +4           a 64-byte FIFO: each OUT pushes its bytes, each IN pops as
  *                many (0xff for each byte an empty FIFO lacks).
- *   0x518        the tick: writing (period_us << 8) | vector starts a
+ *   +8           the tick: writing (period_us << 8) | vector starts a
  *                periodic interrupt with that vector, delivered while the
  *                guest has IF=1; writing 0 stops it.  Periods below
  *                TIMER_MIN_PERIOD_NS (200 us) run at that floor.
  * Widths wider than what is left of the latch simply stop at its end.
  */
+#include <petrel/board.h>
+#include <petrel/dev/testdev.h>
 #include <petrel/lib.h>
-#include <petrel/vm.h>
 
 #define FIFO_SIZE 64
 
@@ -20,13 +22,13 @@ struct testdev {
 	uint8_t latch[4];
 	uint8_t fifo[FIFO_SIZE];
 	uint32_t head, count;
-	struct vcpu *v;
+	struct vm *vm;
 	struct vtimer tick;
+	bool raw_pending; /* a tick the vCPU has not taken yet */
 	uint8_t vector;
 	uint64_t period_ns;
 };
 
-static struct testdev devs[MAX_VMS];
 
 static void fifo_push(struct testdev *d, uint8_t b)
 {
@@ -53,27 +55,26 @@ static void tick_fire(struct vtimer *t, uint64_t now)
 {
 	struct testdev *d = t->ctx;
 
-	d->v->raw_irq = d->vector;
-	d->v->raw_irq_pending = true;
+	d->raw_pending = true;
 	vtimer_arm(t, t->deadline + ((now - t->deadline) / d->period_ns + 1) * d->period_ns);
 }
 
-static void set_tick(struct testdev *d, struct vcpu *v, uint32_t val)
+static void set_tick(struct testdev *d, uint32_t val)
 {
-	d->v = v;
 	d->vector = (uint8_t)val;
 	d->period_ns = MAX((uint64_t)(val >> 8) * 1000, TIMER_MIN_PERIOD_NS);
-	v->raw_irq_pending = false; /* stopping drops a tick not yet delivered */
+	d->raw_pending = false; /* stopping drops a tick not yet delivered */
 	if (!val || !(val >> 8)) {
 		vtimer_cancel(&d->tick);
 		return;
 	}
-	vtimer_arm(&d->tick, vm_now_ns(v->vm) + d->period_ns);
+	vtimer_arm(&d->tick, vm_now_ns(d->vm) + d->period_ns);
 }
 
 static void testdev_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
 	struct testdev *d = dev;
+	(void)v;
 
 	for (uint8_t i = 0; i < size; i++) {
 		uint8_t b = (uint8_t)(val >> (8 * i));
@@ -83,13 +84,14 @@ static void testdev_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size,
 			fifo_push(d, b);
 	}
 	if (off == 8)
-		set_tick(d, v, (uint32_t)val);
+		set_tick(d, (uint32_t)val);
 }
 
 static uint64_t testdev_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {
 	struct testdev *d = dev;
 	uint64_t val = 0;
+	(void)v;
 
 	for (uint8_t i = 0; i < size; i++) {
 		uint8_t b = 0xff;
@@ -102,9 +104,32 @@ static uint64_t testdev_read(void *dev, struct vcpu *v, uint64_t off, uint8_t si
 	return val;
 }
 
-int testdev_init(struct vm *vm)
+/* The tick is a raw vector for vCPU 0, taken when its IF allows: no
+ * interrupt controller, no EOI (what the test guests expect). */
+static bool tick_pending(void *ctx)
 {
-	memset(&devs[vm->id], 0, sizeof(devs[vm->id]));
-	vtimer_init(&devs[vm->id].tick, vm, tick_fire, &devs[vm->id]);
-	return vm_register_pio(vm, 0x510, 12, testdev_read, testdev_write, &devs[vm->id], "testdev");
+	return ((struct testdev *)ctx)->raw_pending;
 }
+
+static int tick_take(void *ctx)
+{
+	struct testdev *d = ctx;
+
+	if (!d->raw_pending)
+		return -1;
+	d->raw_pending = false;
+	return d->vector;
+}
+
+static int testdev_create(struct vm *vm, const struct board_device *bd)
+{
+	struct testdev *d = vm_alloc(vm, sizeof(*d));
+
+	if (!d || vcpu_add_irq_source(vm_vcpu(vm, 0), tick_pending, tick_take, d))
+		return -1;
+	d->vm = vm;
+	vtimer_init(&d->tick, vm, tick_fire, d);
+	return vm_register_pio(vm, bd->port, 12, testdev_read, testdev_write, d, "testdev");
+}
+
+const struct device_type testdev_device = { .name = "Petrel test device", .create = testdev_create };

@@ -15,12 +15,11 @@
  * PC serial ports wire it.  The line is recomputed after every access, so
  * a source cleared and set again within one access makes no extra edge.
  */
+#include <petrel/board.h>
+#include <petrel/dev/uart16550.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
-#include <petrel/vm.h>
 
-#define UART_BASE 0x3f8
-#define UART_IRQ 4
 #define RX_FIFO 16
 #define LINE_MAX 160
 
@@ -44,6 +43,7 @@
 
 struct uart_dev {
 	struct vm *vm;
+	uint8_t gsi;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_err;
 	bool thre_pending; /* the THR-empty interrupt, until IIR reports it or THR is written */
 	uint8_t rx[RX_FIFO];
@@ -52,12 +52,11 @@ struct uart_dev {
 	uint32_t len;
 };
 
-static struct uart_dev uarts[MAX_VMS];
 
 static void flush_line(struct uart_dev *u)
 {
 	u->line[u->len] = '\0';
-	log_raw("[%s] %s\n", u->vm->name, u->line);
+	log_raw("[%s] %s\n", vm_name(u->vm), u->line);
 	u->len = 0;
 }
 
@@ -68,14 +67,14 @@ static void put_console(struct uart_dev *u, uint8_t c)
 	if (c == '\r')
 		return;
 	if (u->len == 0)
-		log_raw("[%s] ", u->vm->name);
+		log_raw("[%s] ", vm_name(u->vm));
 	log_raw("%c", (char)c);
 	u->len = c == '\n' ? 0 : 1;
 }
 
 static void put(struct uart_dev *u, uint8_t c)
 {
-	if (u->vm == console_vm) {
+	if (vm_is_console(u->vm)) {
 		put_console(u, c);
 		return;
 	}
@@ -126,8 +125,7 @@ static uint8_t iir_source(const struct uart_dev *u)
 
 static void update_irq(struct uart_dev *u)
 {
-	if (u->vm->has_pic || u->vm->ioapic)
-		vm_set_irq(u->vm, UART_IRQ, iir_source(u) != IIR_NONE && (u->mcr & MCR_OUT2));
+	vm_set_gsi(u->vm, u->gsi, iir_source(u) != IIR_NONE && (u->mcr & MCR_OUT2));
 }
 
 static void transmit(struct uart_dev *u, uint8_t c)
@@ -159,6 +157,7 @@ static void uart_write(void *dev, struct vcpu *v, uint64_t off, uint8_t size, ui
 	struct uart_dev *u = dev;
 	uint8_t b = (uint8_t)val;
 	bool dlab = u->lcr & LCR_DLAB;
+	(void)v, (void)size;
 
 	switch (off) {
 	case 0: if (dlab) u->dll = b; else transmit(u, b); break;
@@ -202,6 +201,7 @@ static uint64_t uart_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 	struct uart_dev *u = dev;
 	bool dlab = u->lcr & LCR_DLAB;
 	uint8_t r;
+	(void)v, (void)size;
 
 	switch (off) {
 	case 0: r = dlab ? u->dll : rx_pop(u); break;
@@ -217,27 +217,17 @@ static uint64_t uart_read(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 	return r;
 }
 
-int uart_dev_init(struct vm *vm)
-{
-	struct uart_dev *u = &uarts[vm->id];
-
-	memset(u, 0, sizeof(*u));
-	u->vm = vm;
-	u->dll = 1;
-	return vm_register_pio(vm, UART_BASE, 8, uart_read, uart_write, u, "uart16550");
-}
-
 /* Room for one more input byte?  The caller leaves input waiting in the
  * host's UART (and whatever feeds it) until there is: nothing typed is
  * dropped by us, as nothing is by a terminal with flow control. */
-bool uart_dev_input_ready(struct vm *vm)
+static bool input_ready(void *dev)
 {
-	return uarts[vm->id].rx_count < RX_FIFO;
+	return ((struct uart_dev *)dev)->rx_count < RX_FIFO;
 }
 
-void uart_dev_input(struct vm *vm, uint8_t c)
+static void input(void *dev, uint8_t c)
 {
-	struct uart_dev *u = &uarts[vm->id];
+	struct uart_dev *u = dev;
 
 	rx_push(u, c);
 	update_irq(u);
@@ -245,14 +235,32 @@ void uart_dev_input(struct vm *vm, uint8_t c)
 
 /* What is still in the line buffer when the VM ends (for the console VM:
  * end the line it was on). */
-void uart_dev_flush(struct vm *vm)
+static void flush(void *dev)
 {
-	struct uart_dev *u = &uarts[vm->id];
+	struct uart_dev *u = dev;
 
-	if (u->len && vm == console_vm) {
+	if (u->len && vm_is_console(u->vm)) {
 		log_raw("\n");
 		u->len = 0;
 	} else if (u->len) {
 		flush_line(u);
 	}
 }
+
+static const struct console_ops uart_console = { .input_ready = input_ready, .input = input, .flush = flush };
+
+/* At the board's port and GSI (COM1: 0x3f8, 4); the VM's console. */
+static int uart_create(struct vm *vm, const struct board_device *bd)
+{
+	struct uart_dev *u = vm_alloc(vm, sizeof(*u));
+
+	if (!u)
+		return -1;
+	u->vm = vm;
+	u->gsi = (uint8_t)bd->gsi;
+	u->dll = 1;
+	vm_set_console(vm, &uart_console, u);
+	return vm_register_pio(vm, bd->port, 8, uart_read, uart_write, u, "uart16550");
+}
+
+const struct device_type uart16550_device = { .name = "16550A UART", .create = uart_create };

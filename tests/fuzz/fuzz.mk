@@ -18,7 +18,7 @@ FUZZ_TIME   ?= 60
 FUZZ_ARGS   ?=
 
 FUZZ_SRC_decode := hv/arch/x86/decode.c
-FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c
+FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM.
 FUZZ_LEN_decode := 32

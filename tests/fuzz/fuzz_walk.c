@@ -77,8 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 		memcpy(ram, input + HEADER, size - HEADER < RAM ? size - HEADER : RAM);
 	memset(&vm, 0, sizeof(vm));
 	memset(&v, 0, sizeof(v));
-	vm.ram_host = (uint64_t)(uintptr_t)ram;
-	vm.ram_size = vm.ram_low = RAM;
+	vm.ram_size = RAM;
+	vm.mem.n = 0;
+	mem_add(&vm.mem, &(struct mem_region){ 0, RAM, (uint64_t)(uintptr_t)ram, REGION_RAM, 0, "ram" });
 	v.vm = &vm;
 	v.regs.cr0 = get(data, 0) | 1;
 	v.regs.cr3 = get(data, 1);

@@ -23,8 +23,8 @@ const char guest_name[] = "canary";
 
 #define PAGE 4096u
 #define STRIDE 256u
-#define LATCH 0x510
-#define FIFO 0x514
+#define LATCH 0x530
+#define FIFO 0x534
 #define GAP_RUNNING_US 200 /* two reads this close: we were running in between */
 
 static uint32_t seed;

@@ -30,9 +30,9 @@
 const char guest_name[] = "hostile";
 
 #define EMPTY_PORT 0x520 /* no device: reads all-ones at every width, natively too */
-#define LATCH 0x510
-#define FIFO 0x514
-#define TICK_PORT 0x518
+#define LATCH 0x530
+#define FIFO 0x534
+#define TICK_PORT 0x538
 #define MSR_FS_BASE 0xc0000100u
 #define EFER_LME (1u << 8)
 #define EFER_FFXSR (1u << 14)
@@ -161,7 +161,7 @@ __asm__(".pushsection .text\n"
 	/* ADDR32 REP INSB: RDI's and RCX's upper halves are not used */
 	"lm_fn_insb_a32: movq $0x9999000000000002, %rcx; movw $0x520, %dx; addr32 rep insb; movq %rcx, %rsi; movq %rdi, %rax; ret\n"
 	/* FS: OUTSB from FS:RSI, FS base in the MSR already */
-	"lm_fn_outsb_fs: movq %rdi, %rsi; movw $0x514, %dx; fs outsb; movq %rsi, %rax; ret\n"
+	"lm_fn_outsb_fs: movq %rdi, %rsi; movw $0x534, %dx; fs outsb; movq %rsi, %rax; ret\n"
 	/* a load from RDI */
 	"lm_fn_load: movb (%rdi), %al; ret\n"
 	/* CR8 = 15, spin RDI TSC ticks without an exit, CR8 back to 0;

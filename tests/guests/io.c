@@ -2,16 +2,16 @@
 /*
  * io: port I/O.  Everywhere: unclaimed ports read all-ones and string I/O
  * (rep ins/outs) moves ECX, ESI and EDI as the SDM says, both directions.
- * Under Petrel: its test device, a 4-byte latch at 0x510-0x513 (every width
- * and offset) and a 64-byte FIFO at 0x514 driven by rep outs / rep ins.
- * Natively 0x510-0x51b is QEMU's fw_cfg, so the device checks never run there.
+ * Under Petrel: its test device, a 4-byte latch at 0x530-0x533 (every width
+ * and offset) and a 64-byte FIFO at 0x534 driven by rep outs / rep ins.
+ * Natively nothing is at 0x530, so the device checks run only under Petrel.
  */
 #include "guest.h"
 
 const char guest_name[] = "io";
 
-#define LATCH     0x510
-#define FIFO      0x514
+#define LATCH     0x530
+#define FIFO      0x534
 #define FIFO_SIZE 64
 #define UNCLAIMED 0x520 /* nothing there under Petrel nor on QEMU's pc machine */
 
@@ -185,7 +185,7 @@ static void check_device(void)
 {
 	static const int all[] = { 1, 2, 4 };
 	if (!under_petrel()) {
-		const char *why = "Petrel's test device (natively 0x510-0x51b is QEMU's fw_cfg)";
+		const char *why = "Petrel's test device (not there natively)";
 		report_skip("latch", "%s", why);
 		report_skip("fifo", "%s", why);
 		report_skip("unclaimed-0x5555-w2-w4", "%s", "QEMU answers 0 to inw/inl at 0x5555");

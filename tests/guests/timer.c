@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * timer: the guest halts (sti; hlt) and a periodic interrupt wakes it.
- * Under Petrel the tick comes from Petrel's test device (port 0x518);
+ * Under Petrel the tick comes from Petrel's test device (port 0x538);
  * natively from the 8254 PIT through the 8259 PIC remapped to 0x30, which
  * proves the guest's own interrupt path.  Checks: 10 ticks arrive, every
  * wake-up from hlt was an interrupt, the TSC advanced, a tick that fell due
@@ -16,7 +16,7 @@ const char guest_name[] = "timer";
 #define VECTOR      0x30
 #define PERIOD_US   10000u
 #define TICKS       10u
-#define TICK_PORT   0x518   /* Petrel: (period_us << 8) | vector starts, 0 stops */
+#define TICK_PORT   0x538   /* Petrel: (period_us << 8) | vector starts, 0 stops */
 #define FIRST_TICK_TSC (1ull << 32) /* 1-4 s at 1-4 GHz: far more than 10 ms */
 #define FIRST_TICK_SPINS 100000000u /* in case the TSC stands still */
 #define PIC1        0x20
@@ -88,7 +88,7 @@ static bool wait_first_tick(void)
 void guest_main(void)
 {
 	printf("timer: %s, vector 0x%x, period %u us\n",
-	       under_petrel() ? "Petrel test device port 0x518" : "8254 PIT via 8259 PIC", VECTOR,
+	       under_petrel() ? "Petrel test device port 0x538" : "8254 PIT via 8259 PIC", VECTOR,
 	       PERIOD_US);
 	tick_start();
 	bool first = wait_first_tick();

@@ -127,16 +127,29 @@ test_guests_svm() {
 	done
 }
 
-# A guest that triple-faults stops alone: its final state is printed, and a
-# second VM on the same physical CPU still runs to its end.
+# A guest that triple-faults (with triple_fault=stop) stops alone: its
+# final state is printed, and a second VM on the same physical CPU still
+# runs to its end.  By default a triple fault resets the VM, as a PC's
+# chipset does, and a guest that keeps doing it is stopped as a reset loop.
 test_triple_fault_svm() {
 	local log=$LOGDIR/svm-guest-triple-fault.txt
 	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf \
-		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0,$B/guests/cpuid.elf vm=after cpu=0"
+		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0 triple_fault=stop,$B/guests/cpuid.elf vm=after cpu=0"
 	expect "svm triple fault stops only its VM" "$log" \
 		'error: vm tf vcpu 0: triple fault \(shutdown\) \(exit reason 0x7f\); final state:' \
 		'^  rip [0-9a-f]{16} rsp' 'vm tf stopped: triple fault' \
 		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0' 'all VMs stopped'
+	log=$LOGDIR/svm-guest-triple-fault-reset.txt
+	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf \
+		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0,$B/guests/cpuid.elf vm=after cpu=0"
+	expect "svm triple fault resets its VM; a reset loop stops it" "$log" \
+		'vm tf vcpu 0: triple fault: resetting the VM, as a PC does' 'vm tf reset: triple fault' \
+		'vm tf stopped: reset loop' \
+		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0' 'all VMs stopped'
+	local n
+	n=$(grep -ac 'vm tf reset: triple fault' "$log")
+	if [ "$n" = 5 ]; then pass "svm reset loop: stopped after 5 resets in 10 s"
+	else fail "svm reset loop: stopped after 5 resets in 10 s" "$n resets (log: $log)"; fi
 }
 
 # Two VMs on one physical CPU, each with its own XCR0 (all states on in
@@ -375,7 +388,7 @@ test_guests_vmx() {
 test_triple_fault_vmx() {
 	local log=$LOGDIR/vmx-guest-triple-fault.txt
 	tools/mkiso.sh $B/vmx-tf.iso $B/hv.elf --cmdline "loglevel=info" \
-		--module "$B/guests/triple-fault.elf vm=tf cpu=0" --module "$B/guests/cpuid.elf vm=after cpu=0"
+		--module "$B/guests/triple-fault.elf vm=tf cpu=0 triple_fault=stop" --module "$B/guests/cpuid.elf vm=after cpu=0"
 	BOCHS_LOG=$LOGDIR/vmx-guest-tf.bochs.log tools/run-bochs.sh $B/vmx-tf.iso "$log" 300 "$STOP_RE"
 	expect "vmx triple fault stops only its VM" "$log" \
 		'error: vm tf vcpu 0: triple fault \(shutdown\)' 'vm tf stopped: triple fault' \

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
-#include <petrel/vm.h>
+#include <petrel/dev/acpi_pm.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
 #define NS 1000000000ull
@@ -141,55 +142,20 @@ TEST(test_s5_by_bytes)
 
 /* --- the glue ------------------------------------------------------------------ */
 
-static struct vm vm;
-static uint64_t now;
-static const char *poweroff_why;
-
-uint64_t vm_now_ns(struct vm *v) { (void)v; return now; }
-
-void vm_request_poweroff(struct vm *v, const char *why)
-{
-	assert_ptr_equal(v, &vm);
-	poweroff_why = why;
-}
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
-
-static uint64_t in(uint16_t port, uint8_t size)
-{
-	uint64_t v;
-
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, false, &v));
-	return v;
-}
-
-static void out(uint16_t port, uint8_t size, uint64_t val)
-{
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, true, &val));
-}
-
 TEST(test_glue_at_0x600)
 {
-	memset(&vm, 0, sizeof(vm));
-	now = 0;
-	poweroff_why = NULL;
-	assert_int_equal(acpi_pm_init(&vm, 0x600), 0);
-	assert_non_null(io_bus_find(&vm.bus, false, 0x60b));
-	assert_null(io_bus_find(&vm.bus, false, 0x60c));
-	now = NS;
-	assert_int_equal(in(0x608, 4), 3579545);
-	assert_int_equal(in(0x604, 2), 1);
-	out(0x604, 2, 0x1400);
-	assert_null(poweroff_why);
-	out(0x604, 2, 0x3400);
-	assert_non_null(poweroff_why);
-	assert_string_equal(poweroff_why, "ACPI S5 (poweroff)");
+	fake_vm_reset(1, 64 << 20);
+	assert_int_equal(fake_create(&acpi_pm_device, 0x600, 0, 9), 0);
+	assert_non_null(io_bus_find(&fake_vm.bus, false, 0x60b));
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x60c));
+	fake_now = NS;
+	assert_int_equal(fake_in(0x608, 4), 3579545);
+	assert_int_equal(fake_in(0x604, 2), 1);
+	fake_out(0x604, 2, 0x1400);
+	assert_null(fake_poweroff_why);
+	fake_out(0x604, 2, 0x3400);
+	assert_non_null(fake_poweroff_why);
+	assert_string_equal(fake_poweroff_why, "ACPI S5 (poweroff)");
 }
 
 int main(void)

@@ -63,9 +63,9 @@ static int setup(void **state)
 	ram = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
 	memset(&vcpu, 0, sizeof(vcpu));
-	vm.ram_host = (uint64_t)(uintptr_t)ram;
 	vm.ram_size = RAM_SIZE;
-	vm.ram_low = RAM_SIZE;
+	assert_int_equal(mem_add(&vm.mem, &(struct mem_region){ 0, RAM_SIZE, (uint64_t)(uintptr_t)ram,
+								REGION_RAM, 0, "ram" }), 0);
 	vcpu.vm = &vm;
 	vcpu.cr_caps.maxphyaddr = 40;
 	vcpu.cr_caps.page_1g = true;
@@ -346,12 +346,18 @@ TEST(gpa_to_hva_bounds)
 	assert_null(gpa_to_hva(&vm, 8, UINT64_MAX));
 }
 
+#define RAM_HIGH_BASE 0x100000000ull
+
 /* RAM split around the MMIO hole: the first part at GPA 0, the rest at
  * 4 GiB, one host block; a range may not run from one into the other. */
 TEST(gpa_to_hva_split_ram)
 {
-	vm.ram_low = RAM_SIZE / 4;
-	vm.ram_host_high = vm.ram_host + RAM_SIZE / 4;
+	vm.mem.n = 0;
+	assert_int_equal(mem_add(&vm.mem, &(struct mem_region){ 0, RAM_SIZE / 4, (uint64_t)(uintptr_t)ram,
+								REGION_RAM, 0, "ram" }), 0);
+	assert_int_equal(mem_add(&vm.mem, &(struct mem_region){ RAM_HIGH_BASE, RAM_SIZE / 4 * 3,
+								(uint64_t)(uintptr_t)(ram + RAM_SIZE / 4),
+								REGION_RAM, 0, "ram above 4G" }), 0);
 	assert_ptr_equal(gpa_to_hva(&vm, 0, RAM_SIZE / 4), ram);
 	assert_null(gpa_to_hva(&vm, RAM_SIZE / 4, 1)); /* the hole */
 	assert_null(gpa_to_hva(&vm, RAM_SIZE / 4 - 4, 8));

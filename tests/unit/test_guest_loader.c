@@ -113,6 +113,27 @@ TEST(test_cfg_cpu)
 	cfg_fails("vm=a cpu=", "'cpu'", NULL);
 }
 
+TEST(test_cfg_devices_and_triple_fault)
+{
+	struct guest_config cfg;
+	char err[128] = "";
+
+	assert_int_equal(guest_config_parse("vm=a devices=-testdev,+x triple_fault=stop", &cfg, err,
+					    sizeof(err)), 0);
+	assert_string_equal(cfg.devices, "-testdev,+x"); /* checked against the board by the hypervisor */
+	assert_true(cfg.stop_on_triple_fault);
+	assert_int_equal(guest_config_parse("vm=a", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.devices, "");
+	assert_false(cfg.stop_on_triple_fault);
+	assert_int_equal(guest_config_parse("vm=a triple_fault=stop triple_fault=reset", &cfg, err,
+					    sizeof(err)), 0);
+	assert_false(cfg.stop_on_triple_fault);
+	cfg_fails("vm=a triple_fault=halt", "'triple_fault'", NULL);
+	cfg_fails("vm=a devices=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "'devices'", NULL);
+}
+
 TEST(test_cfg_unknown_option)
 {
 	cfg_fails("vm=a foo=1", "'foo'", "unknown option");
@@ -349,13 +370,24 @@ static uint8_t *new_ram(uint64_t size)
  * p_paddr and zeros up to p_memsz, the pattern everywhere else outside the
  * loader's data area, and the multiboot information block.
  */
+/* The memory map a PC VM of ram_size bytes has (what memory.c's regions
+ * give), plus RAM above 4 GiB if `high`. */
+static unsigned pc_map(uint64_t ram_size, uint64_t high, struct e820_entry *m)
+{
+	m[0] = (struct e820_entry){ 0, 0x9fc00, 1 };
+	m[1] = (struct e820_entry){ 0x9fc00, 0x100000 - 0x9fc00, 2 };
+	m[2] = (struct e820_entry){ 0x100000, ram_size - 0x100000, 1 };
+	m[3] = (struct e820_entry){ 0x100000000ull, high, 1 };
+	return high ? 4 : 3;
+}
+
 static void check_loaded(const uint8_t *ram, uint64_t ram_size, const struct segspec *segs,
 			 unsigned n, const char *cmdline, const struct mb_guest *out)
 {
 	uint8_t *want = new_ram(ram_size);
 	const uint8_t *info, *mm;
 	uint32_t flags, cl, mmap_len, mmap_addr;
-	static const uint64_t lo_map[2][3] = { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x100000 - 0x9fc00, 2 } };
+	struct e820_entry map[4];
 
 	for (unsigned i = 0; i < n; i++) {
 		if (segs[i].type != PT_LOAD_)
@@ -392,15 +424,15 @@ static void check_loaded(const uint8_t *ram, uint64_t ram_size, const struct seg
 	mmap_len = get32(info + 44);
 	mmap_addr = get32(info + 48);
 	assert_int_equal(mmap_len, 3 * 24);
+	pc_map(ram_size, 0, map);
 	assert_true(mmap_addr >= LOADER_LO && mmap_addr + mmap_len <= LOADER_HI);
 	assert_true(mmap_addr >= out->info_gpa + 52 || mmap_addr + mmap_len <= out->info_gpa);
 	assert_true(cl >= mmap_addr + mmap_len || cl + strlen(cmdline) + 1 <= mmap_addr);
 	mm = ram + mmap_addr;
 	for (unsigned i = 0; i < 3; i++) {
 		const uint8_t *e = mm + i * 24;
-		uint64_t base = i < 2 ? lo_map[i][0] : 0x100000;
-		uint64_t len = i < 2 ? lo_map[i][1] : ram_size - 0x100000;
-		uint32_t type = i < 2 ? (uint32_t)lo_map[i][2] : 1;
+		uint64_t base = map[i].addr, len = map[i].size;
+		uint32_t type = map[i].type;
 
 		assert_int_equal(get32(e), 20);
 		if (get64(e + 4) != base || get64(e + 12) != len || get32(e + 20) != type)
@@ -416,8 +448,10 @@ static void load_ok(const struct elf *e, uint64_t ram_size, const struct segspec
 	uint8_t *ram = new_ram(ram_size);
 	struct mb_guest out = { 0 };
 	char err[128] = "";
+	struct e820_entry map[4];
+	unsigned nmap = pc_map(ram_size, 0, map);
 
-	if (mb_guest_load(e->b, e->size, ram, ram_size, cmdline, &out, err, sizeof(err)) != 0)
+	if (mb_guest_load(e->b, e->size, ram, ram_size, map, nmap, cmdline, &out, err, sizeof(err)) != 0)
 		fail_msg("mb_guest_load failed: %s", err);
 	assert_int_equal(out.entry, entry);
 	check_loaded(ram, ram_size, segs, n, cmdline, &out);
@@ -432,8 +466,10 @@ static void load_fails_sized(const uint8_t *image, uint64_t size, uint64_t ram_s
 	uint8_t *ram = new_ram(ram_size);
 	struct mb_guest out = { 0 };
 	char err[128] = "";
+	struct e820_entry map[4];
+	unsigned nmap = pc_map(ram_size < MiB(1) ? MiB(1) : ram_size, 0, map);
 
-	if (mb_guest_load(image, size, ram, ram_size, cmdline, &out, err, sizeof(err)) != -1)
+	if (mb_guest_load(image, size, ram, ram_size, map, nmap, cmdline, &out, err, sizeof(err)) != -1)
 		fail_msg("accepted (want \"%s\")", what);
 	if (!err[0])
 		fail_msg("no error message (want \"%s\")", what);
@@ -759,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_mem_suffixes),
 		cmocka_unit_test(test_cfg_mem_bounds),
 		cmocka_unit_test(test_cfg_cpu),
+		cmocka_unit_test(test_cfg_devices_and_triple_fault),
 		cmocka_unit_test(test_cfg_unknown_option),
 		cmocka_unit_test(test_cfg_key_without_value),
 		cmocka_unit_test(test_cfg_quoted_values),

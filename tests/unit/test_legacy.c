@@ -13,8 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
-#include <petrel/vm.h>
+#include <petrel/dev/legacy.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
 
@@ -122,60 +123,25 @@ TEST(test_other_ports)
 
 /* --- the glue ------------------------------------------------------------------ */
 
-static struct vm vm;
-static const char *reset_why;
-static unsigned resets;
-
-void vm_request_reset(struct vm *v, const char *why)
-{
-	assert_ptr_equal(v, &vm);
-	reset_why = why;
-	resets++;
-}
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr_fn,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr_fn, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
-
-static uint64_t in(uint16_t port, uint8_t size)
-{
-	uint64_t v;
-
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, false, &v));
-	return v;
-}
-
-static void out(uint16_t port, uint8_t size, uint64_t val)
-{
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, true, &val));
-}
-
 TEST(test_glue)
 {
-	memset(&vm, 0, sizeof(vm));
-	vm.id = 1;
-	reset_why = NULL;
-	resets = 0;
-	assert_int_equal(legacy_init(&vm), 0);
-	assert_int_equal(vm.bus.nr_pio, 4);
-	assert_null(io_bus_find(&vm.bus, false, 0x61)); /* the PIT's */
-	assert_null(io_bus_find(&vm.bus, false, 0x81));
-	out(0x80, 1, 0x99);
-	assert_int_equal(in(0x80, 1), 0x99);
-	assert_int_equal(in(0x64, 1), 0x1c);
-	assert_int_equal(in(0x60, 1), 0x00);
-	assert_int_equal(resets, 0);
-	out(0x64, 1, 0xfe);
-	assert_int_equal(resets, 1);
-	assert_string_equal(reset_why, "keyboard controller reset (0x64 <- 0xfe)");
-	out(0x92, 1, 0x01);
-	assert_int_equal(resets, 2);
-	assert_string_equal(reset_why, "port 0x92 fast reset");
-	assert_int_equal(in(0x92, 1), 0x00);
+	fake_vm_reset(1, 64 << 20);
+	assert_int_equal(fake_create(&legacy_device, 0x60, 0, -1), 0);
+	assert_int_equal(fake_vm.bus.nr_pio, 4);
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x61)); /* the PIT's */
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x81));
+	fake_out(0x80, 1, 0x99);
+	assert_int_equal(fake_in(0x80, 1), 0x99);
+	assert_int_equal(fake_in(0x64, 1), 0x1c);
+	assert_int_equal(fake_in(0x60, 1), 0x00);
+	assert_int_equal(fake_resets, 0);
+	fake_out(0x64, 1, 0xfe);
+	assert_int_equal(fake_resets, 1);
+	assert_string_equal(fake_reset_why, "keyboard controller reset (0x64 <- 0xfe)");
+	fake_out(0x92, 1, 0x01);
+	assert_int_equal(fake_resets, 2);
+	assert_string_equal(fake_reset_why, "port 0x92 fast reset");
+	assert_int_equal(fake_in(0x92, 1), 0x00);
 }
 
 int main(void)

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
-#include <petrel/vm.h>
+#include <petrel/dev/pci_host.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
 
@@ -168,46 +169,21 @@ TEST(test_reset_control_register)
 
 /* --- the glue ------------------------------------------------------------------ */
 
-static struct vm vm;
-static const char *reset_why;
-
-void vm_request_reset(struct vm *v, const char *why)
-{
-	assert_ptr_equal(v, &vm);
-	reset_why = why;
-}
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
-
 TEST(test_glue)
 {
-	uint64_t val;
-
-	memset(&vm, 0, sizeof(vm));
-	reset_why = NULL;
-	assert_int_equal(pci_host_init(&vm), 0);
-	assert_int_equal(vm.bus.nr_pio, 1);
-	assert_null(io_bus_find(&vm.bus, false, 0xcf7));
-	assert_null(io_bus_find(&vm.bus, false, 0xd00));
-	val = 0x80000000;
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0xcf8, 4, true, &val));
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0xcfc, 4, false, &val));
-	assert_int_equal(val, 0x12378086);
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0xcfe, 2, false, &val));
-	assert_int_equal(val, 0x1237);
-	val = 0x02;
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0xcf9, 1, true, &val));
-	assert_null(reset_why);
-	val = 0x06;
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0xcf9, 1, true, &val));
-	assert_non_null(reset_why);
-	assert_string_equal(reset_why, "reset control register 0xcf9");
+	fake_vm_reset(1, 64 << 20);
+	assert_int_equal(fake_create(&pci_host_device, 0xcf8, 0, -1), 0);
+	assert_int_equal(fake_vm.bus.nr_pio, 1);
+	assert_null(io_bus_find(&fake_vm.bus, false, 0xcf7));
+	assert_null(io_bus_find(&fake_vm.bus, false, 0xd00));
+	fake_out(0xcf8, 4, 0x80000000);
+	assert_int_equal(fake_in(0xcfc, 4), 0x12378086);
+	assert_int_equal(fake_in(0xcfe, 2), 0x1237);
+	fake_out(0xcf9, 1, 0x02);
+	assert_null(fake_reset_why);
+	fake_out(0xcf9, 1, 0x06);
+	assert_non_null(fake_reset_why);
+	assert_string_equal(fake_reset_why, "reset control register 0xcf9");
 }
 
 int main(void)

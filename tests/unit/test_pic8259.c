@@ -14,20 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
-#include <petrel/vm.h>
+#include <petrel/dev/pic8259.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
-
-static struct vm vm;
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
 
 static struct pic8259 *fresh(void)
 {
@@ -412,44 +403,33 @@ TEST(test_isa_irq2_is_the_cascade)
 	assert_int_equal(irr(p, 0x20), 0);
 }
 
-static uint64_t in8(uint16_t port)
-{
-	uint64_t val;
-
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, 1, false, &val));
-	return val;
-}
-
-static void out(uint16_t port, uint8_t size, uint64_t val)
-{
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, size, true, &val));
-}
-
+/* The device: its ports on the bus, its pins as the VM's PIC chip, its
+ * INT line and acknowledge as the VM's ExtINT. */
 TEST(test_glue_ports)
 {
-	struct pic8259 *p;
+	void *chip;
 
-	memset(&vm, 0, sizeof(vm));
-	vm.id = 1;
-	assert_int_equal(pic_init(&vm), 0);
-	assert_int_equal(vm.bus.nr_pio, 3);
-	p = vm_pic(&vm);
-	assert_non_null(p);
-	assert_ptr_not_equal(p, vm_pic(&(struct vm){ .id = 0 }));
-	assert_int_equal(in8(0x21), 0xff);
-	out(0x20, 1, 0x11);
-	out(0x21, 1, 0x20);
-	out(0x21, 1, 0x04);
-	out(0x21, 1, 0x01);
-	out(0x20, 2, 0xfe0a); /* a word write: OCW3 at 0x20, OCW1 at 0x21 */
-	assert_int_equal(in8(0x21), 0xfe);
-	out(0x4d1, 1, 0x02);
-	assert_int_equal(in8(0x4d1), 0x02);
-	assert_int_equal(in8(0xa1), 0xff);
-	pic_set_irq(p, 0, true);
-	assert_int_equal(in8(0x20), 0x01); /* IRR, as OCW3 selected */
-	assert_int_equal(pic_ack(p), 0x20);
-	assert_null(io_bus_find(&vm.bus, false, 0x22));
+	fake_vm_reset(1, 64 << 20);
+	assert_int_equal(fake_create(&pic8259_device, 0x20, 0, -1), 0);
+	assert_int_equal(fake_vm.bus.nr_pio, 3);
+	chip = fake_vm.irq.chip[IRQCHIP_PIC].chip;
+	assert_non_null(chip);
+	assert_int_equal(fake_in(0x21, 1), 0xff);
+	fake_out(0x20, 1, 0x11);
+	fake_out(0x21, 1, 0x20);
+	fake_out(0x21, 1, 0x04);
+	fake_out(0x21, 1, 0x01);
+	fake_out(0x20, 2, 0xfe0a); /* a word write: OCW3 at 0x20, OCW1 at 0x21 */
+	assert_int_equal(fake_in(0x21, 1), 0xfe);
+	fake_out(0x4d1, 1, 0x02);
+	assert_int_equal(fake_in(0x4d1, 1), 0x02);
+	assert_int_equal(fake_in(0xa1, 1), 0xff);
+	assert_false(vm_extint_pending(&fake_vm));
+	fake_vm.irq.chip[IRQCHIP_PIC].set_pin(chip, 0, true);
+	assert_int_equal(fake_in(0x20, 1), 0x01); /* IRR, as OCW3 selected */
+	assert_true(vm_extint_pending(&fake_vm));
+	assert_int_equal(vm_extint_ack(&fake_vm), 0x20);
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x22));
 }
 
 int main(void)

@@ -17,8 +17,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
-#include <petrel/vm.h>
+#include <petrel/dev/pit8254.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
 #define HZ 1193182ull
@@ -30,65 +31,19 @@ static uint64_t at(uint64_t t0, uint64_t ticks)
 	return t0 + (uint64_t)(((unsigned __int128)ticks * 1000000000u + HZ - 1) / HZ);
 }
 
-/* --- stubs of the platform, for the glue ------------------------------------ */
+/* --- the glue, over the fake VM (fake_vm.h) ----------------------------------- */
 
-static struct vm vm;
-static uint64_t now;
-static struct vtimer *timer;
-static unsigned pulses[16];
+static struct vtimer *timer; /* the device's one timer */
 
-uint64_t vm_now_ns(struct vm *v) { (void)v; return now; }
-
-void vtimer_init(struct vtimer *t, struct vm *v, void (*fire)(struct vtimer *, uint64_t), void *ctx)
-{
-	*t = (struct vtimer){ .vm = v, .fire = fire, .ctx = ctx };
-	timer = t;
-}
-
-void vtimer_arm(struct vtimer *t, uint64_t deadline)
-{
-	t->deadline = deadline;
-	t->armed = true;
-}
-
-void vtimer_cancel(struct vtimer *t) { t->armed = false; }
-
-void vm_pulse_irq(struct vm *v, unsigned irq)
-{
-	(void)v;
-	assert_true(irq < 16);
-	pulses[irq]++;
-}
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
-
-static void out8(uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, 1, true, &v));
-}
-
-static uint8_t in8(uint16_t port)
-{
-	uint64_t v;
-
-	assert_true(io_bus_access(&vm.bus, false, NULL, port, 1, false, &v));
-	return (uint8_t)v;
-}
+static void out8(uint16_t port, uint8_t val) { fake_out(port, 1, val); }
+static uint8_t in8(uint16_t port) { return (uint8_t)fake_in(port, 1); }
 
 /* As vm_run_timers does: disarm, then fire (which may re-arm). */
 static void run_timer(uint64_t when)
 {
 	assert_true(timer->armed);
 	assert_true(when >= timer->deadline);
-	now = when;
+	fake_now = when;
 	timer->armed = false;
 	timer->fire(timer, when);
 }
@@ -345,12 +300,12 @@ TEST(test_port61_bits)
 
 static void glue_setup(void)
 {
-	memset(&vm, 0, sizeof(vm));
-	memset(pulses, 0, sizeof(pulses));
-	timer = NULL;
-	now = 1000;
-	assert_int_equal(pit_init(&vm), 0);
+	fake_vm_reset(1, 64 << 20);
+	fake_now = 1000;
+	assert_int_equal(fake_create(&pit8254_device, 0x40, 0, 0), 0);
+	timer = fake_vm.timers;
 	assert_non_null(timer);
+	assert_null(timer->next);
 }
 
 TEST(test_glue_idle_channel0_arms_nothing)
@@ -363,7 +318,7 @@ TEST(test_glue_idle_channel0_arms_nothing)
 	out8(0x42, 0x10);
 	out8(0x42, 0x00);
 	assert_false(timer->armed); /* channel 2 drives no IRQ */
-	assert_int_equal(pulses[0], 0);
+	assert_int_equal(fake_gsi_pulses[0], 0);
 }
 
 TEST(test_glue_irq0_periodic)
@@ -375,36 +330,36 @@ TEST(test_glue_irq0_periodic)
 	assert_true(timer->armed);
 	assert_int_equal(timer->deadline, 1000 + 10000151);
 	run_timer(timer->deadline);
-	assert_int_equal(pulses[0], 1);
+	assert_int_equal(fake_gsi_pulses[0], 1);
 	assert_int_equal(timer->deadline, at(1000, 2 * 11932));
 	run_timer(1000 + 35 * MS); /* late: one pulse, then the next edge to come */
-	assert_int_equal(pulses[0], 2);
+	assert_int_equal(fake_gsi_pulses[0], 2);
 	assert_int_equal(timer->deadline, at(1000, 4 * 11932));
 
 	/* Linux's PIT shutdown: mode 0, count 0 (65536): one last edge. */
-	now = 40 * MS;
+	fake_now = 40 * MS;
 	out8(0x43, 0x30);
 	out8(0x40, 0);
 	out8(0x40, 0);
-	assert_int_equal(timer->deadline, now + 54925402);
+	assert_int_equal(timer->deadline, fake_now + 54925402);
 	run_timer(timer->deadline);
-	assert_int_equal(pulses[0], 3);
+	assert_int_equal(fake_gsi_pulses[0], 3);
 	assert_false(timer->armed);
-	assert_int_equal(pulses[2] + pulses[8], 0);
+	assert_int_equal(fake_gsi_pulses[2] + fake_gsi_pulses[8], 0);
 }
 
 TEST(test_glue_port61_and_ranges)
 {
 	glue_setup();
-	assert_int_equal(vm.bus.nr_pio, 2);
-	assert_null(io_bus_find(&vm.bus, false, 0x60));
-	assert_null(io_bus_find(&vm.bus, false, 0x44));
+	assert_int_equal(fake_vm.bus.nr_pio, 2);
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x60));
+	assert_null(io_bus_find(&fake_vm.bus, false, 0x44));
 	out8(0x61, 0x01);
 	out8(0x43, 0xb0);
 	out8(0x42, 100);
 	out8(0x42, 0);
 	assert_int_equal(in8(0x61) & 0x21, 0x01);
-	now = at(1000, 100);
+	fake_now = at(1000, 100);
 	assert_int_equal(in8(0x61) & 0x21, 0x21);
 }
 

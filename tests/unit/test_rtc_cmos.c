@@ -17,10 +17,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <petrel/dev.h>
+#include <petrel/dev/rtc_cmos.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
-#include <petrel/vm.h>
+
+#include "fake_vm.h"
 
 #define TEST(name) static void name(void **state __attribute__((unused)))
 #define NS 1000000000ull
@@ -356,52 +357,14 @@ TEST(test_cmos_bytes)
 
 /* --- the glue ------------------------------------------------------------------ */
 
-static struct vm vm;
-static uint64_t now;
 static struct vtimer *timer;
-static int irq8_level = -1;
-static unsigned irq8_rises;
-
-uint64_t vm_now_ns(struct vm *v) { (void)v; return now; }
-uint64_t wallclock_ns(void) { return T_20240229_134556 * NS + 250 * MS; }
-
-void vtimer_init(struct vtimer *t, struct vm *v, void (*fire)(struct vtimer *, uint64_t), void *ctx)
-{
-	*t = (struct vtimer){ .vm = v, .fire = fire, .ctx = ctx };
-	timer = t;
-}
-
-void vtimer_arm(struct vtimer *t, uint64_t deadline)
-{
-	t->deadline = deadline;
-	t->armed = true;
-}
-
-void vtimer_cancel(struct vtimer *t) { t->armed = false; }
-
-void vm_set_irq(struct vm *v, unsigned irq, bool level)
-{
-	(void)v;
-	assert_int_equal(irq, 8);
-	if (level && irq8_level != 1)
-		irq8_rises++;
-	irq8_level = level;
-}
-
-int vm_register_pio(struct vm *v, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
-		    void *dev, const char *name)
-{
-	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
-
-	return io_bus_add(&v->bus, false, &r);
-}
 
 static uint8_t cmos_in(uint8_t idx)
 {
 	uint64_t v = idx;
 
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0x70, 1, true, &v));
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0x71, 1, false, &v));
+	assert_true(io_bus_access(&fake_vm.bus, false, NULL, 0x70, 1, true, &v));
+	assert_true(io_bus_access(&fake_vm.bus, false, NULL, 0x71, 1, false, &v));
 	return (uint8_t)v;
 }
 
@@ -409,38 +372,36 @@ static void cmos_out(uint8_t idx, uint8_t val)
 {
 	uint64_t v = idx;
 
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0x70, 1, true, &v));
+	assert_true(io_bus_access(&fake_vm.bus, false, NULL, 0x70, 1, true, &v));
 	v = val;
-	assert_true(io_bus_access(&vm.bus, false, NULL, 0x71, 1, true, &v));
+	assert_true(io_bus_access(&fake_vm.bus, false, NULL, 0x71, 1, true, &v));
 }
 
 static void run_timer(uint64_t when)
 {
 	assert_true(timer->armed);
 	assert_true(when >= timer->deadline);
-	now = when;
+	fake_now = when;
 	timer->armed = false;
 	timer->fire(timer, when);
 }
 
 static void glue_setup(void)
 {
-	memset(&vm, 0, sizeof(vm));
-	vm.id = 1;
-	now = 2 * NS;
-	timer = NULL;
-	irq8_level = -1;
-	irq8_rises = 0;
-	assert_int_equal(rtc_init(&vm, MiB(64)), 0);
+	fake_vm_reset(1, MiB(64));
+	fake_now = 2 * NS;
+	fake_wallclock = T_20240229_134556 * NS + 250 * MS;
+	assert_int_equal(fake_create(&rtc_cmos_device, 0x70, 0, 8), 0);
+	timer = fake_vm.timers;
 	assert_non_null(timer);
 }
 
 TEST(test_glue_wall_clock_and_ports)
 {
 	glue_setup();
-	assert_int_equal(vm.bus.nr_pio, 1);
+	assert_int_equal(fake_vm.bus.nr_pio, 1);
 	assert_int_equal(cmos_in(SEC), 0x56); /* the wall clock at the time of rtc_init */
-	now += 750 * MS;
+	fake_now += 750 * MS;
 	assert_int_equal(cmos_in(SEC), 0x57);
 	assert_false(timer->armed);
 	assert_int_equal(cmos_in(0x34) | cmos_in(0x35) << 8, 48 * 16);
@@ -454,13 +415,13 @@ TEST(test_glue_update_interrupt)
 	cmos_out(A, 0x20);
 	cmos_out(B, 0x12);
 	assert_true(timer->armed);
-	second = now + 750 * MS; /* the wall clock was 0.25 s into its second */
+	second = fake_now + 750 * MS; /* the wall clock was 0.25 s into its second */
 	assert_int_equal(timer->deadline, second);
 	run_timer(second);
-	assert_int_equal(irq8_level, 1);
+	assert_int_equal(fake_gsi_level[8], 1);
 	assert_false(timer->armed); /* nothing more until C is read */
 	assert_int_equal(cmos_in(C), 0x90);
-	assert_int_equal(irq8_level, 0);
+	assert_int_equal(fake_gsi_level[8], 0);
 	assert_int_equal(timer->deadline, second + NS);
 	cmos_out(B, 0x02);
 	assert_false(timer->armed);
@@ -473,14 +434,14 @@ TEST(test_glue_periodic_1024hz_for_a_second)
 	glue_setup();
 	cmos_in(C);
 	cmos_out(B, 0x42);
-	start = now;
+	start = fake_now;
 	while (timer->armed && timer->deadline <= start + NS) {
 		run_timer(timer->deadline);
-		assert_int_equal(irq8_level, 1);
+		assert_int_equal(fake_gsi_level[8], 1);
 		assert_int_equal(cmos_in(C) & 0xc0, 0xc0); /* the guest's handler */
 	}
-	assert_int_equal(irq8_rises, 1024);
-	assert_int_equal(irq8_level, 0);
+	assert_int_equal(fake_gsi_rises[8], 1024);
+	assert_int_equal(fake_gsi_level[8], 0);
 }
 
 int main(void)

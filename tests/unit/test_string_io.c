@@ -15,6 +15,8 @@
 #include <petrel/vm.h>
 #include <petrel/x86_decode.h>
 
+#include "../../hv/core/core.h"
+
 #define TEST(name) static void name(void **state __attribute__((unused)))
 #define RAM_SIZE (16u << 20)
 #define PORT 0x510
@@ -72,8 +74,9 @@ static int setup(void **state)
 	ram = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
 	memset(&vcpu, 0, sizeof(vcpu));
-	vm.ram_host = (uint64_t)(uintptr_t)ram;
-	vm.ram_size = vm.ram_low = RAM_SIZE;
+	vm.ram_size = RAM_SIZE;
+	vm.mem.n = 0;
+	mem_add(&vm.mem, &(struct mem_region){ 0, RAM_SIZE, (uint64_t)(uintptr_t)ram, REGION_RAM, 0, "ram" });
 	io_bus_add(&vm.bus, false, &r);
 	vcpu.vm = &vm;
 	vcpu.cr_caps.maxphyaddr = 40;

@@ -28,18 +28,22 @@ UNIT_SRC_io_bus    := hv/core/io_bus.c
 UNIT_SRC_guest_loader := guest-loader/config.c guest-loader/multiboot.c hv/core/cmdline.c \
                          hv/lib/printf.c hv/lib/string.c
 UNIT_SRC_efi_stub  := boot/efi/config.c boot/efi/memmap.c
-UNIT_SRC_gmem      := hv/core/gmem.c hv/core/cr.c
+UNIT_SRC_gmem      := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 UNIT_SRC_cr        := hv/core/cr.c
-UNIT_SRC_lapic     := hv/dev/lapic.c
-UNIT_SRC_string_io := hv/core/string_io.c hv/core/gmem.c hv/core/cr.c hv/core/io_bus.c
-UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c
-UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c
-UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c hv/lib/string.c
-UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c
-UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/io_bus.c
-UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c
+UNIT_SRC_lapic     := hv/dev/lapic.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_string_io := hv/core/string_io.c hv/core/gmem.c hv/core/cr.c hv/core/io_bus.c hv/core/memory.c
+UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
+UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c tests/unit/fake_vm.c
 # test_rtc_host.c #includes drivers/rtc.c itself, over fake CMOS ports.
 UNIT_SRC_rtc_host  := hv/lib/string.c
+UNIT_SRC_board     := hv/board/board.c hv/board/pc.c hv/lib/printf.c hv/lib/string.c hv/core/io_bus.c \
+                      tests/unit/fake_vm.c $(wildcard hv/dev/*.c)
+UNIT_SRC_memory    := hv/core/memory.c
+UNIT_SRC_fw_cfg    := hv/dev/fw_cfg.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_acpi_build := guest-loader/acpi_build.c drivers/acpi.c hv/lib/printf.c hv/lib/string.c
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))

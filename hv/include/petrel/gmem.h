@@ -17,7 +17,8 @@ struct vcpu;
 /* The host address of [gpa, gpa + len) if all of it is RAM, else NULL. */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
-/* Reads or writes len bytes at gpa, split where RAM ends: RAM directly,
+/* Reads or writes len bytes at gpa, split where regions end: RAM and ROM
+ * directly (a write to ROM is dropped),
  * the rest through the VM's MMIO bus, where an address no device claims
  * reads all-ones and drops writes (an empty bus). */
 void gpa_access(struct vcpu *v, uint64_t gpa, void *buf, uint64_t len, bool write);

@@ -8,7 +8,11 @@
  *     mem=SIZE    guest RAM, with K/M/G suffix (default 64M, 2M..16G)
  *     cpu=N       the physical CPU to run on (default: VMs spread over CPUs)
  *     role=initrd this module is the initrd of VM NAME (default: the kernel)
- *     cmdline="…" the guest kernel's command line (Linux)
+ *     cmdline="…" the guest kernel's command line
+ *     devices=LIST the board's devices to add (+id or id) or leave out (-id),
+ *                 comma-separated (README "The PC board")
+ *     triple_fault=stop  stop the VM with its state dumped on a triple
+ *                 fault, instead of resetting it as a PC does
  * For example, in grub.cfg:  module2 /guests/cpuid.elf vm=t0 mem=64M
  * and in petrel.cfg:         module2 \guests\cpuid.elf vm=t0 mem=64M
  * Pure C: tests/unit/test_guest_loader.c.
@@ -16,6 +20,7 @@
 #ifndef PETREL_GUEST_LOADER_H
 #define PETREL_GUEST_LOADER_H
 
+#include <petrel/memory.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +37,8 @@ struct guest_config {
 	int cpu; /* -1: any */
 	enum guest_role role;
 	char cmdline[1024]; /* the guest kernel's command line */
+	char devices[128];  /* devices=, checked against the board by the caller */
+	bool stop_on_triple_fault;
 };
 
 /* 0, or -1 with a reason in err. */
@@ -39,14 +46,17 @@ int guest_config_parse(const char *args, struct guest_config *cfg, char *err, si
 
 /* Multiboot1 guests (Multiboot 0.6.96 §3.2, as QEMU's -kernel loads them):
  * ELF32 or ELF64 segments at their physical addresses in guest RAM.
- * `ram` is the guest's RAM as the hypervisor sees it. */
+ * `ram` is the guest's RAM from GPA 0 as the hypervisor sees it,
+ * `ram_size` bytes of it (the RAM below 4 GiB); `map` is the VM's memory
+ * map (memory.h), which the guest gets as its multiboot memory map. */
 struct mb_guest {
 	uint64_t entry;     /* EIP at start */
 	uint64_t info_gpa;  /* EBX at start: the multiboot information */
 };
 
 int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ram_size,
-		  const char *cmdline, struct mb_guest *out, char *err, size_t errlen);
+		  const struct e820_entry *map, unsigned nmap, const char *cmdline, struct mb_guest *out,
+		  char *err, size_t errlen);
 
 /* Where the loader puts the multiboot information, below the guest's
  * image (which must load at or above 1 MiB, as for any multiboot kernel). */
@@ -87,10 +97,10 @@ struct linux_guest {
 /* True if the image has a Linux setup header ("HdrS"). */
 bool linux_is_bzimage(const uint8_t *image, uint64_t size);
 /* `ram` is the guest's low RAM, `ram_size` bytes from GPA 0, where the
- * kernel, initrd and zero page go; `ram_high` more bytes sit at 4 GiB and
- * only appear in the e820 map. */
+ * kernel, initrd and zero page go; `map` (nmap entries) is the VM's e820
+ * map, RAM above 4 GiB included. */
 int linux_load(const uint8_t *kernel, uint64_t ksize, const uint8_t *initrd, uint64_t isize,
-	       uint8_t *ram, uint64_t ram_size, uint64_t ram_high, const char *cmdline,
-	       uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen);
+	       uint8_t *ram, uint64_t ram_size, const struct e820_entry *map, unsigned nmap,
+	       const char *cmdline, uint64_t rsdp_gpa, struct linux_guest *out, char *err, size_t errlen);
 
 #endif

@@ -1,304 +1,124 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Virtual machines and virtual CPUs, vendor-neutral.
+ * Virtual machines, vendor-neutral (hv/core/vm.c).
  *
- * A struct vm owns its guest RAM (one host-contiguous block), its devices
- * (port-I/O and MMIO ranges in io_bus.h) and its vCPUs.  A struct vcpu holds
- * the guest's registers in one neutral block (struct vcpu_regs) that the
- * backend fills lazily: `valid` says which fields hold the guest's current
- * values, `dirty` which ones the core changed and the backend must write
- * back before the next entry (../shared/STYLE.md §7).  Everything below the
- * vendor line (VMCB, VMCS) hides behind struct vcpu_ops (§2).
+ * A struct vm owns its guest-physical memory (a list of regions, memory.h),
+ * its devices (instances the board created, with their port, MMIO and MSR
+ * ranges), the wiring of their interrupts, and its vCPUs (vcpu.h).  What a
+ * device may touch of it is in device.h; the core and the backends see
+ * the whole struct.
  */
 #ifndef PETREL_VM_H
 #define PETREL_VM_H
 
-#include <petrel/cr.h>
+#include <petrel/device.h>
 #include <petrel/io_bus.h>
+#include <petrel/memory.h>
 #include <petrel/pagetable.h>
-#include <petrel/platform.h>
+#include <petrel/spinlock.h>
+#include <petrel/vcpu.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define MAX_VMS 2
-#define MAX_VCPUS_PER_VM 4
 #define VM_NAME_MAX 16
+#define VM_MAX_MSR_RANGES 8
+#define VM_ARENA_BYTES (256u << 10) /* the devices' state */
 
-/* General registers, in the x86 encoding order (ModRM reg numbers). */
-enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-	   GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, NR_GPRS };
-
-struct segment {
-	uint16_t sel;
-	uint16_t attr; /* type:4 S:1 DPL:2 P:1 AVL:1 L:1 DB:1 G:1 (the VMCB packing) */
-	uint32_t limit;
-	uint64_t base;
-};
-
-enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, NR_SEGS };
-
-/* What the backend must fetch or write back; one bit per group. */
-#define REG_GPRS (1u << 0)   /* all GPRs except RAX/RSP live in the vcpu anyway */
-#define REG_RIP (1u << 1)    /* rip, rflags, rax, rsp */
-#define REG_CR (1u << 2)     /* cr0, cr2, cr3, cr4, efer */
-#define REG_SEGS (1u << 3)   /* segments, gdtr, idtr, cpl */
-#define REG_PDPTE (1u << 4)  /* the PAE PDPTE registers (VMX keeps them; SVM reads memory) */
-
-struct vcpu_regs {
-	uint64_t gpr[NR_GPRS];
-	uint64_t rip, rflags;
-	uint64_t cr0, cr2, cr3, cr4, efer;
-	struct segment seg[NR_SEGS];
-	struct { uint64_t base; uint32_t limit; } gdtr, idtr;
-	uint8_t cpl;
-	uint64_t pdpte[4];
-};
-
-/* An event to deliver to the guest (exception, interrupt, NMI). */
-enum event_type { EV_EXT_INTR = 0, EV_NMI = 2, EV_EXCEPTION = 3, EV_SOFT_INTR = 4 };
-struct vcpu_event {
-	bool pending;
-	uint8_t type, vector;
-	bool has_error;
-	uint32_t error;
-};
-
-/* Why the vCPU left the guest, decoded once by the backend (§4). */
-enum exit_kind {
-	EXIT_NONE,       /* handled inside the backend, or an interrupt: just re-enter */
-	EXIT_CPUID,
-	EXIT_MSR_READ,
-	EXIT_MSR_WRITE,
-	EXIT_IO,
-	EXIT_MMIO,
-	EXIT_HLT,
-	EXIT_XSETBV,
-	EXIT_CR,         /* a control-register access (exit_req.cr) */
-	EXIT_WBINVD,     /* WBINVD or INVD: nothing to do (no device caches memory) */
-	EXIT_GP,         /* an instruction that raises #GP here (RDPMC: no counters) */
-	EXIT_TASK_SWITCH, /* a hardware task switch the backend cannot run (exit_req.task) */
-	EXIT_SHUTDOWN,   /* triple fault */
-	EXIT_INIT,
-	EXIT_UD,         /* an instruction the guest may not use: inject #UD */
-	EXIT_UNKNOWN,    /* dump and stop the VM */
-	EXIT_ENTRY_FAIL, /* the hardware refused the guest state */
-	NR_EXIT_KINDS,
-};
-
-struct exit_req {
-	enum exit_kind kind;
-	uint64_t reason;   /* the vendor's raw exit code, for statistics and dumps */
-	uint8_t insn_len;  /* 0 if unknown */
-	union {
-		struct { uint32_t msr; } msr;
-		struct {
-			uint16_t port;
-			uint8_t size;    /* 1, 2, 4 */
-			bool in, string, rep;
-			uint8_t addr_size; /* for string forms: 2, 4, 8 */
-			int8_t seg;      /* segment of the memory operand of OUTS */
-			uint64_t next_rip;
-		} io;
-		/* vectoring: the fault happened while the CPU delivered an
-		 * event (an IDT, GDT, TSS or stack access outside RAM). */
-		struct { uint64_t gpa; bool write, fetch, vectoring; } mmio;
-		/* MOV to/from CRn, CLTS, LMSW.  gpr -1: decode the instruction
-		 * (SVM without decode assists). */
-		struct { uint8_t cr, op; int8_t gpr; uint16_t lmsw; } cr;
-		/* source: how the switch was asked for; with TS_GATE, the
-		 * event through a task gate: its vector, INT n or not, its
-		 * error code if any. */
-		struct { uint16_t sel; uint8_t source, vector; bool soft, has_error; uint32_t error; } task;
-	};
-};
-
-enum cr_op { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW, CR_UNKNOWN };
-enum task_source { TS_CALL, TS_IRET, TS_JMP, TS_GATE };
-
-struct vm;
-
-/* Register state the hardware does not switch between guests: the x87,
- * SSE, AVX... state (an XSAVE or FXSAVE image) and the debug address
- * registers.  hv/arch/x86/xstate.c loads it lazily, when another vCPU
- * used the CPU last. */
-struct vcpu_xstate {
-	uint8_t *area;
-	uint64_t dr[4], dr6;
-};
-
-struct vcpu {
-	struct vm *vm;
-	uint32_t id;
-	uint32_t pcpu;         /* the physical CPU it runs on */
-	struct vcpu_regs regs;
-	uint32_t valid, dirty; /* REG_* groups */
-	struct vcpu_event event;
-	struct exit_req exit;
-	/* A raw vector from the test device's tick (hv/dev/testdev.c), for
-	 * VMs without an interrupt controller; injected when IF=1. */
-	bool raw_irq_pending;
-	uint8_t raw_irq;
-	bool halted;
-	bool woke;            /* left HLT since the scheduler last picked (run.c) */
-	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
-	struct vlapic *lapic; /* the emulated local APIC, or NULL (test VMs) */
-	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
-	uint64_t mtrr_def_type;
-	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
-	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
-	struct vcpu_xstate xs;
-	struct cr_caps cr_caps; /* what its CPUID lets it set in CR4 and EFER (ctrlreg.c) */
-	uint8_t cr8;          /* the TPR class, for a VM without a local APIC */
-	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
-	uint64_t exits[NR_EXIT_KINDS];
-	uint64_t exits_total;
-	uint64_t run_until; /* host TSC by which the run loop wants the CPU back, 0: no bound */
-	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
-	uint64_t tsc_exit;  /* when it last left the guest */
-	void *arch;         /* the backend's state: VMCB or VMCS */
-};
+struct board;
 
 /* RESETTING: its RAM is being zeroed a piece at a time (guests.c), in the
  * vCPU's turns on its CPU, so a reset never holds the CPU for long. */
 enum vm_state { VM_FREE, VM_RUNNING, VM_RESETTING, VM_STOPPED };
 
+struct msr_range {
+	uint32_t first, last;
+	msr_read_fn read;
+	msr_write_fn write;
+	void *dev;
+};
+
+/* Where interrupts go: the chips on the GSIs (the board's table says
+ * which pins), the local APICs' bus, the IOAPIC's EOI, the 8259's ExtINT. */
+struct vm_irq {
+	struct { void (*set_pin)(void *chip, unsigned pin, bool level); void *chip; } chip[NR_IRQCHIPS];
+	void (*deliver)(void *ctx, const struct apic_msg *m);
+	void *deliver_ctx;
+	void (*eoi)(void *ctx, uint8_t vector);
+	void *eoi_ctx;
+	bool (*extint_pending)(void *ctx);
+	int (*extint_ack)(void *ctx);
+	void *extint_ctx;
+};
+
 struct vm {
 	char name[VM_NAME_MAX];
 	uint32_t id;
 	enum vm_state state;
-	int exit_code;          /* from the test-exit port, or -1 */
-	uint64_t ram_size;      /* all of it */
-	uint64_t ram_low;       /* at GPA 0; the rest (ram_size - ram_low) at GPA 4 GiB */
-	uint64_t ram_host;      /* host-physical base of the low part (one block) */
-	uint64_t ram_host_high; /* host-physical base of the high part, if any */
+	struct spinlock lock;     /* protects the VM's device state and state changes */
+	int exit_code;            /* from the test-exit port, or -1 */
+	bool stop_on_triple_fault; /* else it resets, as a PC does */
+	const struct board *board;
+	struct vm_memory mem;     /* guest-physical regions */
+	uint64_t ram_size;        /* all of its RAM */
 	uint32_t nr_vcpus;
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
-	void *arch;             /* the backend's per-VM state: NPT/EPT root, bitmaps */
+	struct msr_range msr[VM_MAX_MSR_RANGES];
+	uint32_t nr_msr;
+	struct vm_irq irq;
+	const struct console_ops *console;
+	void *console_dev;
+	uint8_t *arena;           /* vm_alloc's memory */
+	uint32_t arena_used;
+	void *arch;               /* the backend's per-VM state: NPT/EPT root, bitmaps */
 	uint32_t asid;
-	uint64_t start_tsc;     /* host TSC when the VM (re)started: its clock's zero */
-	struct vtimer *timers;  /* armed or not, every timer of the VM's devices */
-	struct vioapic *ioapic; /* NULL for test VMs */
-	bool has_pic;
+	uint64_t start_tsc;       /* host TSC when the VM (re)started: its clock's zero */
+	struct vtimer *timers;    /* armed or not, every timer of the VM's devices */
 	const char *reset_reason, *poweroff_reason; /* acted on by the run loop */
-	uint64_t zeroed;        /* VM_RESETTING: bytes of RAM zeroed so far */
+	uint64_t zeroed;          /* VM_RESETTING: bytes of RAM zeroed so far */
 };
 
-/* The vendor line: one table per backend (SVM now, VMX later). */
-struct vcpu_ops {
-	const char *name;
-	bool saves_dr6;                             /* DR6 is in the VMCB/VMCS (SVM), else xstate.c switches it */
-	int (*cpu_enable)(void);                    /* per physical CPU */
-	int (*vm_init)(struct vm *vm);              /* NPT/EPT, bitmaps */
-	int (*vcpu_init)(struct vcpu *v);           /* VMCB/VMCS */
-	void (*run)(struct vcpu *v);                /* enter until the next exit; fills v->exit */
-	void (*get_regs)(struct vcpu *v, uint32_t groups);
-	void (*set_io_intercept)(struct vm *vm, uint16_t port, uint16_t len, bool on);
-	void (*set_msr_intercept)(struct vm *vm, uint32_t msr, bool read, bool write);
-	bool (*interrupt_window)(struct vcpu *v);   /* can an external interrupt be taken now? */
-	void (*request_window)(struct vcpu *v);     /* exit when it can */
-	void (*flush_tlb)(struct vcpu *v);
-	void (*dump)(struct vcpu *v);
-};
-
-extern const struct vcpu_ops *vcpu_ops;
-extern const struct vcpu_ops svm_ops;
-extern const struct vcpu_ops vmx_ops;
-
-/* hv/core/vm.c */
 extern struct vm vms[MAX_VMS];
-struct vm *vm_create(const char *name, uint64_t ram_size);
-void vm_stop(struct vm *vm, const char *why);
-void vm_reset(struct vm *vm, const char *why);
-void vm_reset_step(struct vm *vm);
-void vm_print_stats(struct vm *vm);
-
-/* hv/dev/: the devices of a test VM (uart16550.c, debug_exit.c, testdev.c) */
-int uart_dev_init(struct vm *vm);
-int debug_exit_init(struct vm *vm);
-int testdev_init(struct vm *vm);
-void uart_dev_flush(struct vm *vm);
-void uart_dev_input(struct vm *vm, uint8_t c);
-bool uart_dev_input_ready(struct vm *vm);
-extern struct vm *console_vm;
+extern struct vm *console_vm;  /* the VM that gets what is typed on Petrel's serial port */
 extern uint32_t stats_interval_s;
 
-/* Registers: get before reading (fetches lazily), mark dirty after writing. */
-void vcpu_need(struct vcpu *v, uint32_t groups);
-static inline void vcpu_dirty(struct vcpu *v, uint32_t groups) { v->dirty |= groups; }
-void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-void vcpu_skip_insn(struct vcpu *v);
+/* hv/core/vm.c */
+struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b);
+void vm_stop(struct vm *vm, const char *why);
+void vm_print_stats(struct vm *vm);
+/* Every device and its ranges gone, the arena empty: before a (re)boot. */
+void vm_clear_devices(struct vm *vm);
+/* Fires every due timer of the VM; returns the earliest remaining deadline
+ * (VM clock, ns) or 0 if none is armed. */
+uint64_t vm_run_timers(struct vm *vm, uint64_t now);
+/* The MSR range a device registered for msr, or NULL. */
+const struct msr_range *vm_msr_range(const struct vm *vm, uint32_t msr);
 
-/* hv/core/exit.c: the neutral handlers, one per exit kind. */
-void exit_dispatch(struct vcpu *v);
+/* Guest RAM, ROM and nothing else into a second-level table (NPT or EPT)
+ * at `root`: RAM with leaf flags `rw`, ROM with `ro`.  Every other
+ * guest-physical access faults, so it is emulated. */
+int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro);
 
-/* Guest-physical layout: RAM from 0 up to RAM_LOW_MAX, a hole for MMIO up
- * to 4 GiB (the IOAPIC and local APIC live there), and RAM again from 4 GiB
- * for whatever did not fit below. */
-#define RAM_LOW_MAX 0xc0000000ull
-#define RAM_HIGH_BASE 0x100000000ull
+/* Guest RAM (not ROM, not a device) at gpa. */
 static inline bool gpa_is_ram(const struct vm *vm, uint64_t gpa)
 {
-	return gpa < vm->ram_low || (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < vm->ram_size - vm->ram_low);
+	const struct mem_region *r = mem_lookup(&vm->mem, gpa);
+	return r && r->kind == REGION_RAM;
 }
-
-/* Maps the VM's RAM, [0, ram_low) and [4 GiB, 4 GiB + the rest), into a
- * second-level table (NPT or EPT) at `root` with leaf flags `leaf`.
- * Nothing else is mapped: every other guest-physical access faults. */
-static inline int vm_map_ram(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t leaf)
-{
-	if (pt_map(ops, root, 0, vm->ram_host, vm->ram_low, leaf))
-		return -1;
-	if (vm->ram_size == vm->ram_low)
-		return 0;
-	return pt_map(ops, root, RAM_HIGH_BASE, vm->ram_host_high, vm->ram_size - vm->ram_low, leaf);
-}
-
-/* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */
-#include <petrel/gmem.h>
-
-/* hv/core/cpuid.c, msr.c: what guests see of the CPU */
-struct cpuid_regs;
-struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub);
-void msr_vm_init(struct vm *vm);
-int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
-int msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
-
-/* hv/core/pvclock.c: the KVM clock ABI for Linux guests */
-#define PVCLOCK_CPUID_BASE 0x40000100u
-#define PVCLOCK_MSR_WALL_CLOCK 0x4b564d00u
-#define PVCLOCK_MSR_SYSTEM_TIME 0x4b564d01u
-bool pvclock_cpuid(struct vcpu *v, uint32_t leaf, struct cpuid_regs *r);
-int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
 
 /* hv/core/guests.c */
 struct boot_info;
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus);
+void vm_reset(struct vm *vm, const char *why);
+void vm_reset_step(struct vm *vm);
 
-/* hv/core/emulate.c: instructions Petrel looks at itself */
-struct x86_insn;
-int vcpu_decode(struct vcpu *v, struct x86_insn *insn);
-int emulate_mmio(struct vcpu *v);
-
-/* hv/core/string_io.c: INS/OUTS, at most STRING_IO_CHUNK elements per exit */
-#define STRING_IO_CHUNK 1024
-enum string_io_result {
-	STRING_IO_DONE,  /* finished: move past the instruction */
-	STRING_IO_MORE,  /* a REP with elements left: re-execute it */
-	STRING_IO_FAULT, /* an exception was injected */
-	STRING_IO_STOP,  /* could not decode it: the VM was stopped */
-};
-enum string_io_result emulate_string_io(struct vcpu *v);
-
-/* hv/core/ctrlreg.c: control registers and EFER, checked as the CPU does */
-void cr_caps_init(struct vcpu *v);
-int vcpu_write_efer(struct vcpu *v, uint64_t val);
-void handle_cr(struct vcpu *v);
-void handle_task_switch(struct vcpu *v);
-
-/* hv/core/run.c */
+/* hv/core/run.c: the scheduler and run loop, one per physical CPU */
 int run_assign(struct vcpu *v, uint32_t pcpu);
 void run_start(void);
 void run_loop(void) __attribute__((noreturn));
+
+/* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */
+#include <petrel/gmem.h>
 
 #endif

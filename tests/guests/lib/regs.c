@@ -15,7 +15,7 @@
 #define CR4_OSFXSR (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
 #define CR4_OSXSAVE (1u << 18)
-#define TICK_PORT 0x518
+#define TICK_PORT 0x538
 #define YIELD_VECTOR 0x3f
 
 static bool have_avx, have_avx512;

@@ -42,7 +42,7 @@ static int svm_cpu_enable(void)
 /* --- per VM: nested page tables and permission maps ----------------------- */
 
 /*
- * Guest RAM and nothing else (vm_map_ram), large pages where aligned:
+ * Guest RAM and ROM (read-only) and nothing else (vm_map_memory), large pages where aligned:
  * every other guest-physical address faults into the MMIO path.  Nested
  * accesses count as user accesses, so every level carries U (APM vol. 2
  * §15.25.5).
@@ -56,7 +56,7 @@ static int npt_build(struct vm *vm, struct svm_vm *s)
 	};
 
 	s->ncr3 = frame_pt_alloc(NULL);
-	return vm_map_ram(vm, &ops, s->ncr3, PTE_RW | PTE_US);
+	return vm_map_memory(vm, &ops, s->ncr3, PTE_RW | PTE_US, PTE_US);
 }
 
 static int svm_vm_init(struct vm *vm)

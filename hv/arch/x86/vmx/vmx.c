@@ -301,7 +301,7 @@ static int vmx_cpu_enable(void)
 /* --- per VM: EPT and bitmaps --------------------------------------------- */
 
 /*
- * Guest RAM and nothing else (vm_map_ram), large pages where aligned, as
+ * Guest RAM and ROM (read-only) and nothing else (vm_map_memory), large pages where aligned, as
  * the SVM nested tables: every other guest-physical address is an EPT
  * violation, and so goes the MMIO path.  Leaves are RWX, write-back; the
  * guest's PAT still applies (ignore-PAT clear).
@@ -317,7 +317,7 @@ static int ept_build(struct vm *vm, struct vmx_vm *x)
 
 	x->ept_root = frame_pt_alloc(NULL);
 	x->eptp = x->ept_root | EPTP_WALK4 | EPTP_WB;
-	return vm_map_ram(vm, &ops, x->ept_root, leaf);
+	return vm_map_memory(vm, &ops, x->ept_root, leaf, EPT_R | EPT_X | EPT_MT_WB);
 }
 
 static int vmx_vm_init(struct vm *vm)

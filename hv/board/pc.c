@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PC every VM is: an i440FX/PIIX-like machine as QEMU's `pc` board
+ * lays it out, with what its guests (Linux, multiboot kernels, the
+ * kvm-unit-tests) use.  Ports and GSIs are the ISA ones; the IOAPIC and
+ * local APIC sit at their architectural addresses; Petrel's own test
+ * device and QEMU's test and firmware-configuration devices are there for
+ * test guests and can be left out per VM (module argument devices=).
+ */
+#include <petrel/board.h>
+#include <petrel/dev/acpi_pm.h>
+#include <petrel/dev/apic.h>
+#include <petrel/dev/debug_exit.h>
+#include <petrel/dev/fw_cfg.h>
+#include <petrel/dev/legacy.h>
+#include <petrel/dev/pc_testdev.h>
+#include <petrel/dev/pci_host.h>
+#include <petrel/dev/pic8259.h>
+#include <petrel/dev/pit8254.h>
+#include <petrel/dev/rtc_cmos.h>
+#include <petrel/dev/testdev.h>
+#include <petrel/dev/uart16550.h>
+#include <petrel/lib.h>
+
+static const struct board_device pc_devices[] = {
+	/* first the interrupt controllers, so the others can wire to them */
+	{ &pic8259_device, "pic", .port = 0x20, .gsi = -1 },
+	{ &ioapic_device, "ioapic", .mmio = 0xfec00000, .gsi = -1 },
+	{ &lapic_device, "lapic", .mmio = 0xfee00000, .gsi = -1 },
+	{ &pit8254_device, "pit", .port = 0x40, .gsi = 0 },
+	{ &rtc_cmos_device, "rtc", .port = 0x70, .gsi = 8 },
+	{ &acpi_pm_device, "acpi-pm", .port = 0x600, .gsi = 9 },
+	{ &pci_host_device, "pci", .port = 0xcf8, .gsi = -1 },
+	{ &legacy_device, "legacy", .port = 0x60, .gsi = -1 },
+	{ &uart16550_device, "com1", .port = 0x3f8, .gsi = 4 },
+	{ &debug_exit_device, "debug-exit", .port = 0xf4, .gsi = -1 },
+	{ &fw_cfg_device, "fw-cfg", .port = 0x510, .gsi = -1 },
+	{ &pc_testdev_device, "pc-testdev", .port = 0xe0, .mmio = 0xff000000, .gsi = -1 },
+	{ &testdev_device, "testdev", .port = 0x530, .gsi = -1 },
+};
+
+/* ISA IRQ n is GSI n on the 8259 pin n and the IOAPIC pin n, but for the
+ * PIT: its IRQ 0 is IOAPIC pin 2 (the MADT says so, as on QEMU's pc);
+ * the SCI (9) is level, active high.  GSIs 16-23 are IOAPIC pins only. */
+#define ISA(n) { .pic = (n), .ioapic = (n) }
+const struct board pc_board = {
+	.name = "pc",
+	.devices = pc_devices,
+	.nr_devices = ARRAY_SIZE(pc_devices),
+	.gsi = {
+		{ .pic = 0, .ioapic = 2 }, ISA(1), { .pic = 2, .ioapic = -1 }, ISA(3), ISA(4), ISA(5),
+		ISA(6), ISA(7), ISA(8), { .pic = 9, .ioapic = 9, .level = true }, ISA(10), ISA(11),
+		ISA(12), ISA(13), ISA(14), ISA(15),
+		{ -1, 16 }, { -1, 17 }, { -1, 18 }, { -1, 19 }, { -1, 20 }, { -1, 21 }, { -1, 22 }, { -1, 23 },
+	},
+	.ram_low_max = 0xc0000000ull,
+	.high_base = 0x100000000ull,
+	.bios_start = 0x9fc00,
+	.acpi_gpa = 0xe0000,
+	.acpi_max = 0x10000,
+	.lapic_gpa = 0xfee00000,
+	.ioapic_gpa = 0xfec00000,
+	.pm_base = 0x600,
+	.reset_port = 0xcf9,
+	.reset_value = 0x06,
+	.sci_gsi = 9,
+};

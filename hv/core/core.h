@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's own pieces, for its files only: the neutral exit handlers
+ * and the emulation they use, what guests see of the CPU, and the run
+ * loop.  Neither the backends nor the devices include this.
+ */
+#ifndef CORE_CORE_H
+#define CORE_CORE_H
+
+#include <petrel/vm.h>
+
+struct cpuid_regs;
+struct x86_insn;
+
+/* exit.c: the neutral handlers, one per exit kind. */
+void exit_dispatch(struct vcpu *v);
+
+/* cpuid.c, msr.c: what guests see of the CPU */
+struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub);
+void msr_vm_init(struct vm *vm);
+int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/* pvclock.c: the KVM clock ABI for Linux guests */
+#define PVCLOCK_CPUID_BASE 0x40000100u
+#define PVCLOCK_MSR_WALL_CLOCK 0x4b564d00u
+#define PVCLOCK_MSR_SYSTEM_TIME 0x4b564d01u
+bool pvclock_cpuid(struct vcpu *v, uint32_t leaf, struct cpuid_regs *r);
+int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
+
+/* emulate.c: instructions Petrel looks at itself */
+int vcpu_decode(struct vcpu *v, struct x86_insn *insn);
+int emulate_mmio(struct vcpu *v);
+
+/* string_io.c: INS/OUTS, at most STRING_IO_CHUNK elements per exit */
+#define STRING_IO_CHUNK 1024
+enum string_io_result {
+	STRING_IO_DONE,  /* finished: move past the instruction */
+	STRING_IO_MORE,  /* a REP with elements left: re-execute it */
+	STRING_IO_FAULT, /* an exception was injected */
+	STRING_IO_STOP,  /* could not decode it: the VM was stopped */
+};
+enum string_io_result emulate_string_io(struct vcpu *v);
+
+/* ctrlreg.c, task.c: control registers and EFER, checked as the CPU does;
+ * hardware task switches */
+void cr_caps_init(struct vcpu *v);
+int vcpu_write_efer(struct vcpu *v, uint64_t val);
+void handle_cr(struct vcpu *v);
+void handle_task_switch(struct vcpu *v);
+
+#endif

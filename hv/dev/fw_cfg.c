@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* QEMU's fw_cfg, legacy I/O interface; see petrel/dev/fw_cfg.h. */
+#include <petrel/board.h>
+#include <petrel/dev/fw_cfg.h>
+#include <petrel/lib.h>
+
+#define KEY_MASK 0x3fff /* bit 14: write, bit 15: architecture-specific */
+
+static void be_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+void fw_cfg_init(struct fw_cfg *f, uint64_t ram_size, uint16_t nb_cpus, uint16_t max_cpus)
+{
+	memset(f, 0, sizeof(*f));
+	memcpy(f->sig, "QEMU", 4);
+	le_put(f->id, 1, 4); /* the traditional interface only */
+	le_put(f->ram_size, ram_size, 8);
+	le_put(f->nb_cpus, nb_cpus, 2);
+	le_put(f->max_cpus, max_cpus, 2);
+	f->sel = FW_CFG_SIGNATURE;
+}
+
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t len)
+{
+	uint8_t *e = f->dir + 4 + 64 * f->nr_files;
+	uint16_t key = (uint16_t)(FW_CFG_FILE_FIRST + f->nr_files);
+
+	if (f->nr_files == FW_CFG_MAX_FILES || strlen(name) >= FW_CFG_NAME_MAX)
+		return -1;
+	be_put(e, len, 4);
+	be_put(e + 4, key, 2);
+	str_copy((char *)e + 8, name, FW_CFG_NAME_MAX);
+	f->file[f->nr_files].data = data;
+	f->file[f->nr_files].len = len;
+	be_put(f->dir, ++f->nr_files, 4);
+	return key;
+}
+
+void fw_cfg_select(struct fw_cfg *f, uint16_t key)
+{
+	f->sel = key;
+	f->off = 0;
+}
+
+/* The selected item's bytes, or NULL for one that is not there. */
+static const uint8_t *item(const struct fw_cfg *f, uint32_t *len)
+{
+	uint16_t key = f->sel & KEY_MASK;
+
+	if (f->sel & 0x8000) /* architecture items: none here */
+		return NULL;
+	switch (key) {
+	case FW_CFG_SIGNATURE: *len = 4; return f->sig;
+	case FW_CFG_ID: *len = 4; return f->id;
+	case FW_CFG_RAM_SIZE: *len = 8; return f->ram_size;
+	case FW_CFG_NB_CPUS: *len = 2; return f->nb_cpus;
+	case FW_CFG_MAX_CPUS: *len = 2; return f->max_cpus;
+	case FW_CFG_FILE_DIR: *len = 4 + 64 * f->nr_files; return f->dir;
+	default:
+		if (key >= FW_CFG_FILE_FIRST && (uint32_t)(key - FW_CFG_FILE_FIRST) < f->nr_files) {
+			*len = f->file[key - FW_CFG_FILE_FIRST].len;
+			return f->file[key - FW_CFG_FILE_FIRST].data;
+		}
+		return NULL;
+	}
+}
+
+uint8_t fw_cfg_read(struct fw_cfg *f)
+{
+	uint32_t len = 0;
+	const uint8_t *d = item(f, &len);
+
+	if (!d || f->off >= len)
+		return 0;
+	return d[f->off++];
+}
+
+/* --- the device ---------------------------------------------------------- */
+
+/* The selector and data ports are one 2-byte range: byte reads anywhere
+ * give data, a 16-bit write selects; other accesses do nothing (as in
+ * QEMU, where they are not valid for the range) and read all-ones. */
+static uint64_t fw_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
+{
+	(void)off, (void)v;
+	return size == 1 ? fw_cfg_read(dev) : ~0ull;
+}
+
+static void fw_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
+{
+	(void)v;
+	if (size == 2 && off == 0)
+		fw_cfg_select(dev, (uint16_t)val);
+	/* byte writes to the data port: QEMU ignores them, so does Petrel */
+}
+
+static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
+{
+	struct fw_cfg *f = vm_alloc(vm, sizeof(*f));
+
+	if (!f)
+		return -1;
+	fw_cfg_init(f, vm_ram_size(vm), (uint16_t)vm_nr_vcpus(vm), (uint16_t)vm_nr_vcpus(vm));
+	return vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg");
+}
+
+const struct device_type fw_cfg_device = { .name = "QEMU fw_cfg", .create = fw_cfg_create };

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a device of the emulated PC sees of the hypervisor (hv/dev/), and
+ * nothing more: its VM and vCPUs as opaque handles, guest time and
+ * timers, its ports, MMIO and MSRs, interrupt lines and messages, the
+ * console, and requests to the VM as a whole.  No VMCB, VMCS, register
+ * block or run loop.
+ *
+ * A device is a type (struct device_type) that the board (petrel/board.h)
+ * instantiates in each VM: create() allocates its state with vm_alloc(),
+ * claims its ranges, wires its interrupts.  A reset of the VM throws all
+ * of that away and creates the devices afresh.
+ *
+ * Time.  Every VM has a clock in nanoseconds since it was (re)started,
+ * derived from the host TSC.  Devices never read the TSC themselves: they
+ * take `now` from vm_now_ns() (or as an argument) so their pure parts can
+ * be unit-tested with any clock.  A device that must act later arms a
+ * struct vtimer with an absolute deadline on that clock; the run loop
+ * fires due timers before entering the guest, on the CPU that runs the VM.
+ *
+ * Interrupts.  A device drives a GSI (vm_set_gsi); the board's GSI table
+ * routes it to the pins of the interrupt controllers (the 8259 pair and
+ * the IOAPIC, which register themselves as chips).  Controllers talk to
+ * the local APICs in messages (vm_send_apic_msg), the APICs tell the
+ * IOAPIC of EOIs (vm_eoi), and the 8259 offers ExtINT.  Each vCPU takes
+ * its interrupts from the sources registered on it: its local APIC, and
+ * raw vectors from Petrel's own test device.
+ */
+#ifndef PETREL_DEVICE_H
+#define PETREL_DEVICE_H
+
+#include <petrel/io_bus.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct board_device;
+
+#define NS_PER_SEC 1000000000ull
+
+/* The shortest period a periodic timer source interrupts with (KVM's
+ * default floor for the same reason): a guest that programs a shorter one
+ * (a 1-count LAPIC or PIT period, a 1 us test-device tick) would otherwise
+ * spend every moment in its handler, each interrupt costing an exit.  Real
+ * hardware is bounded the same way by the time an interrupt takes.  The
+ * counters a guest reads still count at the programmed rate. */
+#define TIMER_MIN_PERIOD_NS 200000ull
+
+/* --- a device type and its instances ------------------------------------- */
+
+struct device_type {
+	const char *name;
+	/* Creates the device in the VM as the board describes it. */
+	int (*create)(struct vm *vm, const struct board_device *bd);
+};
+
+/* Zeroed memory for a device's state, in the VM's arena: it lives until
+ * the VM resets or ends.  NULL when the arena is full (create fails). */
+void *vm_alloc(struct vm *vm, size_t size);
+
+const char *vm_name(const struct vm *vm);
+uint32_t vm_nr_vcpus(const struct vm *vm);
+struct vcpu *vm_vcpu(struct vm *vm, uint32_t i);
+struct vm *vcpu_vm(const struct vcpu *v);
+uint32_t vcpu_index(const struct vcpu *v);
+uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
+uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM from 0 up */
+
+/* --- claiming ports, MMIO, MSRs ------------------------------------------- */
+
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,
+		    void *dev, const char *name);
+/* An MMIO range: also a region of the VM's memory map (memory.h), so it
+ * never overlaps RAM and every access to it exits. */
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, io_write_fn wr,
+		     void *dev, const char *name);
+/* MSRs first..last: read/write return 0, or -1 for #GP. */
+typedef int (*msr_read_fn)(void *dev, struct vcpu *v, uint32_t msr, uint64_t *val);
+typedef int (*msr_write_fn)(void *dev, struct vcpu *v, uint32_t msr, uint64_t val);
+int vm_register_msr(struct vm *vm, uint32_t first, uint32_t last, msr_read_fn rd, msr_write_fn wr,
+		    void *dev);
+
+/* --- time ------------------------------------------------------------------ */
+
+uint64_t vm_now_ns(struct vm *vm);
+uint64_t tsc_to_ns(uint64_t ticks);
+uint64_t ns_to_tsc(uint64_t ns);
+
+struct vtimer {
+	struct vm *vm;
+	uint64_t deadline; /* VM clock, ns; meaningful while armed */
+	bool armed;
+	void (*fire)(struct vtimer *t, uint64_t now);
+	void *ctx;
+	struct vtimer *next; /* the VM's list of timers (vm.c) */
+};
+
+void vtimer_init(struct vtimer *t, struct vm *vm, void (*fire)(struct vtimer *, uint64_t), void *ctx);
+void vtimer_arm(struct vtimer *t, uint64_t deadline_ns);
+void vtimer_cancel(struct vtimer *t);
+
+/* --- interrupts --------------------------------------------------------------- */
+
+#define NR_GSI 24
+
+/* The interrupt controllers the board's GSI table names. */
+enum irq_chip_id { IRQCHIP_PIC, IRQCHIP_IOAPIC, NR_IRQCHIPS };
+
+void vm_register_irq_chip(struct vm *vm, enum irq_chip_id id, void (*set_pin)(void *chip, unsigned pin, bool level),
+			  void *chip);
+/* A GSI's level (level-triggered sources), or a pulse (edge sources). */
+void vm_set_gsi(struct vm *vm, unsigned gsi, bool level);
+void vm_pulse_gsi(struct vm *vm, unsigned gsi);
+
+/* An interrupt message to local APICs (SDM vol. 3A §11.6): from the
+ * IOAPIC, an IPI, later MSIs.  mode: 0 fixed, 1 lowest priority, 4 NMI,
+ * 5 INIT, 6 SIPI, 7 ExtINT. */
+struct apic_msg {
+	uint32_t dest;
+	bool logical, level;
+	uint8_t vector, mode;
+};
+void vm_send_apic_msg(struct vm *vm, const struct apic_msg *m);
+void vm_set_apic_bus(struct vm *vm, void (*deliver)(void *ctx, const struct apic_msg *m), void *ctx);
+/* A level-triggered vector was EOI'd at a local APIC. */
+void vm_eoi(struct vm *vm, uint8_t vector);
+void vm_set_eoi_listener(struct vm *vm, void (*eoi)(void *ctx, uint8_t vector), void *ctx);
+/* The 8259's INT line and its acknowledge cycle (ExtINT). */
+void vm_set_extint(struct vm *vm, bool (*pending)(void *ctx), int (*ack)(void *ctx), void *ctx);
+bool vm_extint_pending(struct vm *vm);
+int vm_extint_ack(struct vm *vm);
+
+/* A vCPU's interrupt inputs.  A source says whether it has a vector for
+ * the vCPU now and gives it up (moving it to in-service, for an APIC). */
+struct vcpu_irq_source {
+	bool (*pending)(void *ctx);
+	int (*take)(void *ctx); /* the vector, or -1 */
+	void *ctx;
+};
+int vcpu_add_irq_source(struct vcpu *v, bool (*pending)(void *), int (*take)(void *), void *ctx);
+/* The local APIC's part in the CPU: its TPR is CR8. */
+struct vcpu_apic_ops {
+	uint8_t (*get_tpr)(void *apic);
+	void (*set_tpr)(void *apic, uint8_t tpr);
+};
+void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic);
+void vcpu_nmi(struct vcpu *v);      /* an NMI arrives */
+bool vcpu_x2apic_offered(struct vcpu *v); /* CPUID.1:ECX[21] as the guest sees it */
+/* A guest TSC value (what RDTSC returns in the guest) on the VM clock. */
+uint64_t vcpu_tsc_to_vm_ns(struct vcpu *v, uint64_t guest_tsc);
+void vcpu_kick(struct vcpu *v);     /* an interrupt arrived: leave HLT if halted */
+
+/* --- the console and the VM as a whole ------------------------------------------ */
+
+/* The device that connects the VM to Petrel's serial console (its COM1). */
+struct console_ops {
+	bool (*input_ready)(void *dev);           /* room for one more typed byte? */
+	void (*input)(void *dev, uint8_t c);
+	void (*flush)(void *dev);                 /* end a partial output line */
+};
+void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev);
+void vm_console_flush(struct vm *vm);
+/* Whether the VM owns Petrel's serial console (what is typed goes to it). */
+bool vm_is_console(const struct vm *vm);
+
+/* What a write asks of the VM as a whole, for the models that return it;
+ * their glue turns it into vm_request_reset() or vm_request_poweroff(). */
+enum dev_request { DEV_REQ_NONE, DEV_REQ_RESET, DEV_REQ_POWEROFF };
+
+void vm_request_reset(struct vm *vm, const char *why);    /* reboot: fresh RAM, fresh kernel */
+void vm_request_poweroff(struct vm *vm, const char *why); /* ends the VM */
+void vm_test_exit(struct vm *vm, uint32_t code);          /* the test-exit port: ends the VM with a code */
+
+#endif
