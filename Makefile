@@ -33,7 +33,7 @@ HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \
              $(patsubst %.asm,$(BUILD)/obj/%.o,$(HV_ASRC))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit integration run clean iso bench print-guests
+.PHONY: kut all deps test unit integration run clean iso bench print-guests
 all: $(BUILD)/hv.elf $(BUILD)/hv.efi $(BUILD)/petrel.iso
 
 deps:
@@ -77,6 +77,14 @@ print-guests:
 
 test:
 	tools/run-tests.sh
+
+# kvm-unit-tests under Petrel (tools/kut.py): every x86 entry, a TSV in
+# build/kut/ and the comparison with the QEMU TCG baseline.  KUT=name1,name2
+# runs just those.
+kut: all
+	tools/deps.sh
+	python3 tools/kut.py run $(subst $(comma), ,$(KUT))
+comma := ,
 
 run:
 	tools/deps.sh

@@ -40,7 +40,7 @@ static int copy_string(uint64_t phys, boot_map_fn map, void *ctx, char *dst, siz
 			return -1;
 		if (*c == '\0') {
 			str_ncopy(dst, map(phys, len + 1, ctx), len, size);
-			return 0;
+			return len >= size ? 1 : 0; /* 1: cut short */
 		}
 	}
 	return -1;
@@ -80,7 +80,10 @@ static int add_module(struct boot_info *bi, uint64_t start, uint64_t end, uint64
 	m = &bi->modules[bi->nr_modules++];
 	m->start = start;
 	m->end = end;
-	if (str_phys && copy_string(str_phys, map, ctx, m->cmdline, sizeof(m->cmdline)))
+	int rc = str_phys ? copy_string(str_phys, map, ctx, m->cmdline, sizeof(m->cmdline)) : 0;
+
+	m->cmdline_truncated = rc == 1;
+	if (rc < 0)
 		return fail(err, errlen, "module command line unreadable");
 	return 0;
 }
@@ -144,7 +147,7 @@ int mb1_parse(uint64_t info_phys, boot_map_fn map, void *ctx, struct boot_info *
 	if (mb1_mmap(info, map, ctx, bi, err, errlen))
 		return -1;
 	if ((flags & MB1_FLAG_CMDLINE) &&
-	    copy_string(rd32(info + 16), map, ctx, bi->cmdline, sizeof(bi->cmdline)))
+	    copy_string(rd32(info + 16), map, ctx, bi->cmdline, sizeof(bi->cmdline)) < 0)
 		return fail(err, errlen, "multiboot1 command line unreadable");
 	if ((flags & MB1_FLAG_MODS) && mb1_modules(info, map, ctx, bi, err, errlen))
 		return -1;
@@ -207,6 +210,14 @@ struct mb2_seen {
 	int end;
 };
 
+static bool has_nul(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!s[i])
+			return true;
+	return false;
+}
+
 static int mb2_tag(const uint8_t *tag, uint32_t type, uint32_t size, boot_map_fn map, void *ctx,
 		   struct boot_info *bi, struct mb2_seen *seen, char *err, size_t errlen)
 {
@@ -221,6 +232,8 @@ static int mb2_tag(const uint8_t *tag, uint32_t type, uint32_t size, boot_map_fn
 			return -1;
 		str_ncopy(bi->modules[bi->nr_modules - 1].cmdline, (const char *)tag + 16, size - 16,
 			  BOOT_MODNAME_MAX);
+		bi->modules[bi->nr_modules - 1].cmdline_truncated =
+			size - 16 > BOOT_MODNAME_MAX && !has_nul((const char *)tag + 16, BOOT_MODNAME_MAX);
 		return 0;
 	case MB2_TAG_MMAP:
 		seen->mmap = tag;

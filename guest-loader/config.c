@@ -33,8 +33,10 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 			cfg->role = ROLE_INITRD;
 		else if (t->val_len == 6 && !strncmp(t->val, "kernel", 6))
 			cfg->role = ROLE_KERNEL;
+		else if (t->val_len == 6 && !strncmp(t->val, "module", 6))
+			cfg->role = ROLE_MODULE;
 		else
-			return fail(err, errlen, t, "role is kernel or initrd");
+			return fail(err, errlen, t, "role is kernel, initrd or module");
 		return 0;
 	}
 	if (cmdline_key_is(t, "cmdline")) {

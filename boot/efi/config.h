@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <petrel/boot_info.h>
 
-#define CFG_LINE_MAX 1024      /* longest petrel.cfg line, without the newline */
+#define CFG_LINE_MAX 2048      /* longest petrel.cfg line, without the newline */
 #define CFG_FILE_MAX (64 << 10) /* a bigger petrel.cfg is a mistake, not a config */
 #define CFG_PATH_MAX 256       /* CHAR16s in a volume path, with the NUL */
 

@@ -106,16 +106,17 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 		if (v->regs.cr4 & CR4_OSXSAVE)
 			r.ecx |= LEAF1_ECX_OSXSAVE;
 		/* A vCPU with a local APIC (the board's, unless a module left
-		 * it out) gets its TSC-deadline timer. */
+		 * it out) gets its TSC-deadline timer; the APIC bit says
+		 * whether IA32_APIC_BASE has it enabled (SDM vol. 3A §11.4.3). */
 		if (v->apic)
 			r.ecx |= LEAF1_ECX_TSC_DEADLINE;
-		else
+		if (!v->apic || !v->apic_ops->enabled(v->apic))
 			r.edx &= ~LEAF1_EDX_APIC;
 		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
 		break;
 	case 0x80000001u:
 		r.ecx &= ~EXT1_ECX_SVM;
-		if (!v->apic)
+		if (!v->apic || !v->apic_ops->enabled(v->apic))
 			r.edx &= ~EXT1_EDX_APIC;
 		break;
 	case 6: /* thermal and power: only "the APIC timer always runs" */

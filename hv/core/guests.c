@@ -35,6 +35,9 @@
 struct guest_spec {
 	struct guest_config cfg;
 	const struct boot_module *kernel, *initrd;
+	const struct boot_module *mod[MB_GUEST_MAX_MODULES]; /* role=module, in order */
+	char mod_string[MB_GUEST_MAX_MODULES][MB_GUEST_CMDLINE_MAX];
+	unsigned nr_mods;
 	bool linux;
 	uint64_t reset_window_start;
 	uint32_t resets_in_window;
@@ -84,9 +87,12 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 	struct vcpu *v = &vm->vcpu[0];
 	struct e820_entry map[MAX_E820];
 	unsigned n = mem_e820(&vm->mem, map, MAX_E820);
+	struct mb_module mods[MB_GUEST_MAX_MODULES];
 
+	for (unsigned i = 0; i < s->nr_mods; i++)
+		mods[i] = (struct mb_module){ mod_data(s->mod[i]), mod_size(s->mod[i]), s->mod_string[i] };
 	if (mb_guest_load(mod_data(s->kernel), mod_size(s->kernel), low_ram(vm), mem_low_ram_end(&vm->mem),
-			  map, n, s->cfg.cmdline, &g, err, errlen))
+			  map, n, s->cfg.cmdline, mods, s->nr_mods, &g, err, errlen))
 		return -1;
 	flat32_state(v, g.entry, 0x08, 0x10);
 	v->regs.gpr[GPR_RAX] = 0x2badb002;
@@ -239,7 +245,32 @@ static struct guest_spec *spec_named(const char *name)
 	return NULL;
 }
 
-static void collect(const struct boot_info *bi, bool want_initrd)
+/* A module of a VM whose kernel is known: its initrd, or one of its
+ * multiboot modules. */
+static void attach(struct guest_spec *s, uint32_t i, const struct boot_module *m, const struct guest_config *cfg)
+{
+	if (cfg->role == ROLE_INITRD) {
+		if (!s->linux)
+			pr_err("module %u: vm %s is not a Linux kernel, it takes no initrd: ignored\n", i, cfg->vm);
+		else if (s->initrd)
+			pr_err("module %u: vm %s already has an initrd: ignored\n", i, cfg->vm);
+		else
+			s->initrd = m;
+		return;
+	}
+	if (s->linux)
+		pr_err("module %u: vm %s is a Linux kernel, which takes no multiboot modules: ignored\n", i, cfg->vm);
+	else if (s->nr_mods == MB_GUEST_MAX_MODULES)
+		pr_err("module %u: vm %s already has %u modules, the most a multiboot guest gets here: ignored\n",
+		       i, cfg->vm, MB_GUEST_MAX_MODULES);
+	else {
+		s->mod[s->nr_mods] = m;
+		str_copy(s->mod_string[s->nr_mods++], cfg->cmdline, MB_GUEST_CMDLINE_MAX);
+	}
+}
+
+/* First every kernel (want_kernels), then the modules that belong to them. */
+static void collect(const struct boot_info *bi, bool want_kernels)
 {
 	for (uint32_t i = 0; i < bi->nr_modules; i++) {
 		const struct boot_module *m = &bi->modules[i];
@@ -247,21 +278,26 @@ static void collect(const struct boot_info *bi, bool want_initrd)
 		struct guest_spec *s;
 		char err[128];
 
+		if (m->cmdline_truncated) {
+			if (want_kernels)
+				pr_err("module %u: its arguments are longer than %u characters: not started\n", i,
+				       BOOT_MODNAME_MAX - 1);
+			continue;
+		}
 		if (guest_config_parse(m->cmdline, &cfg, err, sizeof(err))) {
-			if (!want_initrd)
+			if (want_kernels)
 				pr_err("module %u: %s: not started\n", i, err);
 			continue;
 		}
-		if ((cfg.role == ROLE_INITRD) != want_initrd)
+		if ((cfg.role == ROLE_KERNEL) != want_kernels)
 			continue;
 		s = spec_named(cfg.vm);
-		if (want_initrd) {
+		if (!want_kernels) {
 			if (!s)
-				pr_err("module %u: initrd for vm %s, which has no kernel: ignored\n", i, cfg.vm);
-			else if (s->initrd)
-				pr_err("module %u: vm %s already has an initrd: ignored\n", i, cfg.vm);
+				pr_err("module %u: %s for vm %s, which has no kernel: ignored\n", i,
+				       cfg.role == ROLE_INITRD ? "initrd" : "module", cfg.vm);
 			else
-				s->initrd = m;
+				attach(s, i, m, &cfg);
 			continue;
 		}
 		if (s) {
@@ -274,8 +310,10 @@ static void collect(const struct boot_info *bi, bool want_initrd)
 			pr_err("module %u: vm %s: at most %u VMs: not started\n", i, cfg.vm, MAX_VMS);
 			continue;
 		}
-		*s = (struct guest_spec){ .cfg = cfg, .kernel = m,
-					  .linux = linux_is_bzimage(mod_data(m), mod_size(m)) };
+		memset(s, 0, sizeof(*s)); /* no compound literal: the struct is 18 KiB */
+		s->cfg = cfg;
+		s->kernel = m;
+		s->linux = linux_is_bzimage(mod_data(m), mod_size(m));
 	}
 }
 
@@ -308,17 +346,17 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	run_assign(&vm->vcpu[0], cpu);
 	pr_info("vm %s: %llu MiB, %s on the %s board%s, cpu %u\n", vm->name,
 		(unsigned long long)(vm->ram_size >> 20), s->linux ? "Linux" : "multiboot guest", pc_board.name,
-		s->linux && s->initrd ? " with initrd" : "", cpu);
+		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "", cpu);
 }
 
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)
 {
-	struct guest_spec found[MAX_VMS];
+	static struct guest_spec found[MAX_VMS]; /* 36 KiB: not on the stack */
 	uint32_t spread = 0, started = 0;
 
 	memset(specs, 0, sizeof(specs));
-	collect(bi, false);
 	collect(bi, true);
+	collect(bi, false);
 	memcpy(found, specs, sizeof(found));
 	memset(specs, 0, sizeof(specs));
 	for (uint32_t i = 0; i < MAX_VMS; i++)

@@ -7,7 +7,7 @@
  *  - emulated here: EFER (checked as the CPU does, ctrlreg.c: bits its
  *    CPUID does not offer, SVME among them, and LME changed with paging
  *    on raise #GP), TSC (read),
- *    IA32_MISC_ENABLE (a fixed value) and IA32_BIOS_SIGN_ID (revision 0),
+ *    IA32_MISC_ENABLE (kept, see below) and IA32_BIOS_SIGN_ID (revision 0),
  *    which Linux reads with plain RDMSR on Intel CPUs; on Intel CPUs,
  *    IA32_FEATURE_CONTROL reads locked with VMX off (writes #GP, as to any
  *    locked one), so a guest sees no VMX to turn on;
@@ -43,8 +43,12 @@
 #define MSR_K8_INT_PENDING_MSG 0xc0010055
 #define MSR_MCG_CAP 0x179
 #define MSR_MISC_ENABLE 0x1a0
-/* IA32_MISC_ENABLE as guests see it: fast strings on, no BTS, no PEBS. */
-#define MISC_ENABLE_VALUE ((1ull << 0) | (1ull << 11) | (1ull << 12))
+/* IA32_MISC_ENABLE at power-on: fast strings on, no BTS, no PEBS.  Bits
+ * 7 (performance monitoring: none), 11 and 12 are read-only; the guest's
+ * writes to the others are kept for it to read back, as KVM keeps them,
+ * and change nothing (Petrel's CPUID and MONITOR do not follow them). */
+#define MISC_ENABLE_RESET ((1ull << 0) | (1ull << 11) | (1ull << 12))
+#define MISC_ENABLE_RO ((1ull << 7) | (1ull << 11) | (1ull << 12))
 #define MSR_MCG_STATUS 0x17a
 #define MSR_FEATURE_CONTROL 0x3a
 #define FEATURE_CONTROL_LOCKED (1ull << 0)
@@ -60,6 +64,8 @@ void msr_vm_init(struct vm *vm)
 {
 	for (uint32_t i = 0; i < ARRAY_SIZE(guest_owned); i++)
 		vcpu_ops->set_msr_intercept(vm, guest_owned[i], false, false);
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpu[i].misc_enable = MISC_ENABLE_RESET;
 }
 
 static bool perf_msr(uint32_t msr)
@@ -118,7 +124,7 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_MISC_ENABLE:
 		/* Linux reads it with a plain RDMSR on every Intel CPU (its
 		 * decompressor's verify_cpu, early_init_intel). */
-		*val = MISC_ENABLE_VALUE;
+		*val = v->misc_enable;
 		return 0;
 	case MSR_FEATURE_CONTROL: /* Intel's only (SDM vol. 4 table 2-2) */
 		if (this_cpu()->virt.vendor != VIRT_VMX)
@@ -143,6 +149,12 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	switch (msr) {
 	case MSR_EFER: /* checked as the CPU does (ctrlreg.c) */
 		return vcpu_write_efer(v, val);
+	case MSR_TSC:
+		/* The guest's TSC is the host's plus an offset: writing it moves
+		 * the offset (SDM vol. 3B §18.17), for this vCPU only. */
+		v->tsc_offset = val - rdtsc();
+		vcpu_dirty(v, REG_TSC_OFFSET);
+		return 0;
 	case MSR_MCG_STATUS:
 		return val == 0 ? 0 : -1;
 	case MSR_TSC_AUX:
@@ -163,8 +175,8 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		/* Intel's "clear, CPUID, read" sequence writes 0 first. */
 		return 0;
 	case MSR_MISC_ENABLE:
-		/* Nothing in it can change: writing it back unchanged is fine. */
-		return val == MISC_ENABLE_VALUE ? 0 : -1;
+		v->misc_enable = (val & ~MISC_ENABLE_RO) | (v->misc_enable & MISC_ENABLE_RO);
+		return 0;
 	default:
 		return -1;
 	}

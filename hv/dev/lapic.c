@@ -453,7 +453,12 @@ static void set_tpr(void *apic, uint8_t tpr)
 	((struct vlapic *)apic)->tpr = tpr;
 }
 
-static const struct vcpu_apic_ops apic_ops = { .get_tpr = get_tpr, .set_tpr = set_tpr };
+static bool hw_enabled(void *apic)
+{
+	return ((struct vlapic *)apic)->apic_base & APIC_BASE_EN;
+}
+
+static const struct vcpu_apic_ops apic_ops = { .get_tpr = get_tpr, .set_tpr = set_tpr, .enabled = hw_enabled };
 
 /* --- MSRs ------------------------------------------------------------------- */
 

@@ -45,13 +45,16 @@ static uint64_t irq_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 	return 0;
 }
 
+/* Each byte written sets its line: a wider access is that many byte
+ * writes, as QEMU splits it (kvm-unit-tests' realmode does an OUTL to
+ * 0x200b: IRQ 11 to the low byte, 12-14 to zero). */
 static void irq_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
 {
 	struct pc_testdev *d = dev;
-	(void)v;
 
-	if (size == 1) /* QEMU's range takes byte accesses only */
-		vm_set_gsi(d->vm, (unsigned)off, (uint8_t)val != 0);
+	(void)v;
+	for (unsigned i = 0; i < size && off + i < NR_GSI; i++)
+		vm_set_gsi(d->vm, (unsigned)(off + i), (uint8_t)(val >> (8 * i)) != 0);
 }
 
 static uint64_t mem_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)

@@ -362,7 +362,14 @@ static int pic_create(struct vm *vm, const struct board_device *bd)
 
 	if (!p)
 		return -1;
+	/* As a PC's BIOS hands the pair over (Petrel stands in for the
+	 * firmware): initialized at vectors 0x08 and 0x70, the master masked
+	 * but for the cascade, the slave's lines open.  A real-mode guest
+	 * takes IRQs 8-15 through its IVT then, as kvm-unit-tests' realmode
+	 * does with IRQ 11.  Nothing interrupts until a device is set up. */
 	pic_reset(p);
+	p->chip[0].imr = (uint8_t)~(1u << CASCADE_IR);
+	p->chip[1].imr = 0;
 	if (vm_register_pio(vm, bd->port, 2, master_rd, master_wr, p, "pic-master") ||
 	    vm_register_pio(vm, 0xa0, 2, slave_rd, slave_wr, p, "pic-slave") ||
 	    vm_register_pio(vm, 0x4d0, 2, elcr_rd, elcr_wr, p, "elcr"))

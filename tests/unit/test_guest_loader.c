@@ -361,15 +361,6 @@ static uint8_t *new_ram(uint64_t size)
 	return ram;
 }
 
-/* Loader data: the information block, memory map and command line. */
-#define LOADER_LO MB_GUEST_INFO_GPA
-#define LOADER_HI (MB_GUEST_CMDLINE_GPA + MB_GUEST_CMDLINE_MAX)
-
-/*
- * Checks RAM after a successful load: every PT_LOAD segment's bytes at
- * p_paddr and zeros up to p_memsz, the pattern everywhere else outside the
- * loader's data area, and the multiboot information block.
- */
 /* The memory map a PC VM of ram_size bytes has (what memory.c's regions
  * give), plus RAM above 4 GiB if `high`. */
 static unsigned pc_map(uint64_t ram_size, uint64_t high, struct e820_entry *m)
@@ -381,9 +372,16 @@ static unsigned pc_map(uint64_t ram_size, uint64_t high, struct e820_entry *m)
 	return high ? 4 : 3;
 }
 
+/*
+ * Checks RAM after a successful load: every PT_LOAD segment's bytes at
+ * p_paddr and zeros up to p_memsz, the pattern everywhere else outside the
+ * loader's data (below 640 KiB, not page 0, over no segment), and the
+ * multiboot information block.
+ */
 static void check_loaded(const uint8_t *ram, uint64_t ram_size, const struct segspec *segs,
 			 unsigned n, const char *cmdline, const struct mb_guest *out)
 {
+	const uint64_t lo = out->info_gpa, hi = out->info_gpa + out->info_len;
 	uint8_t *want = new_ram(ram_size);
 	const uint8_t *info, *mm;
 	uint32_t flags, cl, mmap_len, mmap_addr;
@@ -395,37 +393,41 @@ static void check_loaded(const uint8_t *ram, uint64_t ram_size, const struct seg
 		for (uint64_t j = 0; j < segs[i].memsz; j++)
 			want[segs[i].paddr + j] = j < segs[i].filesz ? seg_byte(i, j) : 0;
 	}
-	memcpy(want + LOADER_LO, ram + LOADER_LO, LOADER_HI - LOADER_LO);
+	assert_true(lo >= 0x1000 && hi <= 0x9fc00);
+	for (unsigned i = 0; i < n; i++)
+		if (segs[i].type == PT_LOAD_)
+			assert_true(hi <= segs[i].paddr || lo >= segs[i].paddr + segs[i].memsz);
+	memcpy(want + lo, ram + lo, hi - lo);
 	for (uint64_t a = 0; a < ram_size; a++)
 		if (ram[a] != want[a])
 			fail_msg("RAM 0x%llx is 0x%02x, want 0x%02x", (unsigned long long)a, ram[a],
 				 want[a]);
 	free(want);
 
-	assert_int_equal(out->info_gpa, MB_GUEST_INFO_GPA);
 	info = ram + out->info_gpa;
 	flags = get32(info);
-	assert_int_equal(flags & 0x45, 0x45);     /* mem_*, cmdline, mmap_* */
-	assert_int_equal(flags & 0x3a, 0);        /* no boot_device, mods, syms */
+	assert_int_equal(flags & 0x4d, 0x4d);     /* mem_*, cmdline, mods_*, mmap_* */
+	assert_int_equal(flags & 0x32, 0);        /* no boot_device, syms */
+	assert_int_equal(get32(info + 20), 0);    /* mods_count */
 	assert_int_equal(get32(info + 4), 639);   /* mem_lower, KiB */
 	assert_int_equal(get32(info + 8), (ram_size - MiB(1)) / 1024); /* mem_upper */
 	/* Everything else in the block is zero, not what RAM held before. */
 	for (unsigned off = 12; off < 88; off++) {
-		if ((off >= 16 && off < 20) || (off >= 44 && off < 52))
+		if ((off >= 16 && off < 20) || (off >= 24 && off < 28) || (off >= 44 && off < 52))
 			continue;
 		if (info[off] != 0)
 			fail_msg("information block byte %u is 0x%02x, want 0", off, info[off]);
 	}
 
 	cl = get32(info + 16);
-	assert_true(cl >= LOADER_LO && cl + strlen(cmdline) + 1 <= LOADER_HI);
+	assert_true(cl >= lo && cl + strlen(cmdline) + 1 <= hi);
 	assert_memory_equal(ram + cl, cmdline, strlen(cmdline) + 1);
 
 	mmap_len = get32(info + 44);
 	mmap_addr = get32(info + 48);
 	assert_int_equal(mmap_len, 3 * 24);
 	pc_map(ram_size, 0, map);
-	assert_true(mmap_addr >= LOADER_LO && mmap_addr + mmap_len <= LOADER_HI);
+	assert_true(mmap_addr >= lo && mmap_addr + mmap_len <= hi);
 	assert_true(mmap_addr >= out->info_gpa + 52 || mmap_addr + mmap_len <= out->info_gpa);
 	assert_true(cl >= mmap_addr + mmap_len || cl + strlen(cmdline) + 1 <= mmap_addr);
 	mm = ram + mmap_addr;
@@ -451,7 +453,7 @@ static void load_ok(const struct elf *e, uint64_t ram_size, const struct segspec
 	struct e820_entry map[4];
 	unsigned nmap = pc_map(ram_size, 0, map);
 
-	if (mb_guest_load(e->b, e->size, ram, ram_size, map, nmap, cmdline, &out, err, sizeof(err)) != 0)
+	if (mb_guest_load(e->b, e->size, ram, ram_size, map, nmap, cmdline, NULL, 0, &out, err, sizeof(err)) != 0)
 		fail_msg("mb_guest_load failed: %s", err);
 	assert_int_equal(out.entry, entry);
 	check_loaded(ram, ram_size, segs, n, cmdline, &out);
@@ -469,7 +471,7 @@ static void load_fails_sized(const uint8_t *image, uint64_t size, uint64_t ram_s
 	struct e820_entry map[4];
 	unsigned nmap = pc_map(ram_size < MiB(1) ? MiB(1) : ram_size, 0, map);
 
-	if (mb_guest_load(image, size, ram, ram_size, map, nmap, cmdline, &out, err, sizeof(err)) != -1)
+	if (mb_guest_load(image, size, ram, ram_size, map, nmap, cmdline, NULL, 0, &out, err, sizeof(err)) != -1)
 		fail_msg("accepted (want \"%s\")", what);
 	if (!err[0])
 		fail_msg("no error message (want \"%s\")", what);
@@ -660,6 +662,8 @@ TEST(test_bad_segment_past_file_end)
 	free(e64.b);
 }
 
+/* Below 1 MiB a segment may go in RAM (kvm-unit-tests' realmode loads at
+ * 0x8000) but not in page 0 nor in the reserved BIOS area. */
 TEST(test_bad_segment_below_1mib)
 {
 	static const struct segspec segs[] = {
@@ -668,11 +672,88 @@ TEST(test_bad_segment_below_1mib)
 	};
 	struct elf e = build_elf(false, 0x100000, segs, 2, 0);
 
-	load_fails(&e, "below 1 MiB");
-	ph_set_paddr(&e, 1, MB_GUEST_INFO_GPA); /* right over the information block */
-	load_fails(&e, "below 1 MiB");
+	load_fails(&e, "RAM");
+	ph_set_paddr(&e, 1, 0x9f000); /* across the start of the BIOS area */
+	load_fails(&e, "RAM");
 	ph_set_paddr(&e, 1, 0);
-	load_fails(&e, "below 1 MiB");
+	load_fails(&e, "page 0");
+	ph_set_paddr(&e, 1, 0x800);
+	load_fails(&e, "page 0");
+	free(e.b);
+}
+
+/* A kernel over 0x8000-0xda30 (realmode.flat's layout): the information
+ * goes where it is not. */
+TEST(test_load_low_kernel)
+{
+	static const struct segspec segs[] = { { PT_LOAD_, 0x8000, 0x5a30, 0x5a30 } };
+	struct elf e = build_elf(false, 0x8018, segs, 1, 0);
+
+	load_ok(&e, RAM_SIZE, segs, 1, "x86/realmode.flat", 0x8018);
+	free(e.b);
+}
+
+/* Modules after the kernel, page-aligned, in order, each with its string;
+ * mods_count and the list in the information block. */
+TEST(test_load_modules)
+{
+	static const struct segspec segs[] = { { PT_LOAD_, 0x100000, 0x100, 0x2100 } };
+	struct elf e = build_elf(false, 0x100000, segs, 1, 0);
+	uint8_t *ram = new_ram(RAM_SIZE);
+	struct mb_guest out = { 0 };
+	struct e820_entry map[4];
+	unsigned nmap = pc_map(RAM_SIZE, 0, map);
+	char err[128] = "";
+	const struct mb_module mods[2] = { { (const uint8_t *)"NR_CPUS=1\n", 10, "env" },
+					   { (const uint8_t *)"second", 6, "x y" } };
+	const uint8_t *info, *list;
+
+	assert_int_equal(mb_guest_load(e.b, e.size, ram, RAM_SIZE, map, nmap, "k a=1", mods, 2, &out, err,
+				       sizeof(err)), 0);
+	info = ram + out.info_gpa;
+	assert_int_equal(get32(info) & 0x08, 0x08);
+	assert_int_equal(get32(info + 20), 2);
+	list = ram + get32(info + 24);
+	assert_true(get32(info + 24) >= out.info_gpa && get32(info + 24) + 32 <= out.info_gpa + out.info_len);
+	assert_int_equal(get32(list), 0x103000); /* the kernel ends at 0x102100 */
+	assert_int_equal(get32(list + 4), 0x10300a);
+	assert_memory_equal(ram + 0x103000, "NR_CPUS=1\n", 10);
+	assert_string_equal((const char *)ram + get32(list + 8), "env");
+	assert_int_equal(get32(list + 16), 0x104000);
+	assert_int_equal(get32(list + 20), 0x104006);
+	assert_memory_equal(ram + 0x104000, "second", 6);
+	assert_string_equal((const char *)ram + get32(list + 24), "x y");
+	assert_int_equal(get32(list + 28), 0);
+	assert_string_equal((const char *)ram + get32(info + 16), "k a=1"); /* verbatim */
+	assert_int_equal(out.modules_end, 0x105000);
+	free(ram);
+	free(e.b);
+}
+
+TEST(test_bad_modules)
+{
+	static const struct segspec segs[] = { { PT_LOAD_, 0x100000, 0x100, 0x100 } };
+	struct elf e = build_elf(false, 0x100000, segs, 1, 0);
+	uint8_t *ram = new_ram(RAM_SIZE);
+	struct mb_guest out = { 0 };
+	struct e820_entry map[4];
+	unsigned nmap = pc_map(RAM_SIZE, 0, map);
+	char err[128] = "";
+	struct mb_module mods[MB_GUEST_MAX_MODULES + 1];
+
+	for (unsigned i = 0; i <= MB_GUEST_MAX_MODULES; i++)
+		mods[i] = (struct mb_module){ (const uint8_t *)"m", 1, "" };
+	assert_int_equal(mb_guest_load(e.b, e.size, ram, RAM_SIZE, map, nmap, "", mods,
+				       MB_GUEST_MAX_MODULES + 1, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more modules"));
+	assert_int_equal(mb_guest_load(e.b, e.size, ram, RAM_SIZE, map, nmap, "", mods, MB_GUEST_MAX_MODULES,
+				       &out, err, sizeof(err)), 0);
+	/* a module one byte larger than the RAM left after the kernel */
+	mods[1] = (struct mb_module){ ram, RAM_SIZE - 0x102000 + 1, "big" };
+	assert_int_equal(mb_guest_load(e.b, e.size, ram, RAM_SIZE, map, nmap, "", mods, 2, &out, err,
+				       sizeof(err)), -1);
+	assert_non_null(strstr(err, "module 2"));
+	free(ram);
 	free(e.b);
 }
 
@@ -814,6 +895,9 @@ int main(void)
 		cmocka_unit_test(test_bad_machine),
 		cmocka_unit_test(test_bad_segment_past_file_end),
 		cmocka_unit_test(test_bad_segment_below_1mib),
+		cmocka_unit_test(test_load_low_kernel),
+		cmocka_unit_test(test_load_modules),
+		cmocka_unit_test(test_bad_modules),
 		cmocka_unit_test(test_bad_segment_beyond_ram),
 		cmocka_unit_test(test_bad_no_pt_load),
 		cmocka_unit_test(test_bad_entry_outside_ram),

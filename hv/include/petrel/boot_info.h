@@ -25,7 +25,7 @@
 #define BOOT_MAX_MEM 256
 #define BOOT_MAX_MODULES 16
 #define BOOT_CMDLINE_MAX 512
-#define BOOT_MODNAME_MAX 256
+#define BOOT_MODNAME_MAX 1536 /* a guest's cmdline="..." (1023) and the rest */
 
 enum boot_path {
 	BOOT_PATH_NONE = 0,
@@ -54,6 +54,7 @@ struct boot_module {
 	uint64_t start; /* physical, first byte */
 	uint64_t end;   /* physical, one past the last byte */
 	char cmdline[BOOT_MODNAME_MAX];
+	uint32_t cmdline_truncated; /* the loader's string did not fit: cmdline is cut short */
 };
 
 struct boot_info {

@@ -140,10 +140,12 @@ struct vcpu_irq_source {
 	void *ctx;
 };
 int vcpu_add_irq_source(struct vcpu *v, bool (*pending)(void *), int (*take)(void *), void *ctx);
-/* The local APIC's part in the CPU: its TPR is CR8. */
+/* The local APIC's part in the CPU: its TPR is CR8, and CPUID's APIC
+ * bit follows its global enable (IA32_APIC_BASE.EN). */
 struct vcpu_apic_ops {
 	uint8_t (*get_tpr)(void *apic);
 	void (*set_tpr)(void *apic, uint8_t tpr);
+	bool (*enabled)(void *apic);
 };
 void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic);
 void vcpu_nmi(struct vcpu *v);      /* an NMI arrives */

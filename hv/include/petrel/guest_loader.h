@@ -8,6 +8,7 @@
  *     mem=SIZE    guest RAM, with K/M/G suffix (default 64M, 2M..16G)
  *     cpu=N       the physical CPU to run on (default: VMs spread over CPUs)
  *     role=initrd this module is the initrd of VM NAME (default: the kernel)
+ *     role=module a multiboot module of VM NAME's kernel, in module order
  *     cmdline="…" the guest kernel's command line
  *     devices=LIST the board's devices to add (+id or id) or leave out (-id),
  *                 comma-separated (README "The PC board")
@@ -29,14 +30,14 @@
 #define GUEST_MIN_MEM (2ull << 20)
 #define GUEST_MAX_MEM (16ull << 30)
 
-enum guest_role { ROLE_KERNEL, ROLE_INITRD };
+enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE };
 
 struct guest_config {
 	char vm[16];
 	uint64_t mem;
 	int cpu; /* -1: any */
 	enum guest_role role;
-	char cmdline[1024]; /* the guest kernel's command line */
+	char cmdline[1024]; /* the guest kernel's command line; a module's string (role=module) */
 	char devices[128];  /* devices=, checked against the board by the caller */
 	bool stop_on_triple_fault;
 };
@@ -44,26 +45,33 @@ struct guest_config {
 /* 0, or -1 with a reason in err. */
 int guest_config_parse(const char *args, struct guest_config *cfg, char *err, size_t errlen);
 
-/* Multiboot1 guests (Multiboot 0.6.96 §3.2, as QEMU's -kernel loads them):
- * ELF32 or ELF64 segments at their physical addresses in guest RAM.
- * `ram` is the guest's RAM from GPA 0 as the hypervisor sees it,
- * `ram_size` bytes of it (the RAM below 4 GiB); `map` is the VM's memory
- * map (memory.h), which the guest gets as its multiboot memory map. */
+/* Multiboot1 guests (Multiboot 0.6.96 §3, as QEMU's -kernel loads them):
+ * ELF32 or ELF64 segments at their physical addresses in usable guest RAM
+ * (not page 0); each module page-aligned after the kernel, in order, with
+ * its string; the information block (memory map, command line verbatim,
+ * module list) in free pages below 640 KiB, from 0x9000 down as QEMU
+ * places it, or up from 0xa000 when the kernel is there.  `ram` is the
+ * guest's RAM from GPA 0 as the hypervisor sees it, `ram_size` bytes of it
+ * (the RAM below 4 GiB); `map` is the VM's memory map (memory.h). */
+#define MB_GUEST_MAX_MODULES 16
+#define MB_GUEST_CMDLINE_MAX 1024
+
+struct mb_module {
+	const uint8_t *data;
+	uint64_t size;
+	const char *string; /* what the guest gets as the module's string */
+};
+
 struct mb_guest {
-	uint64_t entry;     /* EIP at start */
-	uint64_t info_gpa;  /* EBX at start: the multiboot information */
+	uint64_t entry;       /* EIP at start */
+	uint64_t info_gpa;    /* EBX at start: the multiboot information */
+	uint64_t info_len;    /* with the map, module list and strings after it */
+	uint64_t modules_end; /* the end of the last module (or of the kernel), page-aligned */
 };
 
 int mb_guest_load(const uint8_t *image, uint64_t size, uint8_t *ram, uint64_t ram_size,
-		  const struct e820_entry *map, unsigned nmap, const char *cmdline, struct mb_guest *out,
-		  char *err, size_t errlen);
-
-/* Where the loader puts the multiboot information, below the guest's
- * image (which must load at or above 1 MiB, as for any multiboot kernel). */
-#define MB_GUEST_INFO_GPA 0x8000ull
-#define MB_GUEST_MMAP_GPA 0x8100ull
-#define MB_GUEST_CMDLINE_GPA 0x8400ull
-#define MB_GUEST_CMDLINE_MAX 1024
+		  const struct e820_entry *map, unsigned nmap, const char *cmdline,
+		  const struct mb_module *mods, unsigned nmods, struct mb_guest *out, char *err, size_t errlen);
 
 /*
  * Linux guests, by the x86 boot protocol (Documentation/arch/x86/boot.rst):

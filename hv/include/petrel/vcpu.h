@@ -40,6 +40,7 @@ enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_T
 #define REG_CR (1u << 2)     /* cr0, cr2, cr3, cr4, efer */
 #define REG_SEGS (1u << 3)   /* segments, gdtr, idtr, cpl */
 #define REG_PDPTE (1u << 4)  /* the PAE PDPTE registers (VMX keeps them; SVM reads memory) */
+#define REG_TSC_OFFSET (1u << 5) /* tsc_offset (write-only: a WRMSR to IA32_TSC changed it) */
 
 struct vcpu_regs {
 	uint64_t gpr[NR_GPRS];
@@ -141,6 +142,7 @@ struct vcpu {
 	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
+	uint64_t misc_enable; /* the guest's IA32_MISC_ENABLE (msr.c) */
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
 	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
 	struct vcpu_xstate xs;

@@ -147,8 +147,11 @@ static int svm_vcpu_init(struct vcpu *v)
 	 * the CPU does (ctrlreg.c).  Two reasons beyond the checks: EFER.LME
 	 * stays out of the VMCB until the guest turns paging on (below), and
 	 * QEMU 7.2 TCG checks neither NW-without-CD nor reserved CR4 bits
-	 * itself, leaving a VMCB that fails the next VMRUN. */
-	vmcb->ctl.intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
+	 * itself, leaving a VMCB that fails the next VMRUN.  CR8 is the
+	 * emulated local APIC's TPR (ctrlreg.c): with V_INTR_MASKING the CPU
+	 * would keep it in V_TPR, where the APIC never sees it. */
+	vmcb->ctl.intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4) | INTERCEPT_CR_READ(8) |
+				 INTERCEPT_CR_WRITE(8);
 	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
 	vmcb->ctl.iopm_base_pa = s->iopm;
 	vmcb->ctl.msrpm_base_pa = s->msrpm;
@@ -268,6 +271,10 @@ static void write_back(struct vcpu *v)
 		st->idtr.limit = r->idtr.limit;
 		st->cpl = r->cpl;
 		vmcb->ctl.clean &= ~(VMCB_CLEAN_SEG | VMCB_CLEAN_DT);
+	}
+	if (v->dirty & REG_TSC_OFFSET) {
+		vmcb->ctl.tsc_offset = v->tsc_offset;
+		vmcb->ctl.clean &= ~VMCB_CLEAN_I; /* the intercepts group holds the offset */
 	}
 	v->dirty = 0;
 }

@@ -99,17 +99,19 @@ static void exit_init(struct vcpu *v, struct vmcb *vmcb)
 	set_kind(v, EXIT_INIT);
 }
 
-/* A write to CR0 or CR4 (all are intercepted, svm.c).  With decode
- * assists a MOV says its register (EXITINFO1 bit 63, APM §15.33.1);
- * otherwise the core decodes the instruction (MOV, CLTS or LMSW). */
-static void exit_cr_write(struct vcpu *v, struct vmcb *vmcb)
+/* A write to CR0, CR4 or CR8, a read of CR8 (intercepted, svm.c).  With
+ * decode assists a MOV says its register (EXITINFO1 bit 63, APM
+ * §15.33.1); otherwise the core decodes the instruction (MOV, CLTS or
+ * LMSW). */
+static void exit_cr(struct vcpu *v, struct vmcb *vmcb)
 {
-	uint64_t info = vmcb->ctl.exit_info1;
+	uint64_t info = vmcb->ctl.exit_info1, code = vmcb->ctl.exit_code;
 	bool known = this_cpu()->virt.svm_decode_assists && (info >> 63);
+	bool write = code >= VMEXIT_CR0_WRITE;
 
 	set_kind(v, EXIT_CR);
-	v->exit.cr.cr = (uint8_t)(vmcb->ctl.exit_code - VMEXIT_CR0_WRITE);
-	v->exit.cr.op = known ? CR_MOV_TO : CR_UNKNOWN;
+	v->exit.cr.cr = (uint8_t)(write ? code - VMEXIT_CR0_WRITE : code);
+	v->exit.cr.op = !known ? CR_UNKNOWN : write ? CR_MOV_TO : CR_MOV_FROM;
 	v->exit.cr.gpr = known ? (int8_t)(info & 15) : -1;
 	v->exit.insn_len = insn_len(v, vmcb);
 }
@@ -138,8 +140,10 @@ static void exit_ud(struct vcpu *v, struct vmcb *vmcb)
 }
 
 static const exit_fn exit_table[] = {
-	[VMEXIT_CR0_WRITE] = exit_cr_write,
-	[VMEXIT_CR4_WRITE] = exit_cr_write,
+	[VMEXIT_CR0_WRITE] = exit_cr,
+	[VMEXIT_CR4_WRITE] = exit_cr,
+	[VMEXIT_CR8_READ] = exit_cr,
+	[VMEXIT_CR8_WRITE] = exit_cr,
 	[VMEXIT_RDPMC] = exit_rdpmc,
 	[VMEXIT_INVD] = exit_wbinvd,
 	[VMEXIT_WBINVD] = exit_wbinvd,

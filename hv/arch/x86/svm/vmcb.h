@@ -153,6 +153,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_MWAIT (1u << 11)
 #define INTERCEPT_MWAIT_COND (1u << 12)
 #define INTERCEPT_XSETBV (1u << 13)
+#define INTERCEPT_CR_READ(n) (1u << (n))         /* intercept_cr */
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n))) /* intercept_cr */
 
 /* int_ctl, APM vol. 2 §15.21.1 */
@@ -167,8 +168,10 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define EVENT_TYPE_SHIFT 8
 
 /* Exit codes, APM vol. 2 appendix C */
+#define VMEXIT_CR8_READ 0x08
 #define VMEXIT_CR0_WRITE 0x10
 #define VMEXIT_CR4_WRITE 0x14
+#define VMEXIT_CR8_WRITE 0x18
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61

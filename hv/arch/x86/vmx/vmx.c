@@ -652,6 +652,8 @@ static void write_back(struct vcpu *v, struct vmx_vcpu *xv)
 		write_pdptes(v);
 	if (v->dirty & REG_SEGS)
 		write_segs(v);
+	if (v->dirty & REG_TSC_OFFSET)
+		vmcs_write64(TSC_OFFSET, v->tsc_offset);
 	v->dirty = 0;
 }
 
