@@ -37,17 +37,16 @@
 #define LEAF6_EAX_ARAT (1u << 2)
 #define LEAFD1_EAX_XSAVES (1u << 3) /* no IA32_XSS MSR (msr.c) */
 #define LEAF7_EBX_TSC_ADJUST (1u << 1) /* no IA32_TSC_ADJUST MSR (msr.c) */
-/* Protection keys: Petrel's own accesses for the guest (string I/O, MMIO
- * emulation) do not apply PKRU, so guests get no PKU; nor CET or PKS,
- * whose state lives in MSRs and supervisor XSAVE components Petrel does
- * not give. */
-#define LEAF7_ECX_HIDDEN ((1u << 3) | (1u << 4) | (1u << 7) | (1u << 31)) /* PKU OSPKE CET_SS PKS */
+/* CET: its state lives in MSRs and supervisor XSAVE components Petrel
+ * does not give.  Protection keys (PKU, PKS) are the guest's: Petrel's
+ * own accesses for it apply PKRU and IA32_PKRS too (gmem.c). */
+#define LEAF7_ECX_HIDDEN (1u << 7) /* CET_SS */
+#define LEAF7_ECX_OSPKE (1u << 4)
 /* SGX and WAITPKG: their instructions exit (ENCLS) or are off (UMWAIT,
  * TPAUSE) in Petrel's guests, #UD either way; SGX_LC goes with SGX. */
 #define LEAF7_EBX_HIDDEN (1u << 2)                            /* SGX */
 #define LEAF7_ECX_HIDDEN2 ((1u << 5) | (1u << 30))            /* WAITPKG SGX_LC */
 #define LEAF7_EDX_HIDDEN (1u << 20)                                        /* CET_IBT */
-#define XCR0_PKRU (1u << 9)
 #define HV_LEAF_MAX 0x40000010u
 #define PETREL_VERSION_NUM 0x000100 /* 0.1.0 */
 
@@ -125,20 +124,21 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 	case 7:
 		if (sub == 0) {
 			r.ebx &= ~(LEAF7_EBX_TSC_ADJUST | LEAF7_EBX_HIDDEN);
-			r.ecx &= ~(LEAF7_ECX_HIDDEN | LEAF7_ECX_HIDDEN2);
+			r.ecx &= ~(LEAF7_ECX_HIDDEN | LEAF7_ECX_HIDDEN2 | LEAF7_ECX_OSPKE);
 			r.edx &= ~LEAF7_EDX_HIDDEN;
+			/* OSPKE mirrors CR4.PKE: the guest's, as OSXSAVE does */
+			vcpu_need(v, REG_CR);
+			if (v->regs.cr4 & CR4_PKE)
+				r.ecx |= LEAF7_ECX_OSPKE;
 		}
 		break;
 	case 0xd:
 		if (sub == 0) { /* EBX: for the guest's XCR0; ECX: for all it may enable */
-			r.eax &= ~XCR0_PKRU;
 			r.ebx = xsave_size(v->xcr0, false);
 			r.ecx = xsave_size(r.eax | ((uint64_t)r.edx << 32), false);
 		} else if (sub == 1) { /* EBX: XSAVEC's size for XCR0 (IA32_XSS is 0) */
 			r.eax &= ~LEAFD1_EAX_XSAVES;
 			r.ebx = xsave_size(v->xcr0, true);
-		} else if (sub < 32 && (XCR0_PKRU & (1u << sub))) {
-			r = (struct cpuid_regs){ 0 }; /* a component guests cannot enable */
 		}
 		break;
 	case 0xa:  /* architectural performance monitoring: none */

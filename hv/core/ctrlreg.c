@@ -31,7 +31,7 @@ void cr_caps_init(struct vcpu *v)
 		{ 3, 6, CR4_PAE }, { 3, 7, CR4_MCE }, { 3, 13, CR4_PGE }, { 3, 24, CR4_OSFXSR },
 		{ 3, 25, CR4_OSXMMEXCPT }, { 2, 6, CR4_SMXE }, { 2, 17, CR4_PCIDE }, { 2, 26, CR4_OSXSAVE },
 		{ 7, 0, CR4_FSGSBASE }, { 7, 7, CR4_SMEP }, { 7, 20, CR4_SMAP }, { 8, 2, CR4_UMIP },
-		{ 8, 3, CR4_PKE }, { 8, 16, CR4_LA57 },
+		{ 8, 3, CR4_PKE }, { 8, 16, CR4_LA57 }, { 8, 31, CR4_PKS },
 	};
 
 	c->cr4_allowed = CR4_PCE;

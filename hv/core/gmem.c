@@ -3,7 +3,7 @@
  * The guest's memory as the hypervisor sees it (petrel/gmem.h):
  * guest-physical → host (the VM's RAM and ROM regions, memory.h;
  * everything else is the VM's MMIO bus), and a walker of the
- * guest's own page tables, as the CPU walks them: 32-bit paging (4 MiB
+ * guest's own page tables, as the CPU walks them (protection keys too): 32-bit paging (4 MiB
  * pages with PSE, PSE-36), PAE (through the four PDPTE registers), 4- and
  * 5-level paging (2 MiB and 1 GiB pages).  SDM vol. 3A chapter 4; AMD APM
  * vol. 2 chapter 5.
@@ -174,6 +174,31 @@ static bool allowed(const struct vcpu *v, const struct walk *w, unsigned acc, bo
 	return !user_acc && !(r->cr0 & CR0_WP);
 }
 
+/* Protection keys (SDM vol. 3A §4.6.2): in IA-32e paging a data access to
+ * a user page under CR4.PKE is checked against PKRU, to a supervisor page
+ * under CR4.PKS against IA32_PKRS, with the leaf's key (bits 62:59).  AD
+ * forbids any data access; WD a write from user mode, or from supervisor
+ * mode with CR0.WP. */
+static bool key_allows(struct vcpu *v, const struct walk *w, unsigned acc, bool user_page, uint64_t leaf)
+{
+	const struct vcpu_regs *r = &v->regs;
+	unsigned key = (unsigned)(leaf >> 59) & 15;
+	uint32_t rights;
+
+	if (w->levels < 4 || (acc & GACC_FETCH))
+		return true;
+	if (user_page && (r->cr4 & CR4_PKE))
+		rights = vcpu_pkru(v);
+	else if (!user_page && (r->cr4 & CR4_PKS))
+		rights = v->pkrs;
+	else
+		return true;
+	rights >>= 2 * key;
+	if (rights & 1)
+		return false;
+	return !((acc & GACC_WRITE) && (rights & 2) && ((acc & GACC_USER) || (r->cr0 & CR0_WP)));
+}
+
 static uint32_t pf_code(const struct vcpu *v, const struct walk *w, unsigned acc, uint32_t extra)
 {
 	uint32_t e = extra | (acc & (GACC_WRITE | GACC_USER));
@@ -255,6 +280,10 @@ int gva_translate(struct vcpu *v, uint64_t gva, unsigned acc, uint64_t *gpa, uin
 		if (level == 0 || large) {
 			if (!allowed(v, &w, acc, user, writable, xd)) {
 				*pf_error = pf_code(v, &w, acc, PF_P);
+				return -1;
+			}
+			if (!key_allows(v, &w, acc, user, e)) {
+				*pf_error = pf_code(v, &w, acc, PF_P | PF_PK);
 				return -1;
 			}
 			for (unsigned l = w.levels; l-- > level;)

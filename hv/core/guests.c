@@ -157,6 +157,7 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 		v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;
 		v->xcr0 = cpu_has_xsave() ? 1 : 0; /* x87 only, as at power-on */
 		v->cr8 = 0;
+		v->pkrs = 0;
 		if (xstate_vcpu_reset(&v->xs) || vcpu_ops->vcpu_init(v)) {
 			str_copy(err, "vcpu init failed", errlen);
 			return -1;

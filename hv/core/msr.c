@@ -43,6 +43,7 @@
 #define MSR_K8_INT_PENDING_MSG 0xc0010055
 #define MSR_MCG_CAP 0x179
 #define MSR_MISC_ENABLE 0x1a0
+#define MSR_PKRS 0x6e1 /* supervisor protection keys, where CPUID offers PKS */
 /* IA32_MISC_ENABLE at power-on: fast strings on, no BTS, no PEBS.  Bits
  * 7 (performance monitoring: none), 11 and 12 are read-only; the guest's
  * writes to the others are kept for it to read back, as KVM keeps them,
@@ -121,6 +122,11 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		/* IA32_BIOS_SIGN_ID (AMD: PATCH_LEVEL): no microcode revision. */
 		*val = 0;
 		return 0;
+	case MSR_PKRS:
+		if (!(guest_cpuid(v, 7, 0).ecx & (1u << 31)))
+			return -1;
+		*val = v->pkrs;
+		return 0;
 	case MSR_MISC_ENABLE:
 		/* Linux reads it with a plain RDMSR on every Intel CPU (its
 		 * decompressor's verify_cpu, early_init_intel). */
@@ -173,6 +179,11 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return 0;
 	case MSR_UCODE_REV:
 		/* Intel's "clear, CPUID, read" sequence writes 0 first. */
+		return 0;
+	case MSR_PKRS: /* 32 bits of rights; loaded before each entry (run.c) */
+		if (!(guest_cpuid(v, 7, 0).ecx & (1u << 31)) || (val >> 32))
+			return -1;
+		v->pkrs = (uint32_t)val;
 		return 0;
 	case MSR_MISC_ENABLE:
 		v->misc_enable = (val & ~MISC_ENABLE_RO) | (v->misc_enable & MISC_ENABLE_RO);

@@ -257,6 +257,7 @@ static void finish_requests(struct vm *vm)
  * nothing is loaded.
  */
 static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
+static uint32_t pkrs_in[MAX_CPUS]; /* IA32_PKRS: the host never sets CR4.PKS, so it is the guests' */
 
 static void load_guest_extras(struct vcpu *v)
 {
@@ -267,6 +268,10 @@ static void load_guest_extras(struct vcpu *v)
 	if (tsc_aux_in[cpu] != v->tsc_aux) {
 		wrmsr(0xc0000103, v->tsc_aux);
 		tsc_aux_in[cpu] = v->tsc_aux;
+	}
+	if (pkrs_in[cpu] != v->pkrs) {
+		wrmsr(0x6e1, v->pkrs);
+		pkrs_in[cpu] = v->pkrs;
 	}
 	if (v->xcr0 && xcr0_in[cpu] != v->xcr0) {
 		xsetbv0(v->xcr0);

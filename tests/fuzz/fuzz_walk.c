@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const struct vcpu_ops *vcpu_ops;
 static int injected = -1;
 
+uint32_t vcpu_pkru(struct vcpu *v) { (void)v; return 0; }
 void vcpu_need(struct vcpu *v, uint32_t groups) { (void)v; (void)groups; }
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {

@@ -56,6 +56,9 @@ bool io_bus_access(const struct io_bus *bus, bool mmio, struct vcpu *v, uint64_t
 }
 
 static uint8_t *ram;
+static uint32_t pkru;
+
+uint32_t vcpu_pkru(struct vcpu *v) { (void)v; return pkru; }
 
 static int setup(void **state)
 {
@@ -72,6 +75,7 @@ static int setup(void **state)
 	vcpu.regs.seg[SEG_CS].attr = 0xc9b; /* 32-bit code */
 	injected_vector = -1;
 	bus_reads = bus_writes = 0;
+	pkru = 0;
 	return 0;
 }
 
@@ -315,6 +319,59 @@ TEST(long_mode_reserved_bits)
 	assert_int_equal(rc, 0x100 | PF_P | PF_W | PF_RSVD);
 }
 
+/* Protection keys: the leaf's key picks two bits of PKRU (user pages,
+ * CR4.PKE) or IA32_PKRS (supervisor pages, CR4.PKS); AD stops any data
+ * access, WD a user write or a supervisor write with CR0.WP; fetches and
+ * the other paging modes ignore keys; the error code has PK. */
+TEST(protection_keys)
+{
+	unsigned rc;
+	const uint64_t user_va = 0xffffff8000202000ull, sup_va = 0xffffff8000412000ull;
+
+	long_mode();
+	put64(0x30000 + 0x1ff * 8, 0x31000 | P | W | U);
+	put64(0x31000 + 0 * 8, 0x32000 | P | W | U);
+	put64(0x32000 + 1 * 8, 0x33000 | P | W | U);
+	put64(0x33000 + 2 * 8, 0x456000 | P | W | U | (5ull << 59)); /* user page, key 5 */
+	put64(0x32000 + 2 * 8, 0x00c00000 | P | W | PS | (3ull << 59)); /* supervisor 2 MiB, key 3 */
+	pkru = 1u << 10;                                                /* AD for key 5 */
+	xlate(user_va, GACC_USER, &rc);
+	assert_int_equal(rc, 0); /* CR4.PKE off: keys do nothing */
+	vcpu.regs.cr4 |= CR4_PKE;
+	xlate(user_va, GACC_USER, &rc);
+	assert_int_equal(rc, 0x100 | PF_P | PF_U | PF_PK);
+	xlate(user_va, 0, &rc); /* a supervisor access to a user page: keys apply too */
+	assert_int_equal(rc, 0x100 | PF_P | PF_PK);
+	xlate(user_va, GACC_USER | GACC_FETCH, &rc); /* fetches never */
+	assert_int_equal(rc, 0);
+	pkru = 2u << 10; /* WD for key 5 */
+	xlate(user_va, GACC_USER, &rc);
+	assert_int_equal(rc, 0);
+	xlate(user_va, GACC_USER | GACC_WRITE, &rc);
+	assert_int_equal(rc, 0x100 | PF_P | PF_W | PF_U | PF_PK);
+	xlate(user_va, GACC_WRITE, &rc); /* supervisor write: only with CR0.WP */
+	assert_int_equal(rc, 0);
+	vcpu.regs.cr0 |= CR0_WP;
+	xlate(user_va, GACC_WRITE, &rc);
+	assert_int_equal(rc, 0x100 | PF_P | PF_W | PF_PK);
+	pkru = 3u << 6; /* other keys: no effect on key 5 */
+	xlate(user_va, GACC_USER | GACC_WRITE, &rc);
+	assert_int_equal(rc, 0);
+	/* supervisor pages: PKRS under CR4.PKS, PKRU never */
+	pkru = ~0u;
+	vcpu.pkrs = 1u << 6; /* AD for key 3 */
+	xlate(sup_va, 0, &rc);
+	assert_int_equal(rc, 0);
+	vcpu.regs.cr4 |= CR4_PKS;
+	xlate(sup_va, 0, &rc);
+	assert_int_equal(rc, 0x100 | PF_P | PF_PK);
+	vcpu.pkrs = 2u << 6; /* WD */
+	xlate(sup_va, 0, &rc);
+	assert_int_equal(rc, 0);
+	xlate(sup_va, GACC_WRITE, &rc);
+	assert_int_equal(rc, 0x100 | PF_P | PF_W | PF_PK);
+}
+
 /* A page table outside RAM reads all-ones, as on an empty bus: under PAE
  * that entry has reserved bits set, so the walk faults with RSVD. */
 TEST(page_table_outside_ram_reads_all_ones)
@@ -530,6 +587,7 @@ int main(void)
 		T(pae_reserved_bits),
 		T(long_mode_4k_2m_1g_pages),
 		T(long_mode_reserved_bits),
+		T(protection_keys),
 		T(page_table_outside_ram_reads_all_ones),
 		T(gpa_to_hva_bounds),
 		T(gpa_to_hva_split_ram),

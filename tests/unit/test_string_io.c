@@ -32,6 +32,7 @@ static uint8_t out_log[64];
 static unsigned outs;
 const struct vcpu_ops *vcpu_ops;
 
+uint32_t vcpu_pkru(struct vcpu *v) { (void)v; return 0; }
 void vcpu_need(struct vcpu *v, uint32_t groups) { (void)v; (void)groups; }
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {

@@ -30,6 +30,9 @@ static bool use_xsave;
 static uint64_t all_states; /* every component XCR0 may enable */
 static uint32_t area_size;
 static struct vcpu_xstate *owner[MAX_CPUS];
+static uint32_t pkru_offset; /* of PKRU in the standard XSAVE format, 0: none */
+
+#define XCR0_PKRU_ (1ull << 9)
 
 /* The standard-format XSAVE size for every component: the end of the
  * last one, from each sub-leaf (Bochs 2.7 answers 0xd.0 ECX/EBX for the
@@ -55,6 +58,10 @@ void xstate_cpu_init(void)
 
 	if (cpu_has_xsave())
 		cr4 |= CR4_OSXSAVE;
+	/* PKE, so RDPKRU reads a guest's PKRU (vcpu_pkru): keys apply to
+	 * user pages only, and Petrel has none. */
+	if (cpu_has_pku())
+		cr4 |= CR4_PKE_;
 	write_cr4(cr4);
 	if (this_cpu()->cpu_id != 0)
 		return;
@@ -63,6 +70,8 @@ void xstate_cpu_init(void)
 		struct cpuid_regs d = cpuid(0xd, 0);
 		all_states = d.eax | ((uint64_t)d.edx << 32);
 		area_size = full_size(all_states);
+		if (all_states & XCR0_PKRU_)
+			pkru_offset = cpuid(0xd, 9).ebx;
 	} else {
 		area_size = 512;
 	}
@@ -160,4 +169,20 @@ bool xstate_load(struct vcpu_xstate *xs, bool dr6)
 	load_dr(xs, dr6);
 	owner[cpu] = xs;
 	return use_xsave; /* XCR0 is now all_states: the caller loads the guest's */
+}
+
+/* The guest's PKRU: in the CPU while this vCPU owns its state (it ran
+ * here last, and the host never writes PKRU), else in its saved area.  An
+ * area saved while XCR0 lacked PKRU holds its init value, 0. */
+uint32_t vcpu_pkru(struct vcpu *v)
+{
+	uint32_t val = 0;
+
+	if (!pkru_offset)
+		return 0;
+	if (owner[this_cpu()->cpu_id] == &v->xs)
+		return rdpkru();
+	if (le_get(v->xs.area + 512, 8) & XCR0_PKRU_) /* XSTATE_BV: saved, not in init state */
+		memcpy(&val, v->xs.area + pkru_offset, 4);
+	return val;
 }

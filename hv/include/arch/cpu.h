@@ -51,6 +51,18 @@ DEFINE_CR(4)
 #undef DEFINE_CR
 
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE_ (1ull << 22)
+
+static inline bool cpu_has_pku(void) { return cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & (1u << 3)); }
+static inline bool cpu_has_pks(void) { return cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & (1u << 31)); }
+
+/* PKRU (SDM vol. 2B RDPKRU): needs CR4.PKE. */
+static inline uint32_t rdpkru(void)
+{
+	uint32_t eax, edx;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
 
 static inline bool cpu_has_xsave(void) { return cpuid(1, 0).ecx & (1u << 26); }
 

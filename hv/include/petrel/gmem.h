@@ -34,6 +34,11 @@ void gpa_access(struct vcpu *v, uint64_t gpa, void *buf, uint64_t len, bool writ
 #define PF_U (1u << 2)
 #define PF_RSVD (1u << 3)
 #define PF_ID (1u << 4)
+#define PF_PK (1u << 5)
+
+/* The guest's PKRU, for the walker's protection-key checks
+ * (hv/arch/x86/xstate.c: the register or the vCPU's saved state). */
+uint32_t vcpu_pkru(struct vcpu *v);
 
 /*
  * Translates a linear address through the guest's page tables as the CPU

@@ -143,6 +143,7 @@ struct vcpu {
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
 	uint64_t misc_enable; /* the guest's IA32_MISC_ENABLE (msr.c) */
+	uint32_t pkrs;        /* the guest's IA32_PKRS: in the CPU while it runs (run.c) */
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
 	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
 	struct vcpu_xstate xs;
