@@ -152,6 +152,7 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 		struct vcpu *v = &vm->vcpu[i];
 		v->halted = false;
 		v->event.pending = false;
+		v->nmi_pending = false;
 		v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
 		v->mtrr_def_type = 0xc06;          /* MTRRs on, default write-back */
 		v->pvclock_system_time = v->pvclock_wall_clock = v->tsc_aux = 0;

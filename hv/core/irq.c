@@ -101,9 +101,11 @@ void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic)
 	v->apic = apic;
 }
 
+/* Latched until the run loop can inject it (run.c): one NMI while
+ * another is in service waits for its IRET, as on the CPU. */
 void vcpu_nmi(struct vcpu *v)
 {
-	v->event = (struct vcpu_event){ .pending = true, .type = EV_NMI, .vector = 2 };
+	v->nmi_pending = true;
 	v->halted = false;
 }
 

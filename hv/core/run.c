@@ -91,9 +91,20 @@ static const struct vcpu_irq_source *irq_pending(struct vcpu *v)
  * nothing but NMI or INIT could wake it, as on hardware). */
 static void deliver_irq(struct vcpu *v)
 {
-	const struct vcpu_irq_source *src = irq_pending(v);
+	const struct vcpu_irq_source *src;
 	int vector;
 
+	/* An NMI first: blocked only while another is in service (until its
+	 * IRET) or by a MOV SS shadow; the backend knows which. */
+	if (v->nmi_pending && !v->event.pending) {
+		if (vcpu_ops->nmi_window(v)) {
+			v->event = (struct vcpu_event){ .pending = true, .type = EV_NMI, .vector = 2 };
+			v->nmi_pending = false;
+			return;
+		}
+		vcpu_ops->request_nmi_window(v);
+	}
+	src = irq_pending(v);
 	if (!src)
 		return;
 	if (!vcpu_ops->interrupt_window(v)) {

@@ -137,6 +137,7 @@ struct vcpu {
 	struct vcpu_irq_source irq[VCPU_IRQ_SOURCES];
 	const struct vcpu_apic_ops *apic_ops;
 	void *apic;           /* the local APIC's state, for apic_ops */
+	bool nmi_pending;     /* an NMI arrived and is not delivered yet (run.c) */
 	bool halted;
 	bool woke;            /* left HLT since the scheduler last picked (run.c) */
 	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
@@ -171,6 +172,8 @@ struct vcpu_ops {
 	void (*set_msr_intercept)(struct vm *vm, uint32_t msr, bool read, bool write);
 	bool (*interrupt_window)(struct vcpu *v);   /* can an external interrupt be taken now? */
 	void (*request_window)(struct vcpu *v);     /* exit when it can */
+	bool (*nmi_window)(struct vcpu *v);         /* can an NMI be taken now (no NMI in service)? */
+	void (*request_nmi_window)(struct vcpu *v); /* exit when it can, or soon after */
 	void (*flush_tlb)(struct vcpu *v);
 	void (*dump)(struct vcpu *v);
 };

@@ -132,6 +132,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	sv->vmcb = vmcb = (struct vmcb *)(uintptr_t)sv->vmcb_pa;
 	memset(vmcb, 0, sizeof(*vmcb));
 	sv->reinject = 0;
+	sv->nmi_masked = sv->iret_pending = sv->nmi_step = false;
 	v->arch = sv;
 
 	/* Intercepts, APM §15.9-15.13: everything a guest could use to reach
@@ -301,6 +302,12 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 		e |= EVENT_ERR_VALID | ((uint64_t)v->event.error << 32);
 	vmcb->ctl.event_inj = e;
 	v->event.pending = false;
+	if (v->event.type == EV_NMI) { /* blocked until the handler's IRET */
+		sv->nmi_masked = true;
+		sv->iret_pending = false;
+		vmcb->ctl.intercept_misc1 |= INTERCEPT_IRET;
+		vmcb->ctl.clean &= ~VMCB_CLEAN_I;
+	}
 }
 
 static void svm_run(struct vcpu *v)
@@ -346,6 +353,33 @@ static void svm_request_window(struct vcpu *v)
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
 }
 
+/* No NMI in service, none just returned from (RIP still on its IRET), no
+ * shadow, no event in flight. */
+static bool svm_nmi_window(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+	struct vmcb *vmcb = sv->vmcb;
+	bool moved = (v->dirty & REG_RIP) && v->regs.rip != vmcb->save.rip;
+	uint64_t rip = (v->dirty & REG_RIP) ? v->regs.rip : vmcb->save.rip; /* v->regs may be stale */
+
+	if (sv->iret_pending && rip != sv->iret_rip)
+		sv->iret_pending = false;
+	return !sv->nmi_masked && !sv->iret_pending && !sv->nmi_step && !((vmcb->ctl.int_state & 1) && !moved) &&
+	       !(sv->reinject & EVENT_VALID) && !v->event.pending;
+}
+
+/* While an NMI is in service its IRET exits anyway.  Once the IRET has
+ * run, any exit will do: an interrupt window where IF allows, else the
+ * next exit of any kind (at the latest the end of the time slice). */
+static void svm_request_nmi_window(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+	uint64_t rflags = (v->dirty & REG_RIP) ? v->regs.rflags : sv->vmcb->save.rflags;
+
+	if (!sv->nmi_masked && (rflags & (1u << 9)))
+		svm_request_window(v);
+}
+
 /* This guest's ASID where the CPU can (APM §15.16.1), else everything. */
 static void svm_flush_tlb(struct vcpu *v)
 {
@@ -364,6 +398,8 @@ const struct vcpu_ops svm_ops = {
 	.set_msr_intercept = svm_set_msr_intercept,
 	.interrupt_window = svm_interrupt_window,
 	.request_window = svm_request_window,
+	.nmi_window = svm_nmi_window,
+	.request_nmi_window = svm_request_nmi_window,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
 };

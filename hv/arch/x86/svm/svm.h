@@ -30,6 +30,17 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	uint64_t reinject; /* EXITINTINFO of the last exit, if valid */
 	bool efer_lme;     /* the guest's EFER.LME (the VMCB has it only with paging on) */
+	/* NMI blocking, which SVM leaves to the hypervisor (APM §15.21.3):
+	 * from the NMI's injection until the guest's IRET (intercepted
+	 * meanwhile), and, the IRET not having run when it exits, until RIP
+	 * has left it.  With another NMI waiting, the IRET is single-stepped
+	 * (TF, #DB intercepted) so the NMI comes right after it, as on the
+	 * CPU, not at some later exit (nmi_step; guest_tf: the guest was
+	 * stepping itself, its #DB goes to it). */
+	bool nmi_masked;
+	bool iret_pending;
+	bool nmi_step, guest_tf;
+	uint64_t iret_rip;
 };
 
 extern struct svm_vm svm_vms[MAX_VMS];

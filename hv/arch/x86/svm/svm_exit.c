@@ -94,6 +94,54 @@ static void exit_shutdown(struct vcpu *v, struct vmcb *vmcb)
 	set_kind(v, EXIT_SHUTDOWN);
 }
 
+/* The IRET of an NMI handler (intercepted only then, svm.c): NMIs are
+ * unblocked once it has run, that is when RIP has left it.  With an NMI
+ * waiting, the IRET runs with TF set: the single-step #DB right after it
+ * (TF as it was before the IRET counts, SDM vol. 3B §18.3.1.4) is where
+ * the NMI goes in. */
+#define RFLAGS_TF (1ull << 8)
+#define DR6_BS (1ull << 14)
+
+static void exit_iret(struct vcpu *v, struct vmcb *vmcb)
+{
+	struct svm_vcpu *sv = v->arch;
+
+	sv->nmi_masked = false;
+	sv->iret_pending = true;
+	sv->iret_rip = vmcb->save.rip;
+	vmcb->ctl.intercept_misc1 &= ~INTERCEPT_IRET;
+	if (v->nmi_pending) {
+		sv->nmi_step = true;
+		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
+		vmcb->save.rflags |= RFLAGS_TF;
+		if (v->valid & REG_RIP)
+			v->regs.rflags |= RFLAGS_TF;
+		vmcb->ctl.intercept_exc |= 1u << 1;
+	}
+	vmcb->ctl.clean &= ~VMCB_CLEAN_I;
+	set_kind(v, EXIT_NONE);
+}
+
+/* #DB, intercepted only to step an IRET (above): now NMIs are open.  The
+ * guest's own single-step #DB, if it was stepping, still goes to it. */
+static void exit_db(struct vcpu *v, struct vmcb *vmcb)
+{
+	struct svm_vcpu *sv = v->arch;
+
+	set_kind(v, EXIT_NONE);
+	vmcb->ctl.intercept_exc &= ~(1u << 1);
+	vmcb->ctl.clean &= ~VMCB_CLEAN_I;
+	if (sv->nmi_step) {
+		sv->nmi_step = false;
+		sv->iret_pending = false;
+		if (!sv->guest_tf) {
+			vmcb->save.dr6 &= ~DR6_BS;
+			return;
+		}
+	}
+	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXCEPTION, .vector = 1 };
+}
+
 static void exit_init(struct vcpu *v, struct vmcb *vmcb)
 {
 	set_kind(v, EXIT_INIT);
@@ -155,6 +203,8 @@ static const exit_fn exit_table[] = {
 	[VMEXIT_SMI] = exit_none,
 	[VMEXIT_INIT] = exit_init,
 	[VMEXIT_VINTR] = exit_vintr,
+	[VMEXIT_IRET] = exit_iret,
+	[VMEXIT_EXCP_BASE + 1] = exit_db,
 	[VMEXIT_CPUID] = exit_cpuid,
 	[VMEXIT_HLT] = exit_hlt,
 	[VMEXIT_INVLPGA] = exit_ud,

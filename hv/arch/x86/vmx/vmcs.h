@@ -221,6 +221,7 @@ void vmcs_write_raw(uint32_t field, uint64_t val);
 /* Guest interruptibility state (§25.4.2, table 25-3) */
 #define GUEST_INTR_STI (1u << 0)
 #define GUEST_INTR_MOV_SS (1u << 1)
+#define GUEST_INTR_NMI (1u << 3)
 
 /* Segment access rights in the VMCS (§25.4.1, table 25-2): the
  * descriptor's attribute bits, with AVL L D/B G at 12-15 and "unusable" at

@@ -815,6 +815,25 @@ static void vmx_request_window(struct vcpu *v)
 	xv->ctls_dirty = true;
 }
 
+/* Without virtual NMIs the CPU itself blocks NMIs from an injected one
+ * until its IRET (SDM vol. 3C §26.6.1.2, §24.4.2's "blocking by NMI"). */
+static bool vmx_nmi_window(struct vcpu *v)
+{
+	struct vmx_vcpu *xv = v->arch;
+	bool moved = (v->dirty & REG_RIP) && v->regs.rip != xv->rip_at_exit;
+
+	return !(xv->intr_state & GUEST_INTR_NMI) && !((xv->intr_state & GUEST_INTR_MOV_SS) && !moved) &&
+	       !(xv->reinject & INTR_INFO_VALID) && !v->event.pending;
+}
+
+/* NMI-window exiting needs virtual NMIs: an interrupt window where IF
+ * allows, else the next exit of any kind. */
+static void vmx_request_nmi_window(struct vcpu *v)
+{
+	if (v->regs.rflags & (1u << 9))
+		vmx_request_window(v);
+}
+
 static void vmx_flush_tlb(struct vcpu *v)
 {
 	((struct vmx_vcpu *)v->arch)->flush = true;
@@ -832,6 +851,8 @@ const struct vcpu_ops vmx_ops = {
 	.set_msr_intercept = vmx_set_msr_intercept,
 	.interrupt_window = vmx_interrupt_window,
 	.request_window = vmx_request_window,
+	.nmi_window = vmx_nmi_window,
+	.request_nmi_window = vmx_request_nmi_window,
 	.flush_tlb = vmx_flush_tlb,
 	.dump = vmx_dump,
 };
