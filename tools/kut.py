@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "kut")
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "kvm-unit-tests"))
 EXPECTED = os.path.join(ROOT, "tests", "kut", "expected")
-STOP_RE = re.compile(r"petrel: (all VMs stopped|ready: 0 VMs|FATAL|PANIC|cpu [0-9]+ stopped)")
+STOP_RE = re.compile(r"petrel: (all VMs stopped|ready: 0 VMs|FATAL|PANIC|cpu [0-9]+ stopped|EXCEPTION)")
 COLUMNS = ["test", "file", "category", "needs", "smp", "status", "qemu_rc", "pass", "fail", "skip",
            "xfail_kfail", "wall_s", "adapted", "cfg_notes", "summary"]
 
@@ -237,7 +237,7 @@ def run_one(e, base, timeout=None, backend="svm"):
         row["cfg_notes"] = "stopped:" + stopped.group(1)
     elif "petrel: ready: 0 VMs" in text:
         row["status"] = "NOTSTARTED"
-    elif re.search(r"petrel: (FATAL|PANIC)", text):
+    elif re.search(r"petrel: (FATAL|PANIC|EXCEPTION)", text):
         row["status"] = "PETREL"
         row["cfg_notes"] = "hypervisor failed"
     else:

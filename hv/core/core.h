@@ -48,5 +48,8 @@ void cr_caps_init(struct vcpu *v);
 int vcpu_write_efer(struct vcpu *v, uint64_t val);
 void handle_cr(struct vcpu *v);
 void handle_task_switch(struct vcpu *v);
+int task_load_sys_seg(struct vcpu *v, bool tr, uint16_t sel);
+int seg_load_data(struct vcpu *v, int idx, uint16_t sel);
+int seg_load_far_cs(struct vcpu *v, uint16_t sel, uint64_t *target);
 
 #endif

@@ -7,9 +7,10 @@
  * guest-physical address.
  *
  * Such an access is emulated from the instruction, not from the exit: the
- * instruction at RIP is decoded, its memory operand's linear address
- * computed and checked through the guest's segments, and translated by
- * Petrel's own walk of the guest's page tables (gmem.c).  So every way of
+ * instruction at RIP is decoded and run by the instruction emulator
+ * (hv/arch/x86/emulate_insn.c), each of its memory accesses checked
+ * through the guest's segments and translated by Petrel's own walk of the
+ * guest's page tables (gmem.c).  So every way of
  * getting there gives the CPU's answer: a page-table entry outside RAM
  * reads all-ones (an empty bus) and usually faults as reserved, a page
  * fault gets its real error code, and an access that straddles the end of
@@ -22,7 +23,10 @@
 #include <petrel/vm.h>
 
 #include "core.h"
+#include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/x86_decode.h>
+#include <petrel/x86_emulate.h>
 
 #define SEG_ATTR_L (1u << 9)
 #define SEG_ATTR_DB (1u << 10)
@@ -109,9 +113,19 @@ static int fetch_fault(struct vcpu *v)
 }
 
 /* MOV to CR3 (PAE paging: the PDPTEs it loads) or CR0/CR4 can fault on a
- * guest-physical address too: the control-register path handles it. */
+ * guest-physical address too, and LMSW takes its operand from memory: the
+ * control-register path handles them. */
 static bool is_mov_to_cr(struct vcpu *v, const struct x86_insn *in)
 {
+	if (in->opmap == 1 && in->opcode == 0x01 && in->has_modrm && X86_MODRM_REG(in->modrm) == 6 &&
+	    X86_MODRM_MOD(in->modrm) != 3) {
+		v->exit.kind = EXIT_CR;
+		v->exit.insn_len = 0; /* decode_cr takes it from the instruction */
+		v->exit.cr.cr = 0;
+		v->exit.cr.op = CR_UNKNOWN;
+		v->exit.cr.gpr = -1;
+		return true;
+	}
 	if (in->opmap != 1 || in->opcode != 0x22)
 		return false;
 	v->exit.kind = EXIT_CR;
@@ -122,18 +136,115 @@ static bool is_mov_to_cr(struct vcpu *v, const struct x86_insn *in)
 	return true;
 }
 
-/* One access outside RAM: decode the MOV at RIP, find its operand through
- * the guest's segments and page tables, do it (RAM bytes in RAM, the rest
- * on the bus: an address no device claims reads all-ones, writes vanish),
- * update the register, move past the instruction.  0 (done, or a fault
+/* --- the emulator's view of the vCPU ----------------------------------------------- */
+
+/* An access for the emulator: through the guest's segment (limits, types,
+ * #AC), then its page tables (a read-modify-write's read is checked for
+ * write too), then RAM or the bus piece by piece.  A fault is injected
+ * here, as the CPU raises it. */
+static int emu_access(struct vcpu *v, int seg, uint64_t off, void *buf, unsigned len, unsigned flags, bool write)
+{
+	bool w = flags & X86_EMU_WRITE;
+	uint64_t lin;
+	struct gpieces p;
+
+	if (guest_seg_linear(v, seg, off, len, w, &lin) ||
+	    guest_linear_xlate(v, lin, len, (w ? GACC_WRITE : 0) | (v->regs.cpl == 3 ? GACC_USER : 0), &p, true))
+		return -1;
+	gpieces_access(v, &p, buf, write);
+	return 0;
+}
+
+static int emu_read(void *opaque, int seg, uint64_t off, void *buf, unsigned len, unsigned flags)
+{
+	return emu_access(opaque, seg, off, buf, len, flags, false);
+}
+
+static int emu_write(void *opaque, int seg, uint64_t off, const void *buf, unsigned len, unsigned flags)
+{
+	return emu_access(opaque, seg, off, (void *)buf, len, flags, true);
+}
+
+static void emu_get_xmm(void *opaque, unsigned reg, uint8_t val[16])
+{
+	xstate_get_xmm(&((struct vcpu *)opaque)->xs, reg, val);
+}
+
+static void emu_set_xmm(void *opaque, unsigned reg, const uint8_t val[16])
+{
+	xstate_set_xmm(&((struct vcpu *)opaque)->xs, reg, val);
+}
+
+static void emu_get_mmx(void *opaque, unsigned reg, uint8_t val[8])
+{
+	xstate_mmx_io(&((struct vcpu *)opaque)->xs, reg, val, false);
+}
+
+static void emu_set_mmx(void *opaque, unsigned reg, const uint8_t val[8])
+{
+	uint8_t buf[8];
+
+	memcpy(buf, val, 8);
+	xstate_mmx_io(&((struct vcpu *)opaque)->xs, reg, buf, true);
+}
+
+static int emu_load_dtr(void *opaque, bool idt, uint64_t base, uint16_t limit)
+{
+	struct vcpu *v = opaque;
+
+	if (idt) {
+		v->regs.idtr.base = base;
+		v->regs.idtr.limit = limit;
+	} else {
+		v->regs.gdtr.base = base;
+		v->regs.gdtr.limit = limit;
+	}
+	vcpu_dirty(v, REG_SEGS);
+	return 0;
+}
+
+static int emu_load_sys_seg(void *opaque, bool tr, uint16_t sel)
+{
+	return task_load_sys_seg(opaque, tr, sel);
+}
+
+static int emu_load_seg(void *opaque, int seg, uint16_t sel)
+{
+	return seg_load_data(opaque, seg, sel);
+}
+
+static int emu_load_far_cs(void *opaque, uint16_t sel, uint64_t *target)
+{
+	return seg_load_far_cs(opaque, sel, target);
+}
+
+/* SSE and MMX as the guest's CR0 and CR4 allow them (SDM vol. 3A §13.1):
+ * #UD with CR0.EM (or, for SSE, without CR4.OSFXSR), #NM with CR0.TS; an
+ * MMX instruction raises a pending x87 exception as #MF first. */
+static int emu_sse_usable(void *opaque, bool mmx)
+{
+	struct vcpu *v = opaque;
+
+	if ((v->regs.cr0 & CR0_EM) || (!mmx && !(v->regs.cr4 & CR4_OSFXSR)))
+		return 6;
+	if (v->regs.cr0 & CR0_TS)
+		return 7;
+	if (mmx && (xstate_x87_status(&v->xs) & 0x80))
+		return 16;
+	return 0;
+}
+
+/* One instruction whose memory is not RAM (a device's range, or nothing):
+ * decoded at RIP and run by the emulator (x86_emulate.h), its memory
+ * reached through the guest's segments and page tables, RAM bytes in RAM
+ * and the rest on the bus (an address no device claims reads all-ones,
+ * writes vanish).  0 (done, continued later for a long REP, or a fault
  * injected), or -1 after saying why it cannot be emulated. */
 int emulate_mmio(struct vcpu *v)
 {
 	struct x86_insn insn;
-	struct x86_mmio m;
-	struct gpieces p;
-	uint64_t val = 0, off, lin, *reg;
-	int seg;
+	struct x86_emu e;
+	enum x86_emu_result r;
 
 	if (v->exit.mmio.vectoring) {
 		pr_err("vm %s: event delivery touched guest-physical 0x%llx, which is not RAM (an IDT, "
@@ -149,26 +260,39 @@ int emulate_mmio(struct vcpu *v)
 		handle_cr(v);
 		return 0;
 	}
-	if (x86_mmio_classify(&insn, &m) ||
-	    x86_mem_operand(&insn, v->regs.gpr, v->regs.rip + insn.len, &off, &seg)) {
-		pr_err("vm %s: access to guest-physical 0x%llx by an instruction Petrel does not emulate "
-		       "(opcode %02x%s)\n", v->vm->name, (unsigned long long)v->exit.mmio.gpa, insn.opcode,
-		       insn.opmap == 1 ? " in the 0F map" : "");
+	vcpu_need(v, REG_RIP | REG_GPRS | REG_CR | REG_SEGS);
+	e = (struct x86_emu){
+		.rip = v->regs.rip, .rflags = v->regs.rflags, .canonical57 = v->regs.cr4 & CR4_LA57,
+		.stack_size = insn.mode == X86_MODE_64 ? 8 : (v->regs.seg[SEG_SS].attr & SEG_ATTR_DB) ? 4 : 2,
+		.read = emu_read, .write = emu_write, .get_xmm = emu_get_xmm, .set_xmm = emu_set_xmm,
+		.get_mmx = emu_get_mmx, .set_mmx = emu_set_mmx,
+		.sse_usable = emu_sse_usable, .opaque = v, .rep_chunk = STRING_IO_CHUNK,
+		.cr0 = v->regs.cr0, .cr4 = v->regs.cr4, .cpl = v->regs.cpl,
+		.tzcnt = guest_cpuid(v, 7, 0).ebx & (1u << 3),
+		.lzcnt = guest_cpuid(v, 0x80000001u, 0).ecx & (1u << 5),
+		.gdtr = { v->regs.gdtr.base, (uint16_t)v->regs.gdtr.limit },
+		.idtr = { v->regs.idtr.base, (uint16_t)v->regs.idtr.limit },
+		.ldtr = v->regs.seg[SEG_LDTR].sel, .tr = v->regs.seg[SEG_TR].sel,
+		.sel = { v->regs.seg[SEG_ES].sel, v->regs.seg[SEG_CS].sel, v->regs.seg[SEG_SS].sel,
+			 v->regs.seg[SEG_DS].sel, v->regs.seg[SEG_FS].sel, v->regs.seg[SEG_GS].sel },
+		.load_dtr = emu_load_dtr, .load_sys_seg = emu_load_sys_seg, .load_seg = emu_load_seg,
+		.load_far_cs = emu_load_far_cs,
+	};
+	memcpy(e.gpr, v->regs.gpr, sizeof(e.gpr));
+	r = x86_emulate(&e, &insn);
+	if (r == X86_EMU_UNHANDLED) {
+		pr_err("vm %s: access to guest-physical 0x%llx by an instruction Petrel does not emulate: %s "
+		       "(opcode %s%02x)\n", v->vm->name, (unsigned long long)v->exit.mmio.gpa, e.unhandled,
+		       insn.opmap == 1 ? "0f " : insn.opmap == 2 ? "0f 38 " : insn.opmap == 3 ? "0f 3a " : "",
+		       insn.opcode);
 		return -1;
 	}
-	if (guest_seg_linear(v, seg, off, m.size, m.write, &lin) ||
-	    guest_linear_xlate(v, lin, m.size, (m.write ? GACC_WRITE : 0) | (v->regs.cpl == 3 ? GACC_USER : 0),
-			       &p, true))
-		return 0; /* #GP, #SS, #AC or #PF injected */
-	reg = m.reg >= 0 ? &v->regs.gpr[m.reg] : NULL;
-	if (m.write) {
-		val = x86_mmio_store_value(reg ? *reg : 0, &m);
-		gpieces_access(v, &p, &val, true);
-	} else {
-		gpieces_access(v, &p, &val, false);
-		*reg = x86_mmio_merge(*reg, val, &m);
-	}
-	v->regs.rip += insn.len;
-	vcpu_dirty(v, REG_RIP);
+	/* OK and MORE move on; a REP that faulted keeps its finished elements. */
+	memcpy(v->regs.gpr, e.gpr, sizeof(e.gpr));
+	v->regs.rflags = e.rflags;
+	v->regs.rip = e.rip;
+	vcpu_dirty(v, REG_RIP | REG_GPRS);
+	if (r == X86_EMU_EXCEPTION)
+		vcpu_inject_exception(v, e.exc_vector, e.exc_has_error, e.exc_error);
 	return 0;
 }

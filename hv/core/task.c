@@ -101,7 +101,9 @@ static int read_desc(struct vcpu *v, uint16_t sel, struct desc *d)
 		return 1;
 	if ((uint32_t)(sel & ~7u) + 7 > limit)
 		return 1;
-	d->where = (base + (sel & ~7u)) & 0xffffffffull;
+	d->where = base + (sel & ~7u);
+	if (!(r->efer & EFER_LMA))
+		d->where &= 0xffffffffull;
 	return sys_read(v, d->where, &d->raw, 8) ? -1 : 0;
 }
 
@@ -184,7 +186,7 @@ static int save_old(struct vcpu *v, uint32_t eip, uint32_t eflags)
 }
 
 /* A segment of the new task (SDM vol. 3A §8.3 step 13): -1 after #TS. */
-static int load_seg(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl)
+static int load_seg_as(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl, uint8_t vec)
 {
 	struct desc d;
 	uint8_t type;
@@ -200,7 +202,7 @@ static int load_seg(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl)
 		return 0;
 	}
 	if (!(sel & ~3u) || (rc = read_desc(v, sel, &d)) > 0) {
-		fault(v, TS_VEC, sel);
+		fault(v, vec, sel);
 		return -1;
 	}
 	if (rc < 0)
@@ -215,7 +217,7 @@ static int load_seg(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl)
 		ok = ok && (!code || (type & 2)) &&
 		     ((code && (type & 4)) || desc_dpl(d.raw) >= MAX(cpl, (uint8_t)(sel & 3)));
 	if (!ok) {
-		fault(v, TS_VEC, sel);
+		fault(v, vec, sel);
 		return -1;
 	}
 	if (!desc_p(d.raw)) {
@@ -229,6 +231,12 @@ static int load_seg(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl)
 	}
 	v->regs.seg[idx] = seg_from(sel, d.raw);
 	return 0;
+}
+
+/* In a task switch the faults are #TS. */
+static int load_seg(struct vcpu *v, int idx, uint16_t sel, uint8_t cpl)
+{
+	return load_seg_as(v, idx, sel, cpl, TS_VEC);
 }
 
 static int load_ldt(struct vcpu *v, uint16_t sel)
@@ -348,4 +356,167 @@ void handle_task_switch(struct vcpu *v)
 		return;
 	if (e->task.has_error)
 		push_error(v, e->task.error);
+}
+
+/*
+ * LTR and LLDT (SDM vol. 2A): a GDT selector (null only for LLDT, which
+ * then leaves LDTR unusable) to an available TSS or an LDT descriptor,
+ * present; 16 bytes with a 64-bit base in IA-32e mode.  LTR marks the
+ * TSS busy.  0, or -1 after injecting #GP, #NP or #PF.  The caller has
+ * checked CPL 0.
+ */
+int task_load_sys_seg(struct vcpu *v, bool tr, uint16_t sel)
+{
+	struct vcpu_regs *r = &v->regs;
+	bool lma = r->efer & EFER_LMA;
+	uint64_t lo, hi = 0, where;
+	uint8_t type;
+	struct segment s;
+
+	vcpu_need(v, REG_CR | REG_SEGS);
+	if (!(sel & ~3u)) {
+		if (tr) {
+			fault(v, GP_VEC, 0);
+			return -1;
+		}
+		r->seg[SEG_LDTR] = (struct segment){ .sel = sel };
+		vcpu_dirty(v, REG_SEGS);
+		return 0;
+	}
+	if ((sel & 4) || (uint32_t)(sel & ~7u) + (lma ? 15 : 7) > r->gdtr.limit) {
+		fault(v, GP_VEC, sel);
+		return -1;
+	}
+	where = r->gdtr.base + (sel & ~7u);
+	if (!lma)
+		where &= 0xffffffffull;
+	if (sys_read(v, where, &lo, 8) || (lma && sys_read(v, where + 8, &hi, 8)))
+		return -1;
+	type = desc_type(lo);
+	if (desc_s(lo) || (tr ? type != TYPE_TSS32_AVAIL && (lma || type != 1) : type != TYPE_LDT) ||
+	    (lma && ((hi >> 40) & 0x1f))) {
+		fault(v, GP_VEC, sel);
+		return -1;
+	}
+	if (!desc_p(lo)) {
+		fault(v, NP_VEC, sel);
+		return -1;
+	}
+	s = seg_from(sel, lo);
+	if (lma) {
+		s.base |= (hi & 0xffffffffull) << 32;
+		if ((uint64_t)((int64_t)(s.base << 16) >> 16) != s.base) {
+			fault(v, GP_VEC, sel);
+			return -1;
+		}
+	}
+	if (tr) {
+		lo |= DESC_BUSY;
+		if (sys_write(v, where, &lo, 8))
+			return -1;
+		s.attr |= 2; /* busy */
+	}
+	r->seg[tr ? SEG_TR : SEG_LDTR] = s;
+	vcpu_dirty(v, REG_SEGS);
+	return 0;
+}
+
+/*
+ * MOV and POP to a data segment register (SDM vol. 2B MOV, POP): the
+ * checks of a task switch's loads with #GP for their faults (#SS for a
+ * stack segment not present); in IA-32e mode SS may be null at CPL 0-2
+ * with RPL = CPL.  Real and virtual-8086 mode load the base only.  0, or
+ * -1 after injecting the fault.
+ */
+int seg_load_data(struct vcpu *v, int idx, uint16_t sel)
+{
+	struct vcpu_regs *r = &v->regs;
+	bool real = !(r->cr0 & CR0_PE) || (r->rflags & RFLAGS_VM);
+
+	vcpu_need(v, REG_CR | REG_SEGS | REG_RIP);
+	if (real) {
+		r->seg[idx].sel = sel;
+		r->seg[idx].base = (uint32_t)sel << 4;
+		if (r->rflags & RFLAGS_VM)
+			r->seg[idx] = (struct segment){ .sel = sel, .base = (uint32_t)sel << 4, .limit = 0xffff,
+							.attr = 0xf3 };
+	} else if (idx == SEG_SS && !(sel & ~3u)) {
+		if (!(r->efer & EFER_LMA) || !(r->seg[SEG_CS].attr & (1u << 9)) || r->cpl == 3 || (sel & 3) != r->cpl) {
+			fault(v, GP_VEC, 0);
+			return -1;
+		}
+		r->seg[SEG_SS] = (struct segment){ .sel = sel, .attr = (uint16_t)(r->cpl << 5) };
+	} else if (load_seg_as(v, idx, sel, r->cpl, GP_VEC)) {
+		return -1;
+	}
+	vcpu_dirty(v, REG_SEGS);
+	return 0;
+}
+
+/*
+ * A far JMP or CALL's new CS (SDM vol. 2A JMP "Far jumps in protected
+ * mode"): a code segment, conforming with DPL <= CPL or non-conforming with
+ * RPL <= CPL and DPL = CPL, present; the offset within its limit, or
+ * canonical for a 64-bit segment.  CS gets RPL = CPL.  Call gates, task
+ * gates and TSSs are not run here: -2.  0, or -1 after the fault.
+ */
+int seg_load_far_cs(struct vcpu *v, uint16_t sel, uint64_t *target)
+{
+	struct vcpu_regs *r = &v->regs;
+	struct desc d;
+	struct segment cs;
+	uint8_t type;
+	int rc;
+
+	vcpu_need(v, REG_CR | REG_SEGS | REG_RIP);
+	if (!(r->cr0 & CR0_PE) || (r->rflags & RFLAGS_VM)) {
+		r->seg[SEG_CS].sel = sel;
+		r->seg[SEG_CS].base = (uint32_t)sel << 4;
+		*target &= 0xffff;
+		vcpu_dirty(v, REG_SEGS);
+		return 0;
+	}
+	if (!(sel & ~3u)) {
+		fault(v, GP_VEC, 0);
+		return -1;
+	}
+	if ((rc = read_desc(v, sel, &d)) > 0) {
+		fault(v, GP_VEC, sel);
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	if (!desc_s(d.raw))
+		return -2;
+	type = desc_type(d.raw);
+	if (!(type & 8) || ((type & 4) ? desc_dpl(d.raw) > r->cpl
+				       : (sel & 3) > r->cpl || desc_dpl(d.raw) != r->cpl)) {
+		fault(v, GP_VEC, sel);
+		return -1;
+	}
+	if (!desc_p(d.raw)) {
+		fault(v, NP_VEC, sel);
+		return -1;
+	}
+	cs = seg_from((uint16_t)((sel & ~3u) | r->cpl), d.raw);
+	if ((r->efer & EFER_LMA) && (cs.attr & (1u << 9))) {
+		if ((uint64_t)((int64_t)(*target << 16) >> 16) != *target) {
+			fault(v, GP_VEC, 0);
+			return -1;
+		}
+	} else {
+		*target &= (cs.attr & (1u << 10)) ? 0xffffffffull : 0xffffull;
+		if (*target > cs.limit) {
+			fault(v, GP_VEC, 0);
+			return -1;
+		}
+	}
+	if (!(d.raw & DESC_ACCESSED)) {
+		d.raw |= DESC_ACCESSED;
+		if (write_desc(v, &d))
+			return -1;
+	}
+	r->seg[SEG_CS] = cs;
+	vcpu_dirty(v, REG_SEGS);
+	return 0;
 }

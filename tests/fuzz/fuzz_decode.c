@@ -9,8 +9,6 @@
  *  - for every shorter avail the answer is TRUNCATED or the same answer:
  *    every prefix of a decoded instruction is TRUNCATED, and its own bytes
  *    cut to its length decode to the same instruction;
- *  - an MMIO-classified instruction is a memory form with a 1/2/4/8-byte
- *    access, a sane register, and merge/store values that respect the sizes;
  *  - a memory operand's offset fits its address size, its segment is one
  *    of the six. */
 #include <stdint.h>
@@ -86,47 +84,6 @@ static void check_fields(const struct x86_insn *in, enum x86_mode mode, size_t a
 		CHECK((in->imm >> (8 * in->imm_size)) == 0);
 }
 
-static void check_mmio(const struct x86_insn *in, const uint8_t *bytes)
-{
-	struct x86_mmio m;
-	uint64_t old, value, got, keep;
-
-	if (x86_mmio_classify(in, &m) != 0)
-		return;
-	CHECK(is_size(m.size));
-	CHECK(!in->vex && !in->lock);
-	CHECK(!in->has_modrm || X86_MODRM_MOD(in->modrm) != 3);
-	CHECK(m.reg >= -1 && m.reg <= 15);
-	CHECK(!m.high8 || (m.reg >= 0 && m.reg <= 3 && m.size == 1 && !in->rex));
-	CHECK(m.reg >= 0 || (m.write && !m.high8));
-	CHECK(m.reg < 8 || (in->rex & 4));
-
-	old = 0xa5a5a5a55a5a5a5aull; /* arbitrary, but reproducible from the input */
-	for (unsigned i = 0; i < in->len; i++)
-		old = (old << 8 | old >> 56) ^ bytes[i];
-	value = ~old * 0x9e3779b97f4a7c15ull;
-	if (m.write) {
-		CHECK(m.dst_size == 0 && !m.sign_extend && !m.zero_upper);
-		got = x86_mmio_store_value(old, &m);
-		CHECK(m.size == 8 || (got >> (8 * m.size)) == 0);
-		return;
-	}
-	CHECK(is_size(m.dst_size) && m.dst_size >= m.size);
-	CHECK(!m.zero_upper || (in->mode == X86_MODE_64 && m.dst_size == 4));
-	CHECK(!m.high8 || m.dst_size == 1);
-	got = x86_mmio_merge(old, value, &m);
-	/* The bytes outside the destination are kept, unless a 32-bit write in
-	 * 64-bit mode clears them. */
-	keep = m.high8 ? ~0xff00ull : m.dst_size == 8 ? 0 : ~0ull << (8 * m.dst_size);
-	CHECK((got & keep) == (m.zero_upper ? 0 : old & keep));
-	/* The loaded bytes land unchanged in the low `size` bytes. */
-	if (m.high8)
-		CHECK(((got >> 8) & 0xff) == (value & 0xff));
-	else if (m.size < 8)
-		CHECK((got & ((1ull << (8 * m.size)) - 1)) == (value & ((1ull << (8 * m.size)) - 1)));
-	else
-		CHECK(got == value);
-}
 
 /* The memory operand: an offset within the address size and a segment
  * 0..5, for every instruction with a memory ModRM (or moffs); registers
@@ -180,7 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_fields(&in, mode, n);
 	r2 = decode_copy(b, in.len, mode, &again);
 	CHECK(r2 == X86_DECODE_OK && same(&in, &again));
-	check_mmio(&in, b);
 	check_mem_operand(&in);
 	return 0;
 }

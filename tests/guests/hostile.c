@@ -320,12 +320,15 @@ static void check_cr_refused(void)
 	int nw = fault_of(do_write_cr0, (cr0 & ~CR0_CD) | CR0_NW);
 	int pg = fault_of(do_write_cr0, (cr0 & ~CR0_PE) | CR0_PG);
 	int r15 = fault_of(do_write_cr4, cr4 | (1u << 15));
+	/* PKE: allowed exactly when CPUID offers PKU */
+	bool pku = cpuid(0).eax >= 7 && (cpuid_count(7, 0).ecx & (1u << 3));
 	int pke = fault_of(do_write_cr4, cr4 | CR4_PKE);
+	write_cr4(cr4);
 	int pcide = fault_of(do_write_cr4, cr4 | CR4_PCIDE);
-	report(nw == VEC_GP && pg == VEC_GP && r15 == VEC_GP && pke == VEC_GP && pcide == VEC_GP &&
-	       read_cr0() == cr0 && read_cr4() == cr4,
-	       "cr-refused: NW without CD %s, PG without PE %s, CR4 bit 15 %s, PKE (hidden) %s, "
-	       "PCIDE outside IA-32e %s", exc_name(nw), exc_name(pg), exc_name(r15), exc_name(pke),
+	report(nw == VEC_GP && pg == VEC_GP && r15 == VEC_GP && pke == (pku ? EXC_NONE : VEC_GP) &&
+	       pcide == VEC_GP && read_cr0() == cr0 && read_cr4() == cr4,
+	       "cr-refused: NW without CD %s, PG without PE %s, CR4 bit 15 %s, PKE %s (cpuid %d), "
+	       "PCIDE outside IA-32e %s", exc_name(nw), exc_name(pg), exc_name(r15), exc_name(pke), pku,
 	       exc_name(pcide));
 	/* Allowed: CD with NW, and TS */
 	int cd = fault_of(do_write_cr0, cr0 | CR0_CD | CR0_NW);

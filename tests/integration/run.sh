@@ -359,7 +359,10 @@ test_linux_vmx() {
 }
 
 # More guest RAM than fits below the MMIO hole: 3 GiB at 0, the rest at
-# 4 GiB, in the e820 map Linux prints and in what it counts.
+# 4 GiB, in the e820 map Linux prints and in what it counts.  No VMX twin:
+# Bochs 2.7 backs at most 2 GiB of host memory (memory: host=), and a
+# larger guest memory did not hold its contents there (Petrel's own stack
+# was overwritten when it zeroed the VM's RAM above 4 GiB).
 test_linux_high_ram_svm() {
 	local log=$LOGDIR/svm-linux-high-ram.txt
 	STOP='PETREL-GUEST-READY|petrel: vm linux0 stopped|FATAL|PANIC' qemu_boot "$log" 300 -cpu max \

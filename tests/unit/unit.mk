@@ -24,6 +24,7 @@ UNIT_SRC_pagetable := hv/mm/pagetable.c
 UNIT_SRC_multiboot := boot/multiboot.c hv/lib/printf.c hv/lib/string.c
 UNIT_SRC_acpi      := drivers/acpi.c hv/lib/printf.c hv/lib/string.c
 UNIT_SRC_decode    := hv/arch/x86/decode.c
+UNIT_SRC_emulate   := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 UNIT_SRC_io_bus    := hv/core/io_bus.c
 UNIT_SRC_guest_loader := guest-loader/config.c guest-loader/multiboot.c hv/core/cmdline.c \
                          hv/lib/printf.c hv/lib/string.c

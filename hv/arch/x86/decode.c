@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* x86 instruction length decoder and MMIO MOV classifier; see
+/* x86 instruction length decoder and memory operands; see
  * petrel/x86_decode.h for the scope and the choices made.
  *
  * Why not Zydis.  Debian's libzydis-dev (4.0.0, with libzycore-dev) ships
@@ -10,8 +10,8 @@
  * ZYAN_NO_LIBC, but that means vendoring Zydis and Zycore (tens of
  * thousands of lines, mostly generated tables; Debian's build is ~600 KB of
  * text) and building it with our flags, for a full disassembler of which we
- * need the length and a dozen MOV forms; the MMIO classification would still
- * be ours.  A table-driven decoder of ~600 lines, cross-checked against
+ * need the length and the memory operand; the emulation would still be
+ * ours (emulate_insn.c).  A table-driven decoder of ~600 lines, cross-checked against
  * objdump on a large corpus and fuzzed, is smaller to audit and to keep. */
 #include <petrel/x86_decode.h>
 
@@ -493,133 +493,6 @@ int x86_decode(const uint8_t *bytes, size_t avail, enum x86_mode mode, struct x8
 		return r;
 	out->len = (uint8_t)c.pos;
 	return X86_DECODE_OK;
-}
-
-/* ---- MMIO ---- */
-
-static uint64_t low_mask(unsigned bytes)
-{
-	return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
-}
-
-/* The register operand of ModRM.reg: REX.R extends it; without any REX,
- * byte registers 4..7 are AH, CH, DH, BH (SDM vol. 2 §3.1.1.1 table 3-1). */
-static void set_reg(struct x86_mmio *m, const struct x86_insn *in, bool byte_reg)
-{
-	uint8_t reg = (uint8_t)(X86_MODRM_REG(in->modrm) | ((in->rex & 4) << 1));
-
-	m->high8 = byte_reg && !in->rex && reg >= 4;
-	m->reg = (int8_t)(m->high8 ? reg - 4 : reg);
-}
-
-static void set_load(struct x86_mmio *m, const struct x86_insn *in, uint8_t size, uint8_t dst, bool sx)
-{
-	m->write = false;
-	m->size = size;
-	m->dst_size = dst;
-	m->sign_extend = sx;
-	m->zero_upper = in->mode == X86_MODE_64 && dst == 4;
-}
-
-static int classify_0f(const struct x86_insn *in, struct x86_mmio *m)
-{
-	switch (in->opcode) {
-	case 0xb6: case 0xb7: case 0xbe: case 0xbf:   /* MOVZX, MOVSX r, r/m8/16 */
-		set_load(m, in, (in->opcode & 1) ? 2 : 1, in->opsize, in->opcode >= 0xbe);
-		set_reg(m, in, false);
-		return 0;
-	case 0xc3:                                    /* MOVNTI m32/64, r */
-		if (in->opsize == 2 || in->rep)
-			return -1;
-		m->write = true;
-		m->size = in->opsize;
-		set_reg(m, in, false);
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-static int classify_one_byte(const struct x86_insn *in, struct x86_mmio *m)
-{
-	uint8_t size = (in->opcode & 1) ? in->opsize : 1;
-
-	switch (in->opcode) {
-	case 0x88: case 0x89:                         /* MOV r/m, r */
-		m->write = true;
-		m->size = size;
-		set_reg(m, in, size == 1);
-		return 0;
-	case 0x8a: case 0x8b:                         /* MOV r, r/m */
-		set_load(m, in, size, size, false);
-		set_reg(m, in, size == 1);
-		return 0;
-	case 0xc6: case 0xc7:                         /* MOV r/m, imm */
-		if (X86_MODRM_REG(in->modrm) != 0)
-			return -1;
-		m->write = true;
-		m->size = size;
-		m->reg = -1;
-		/* imm8/16/32; with REX.W the imm32 is sign-extended. */
-		m->imm = size == 8 ? (uint64_t)(int64_t)(int32_t)in->imm : in->imm;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-/* MOV AL/rAX <-> moffs: no ModRM, the register is always rAX. */
-static int classify_moffs(const struct x86_insn *in, struct x86_mmio *m)
-{
-	uint8_t size = (in->opcode & 1) ? in->opsize : 1;
-
-	if (in->opcode >= 0xa2) {
-		m->write = true;
-		m->size = size;
-	} else {
-		set_load(m, in, size, size, false);
-	}
-	m->reg = 0;
-	return 0;
-}
-
-int x86_mmio_classify(const struct x86_insn *in, struct x86_mmio *out)
-{
-	*out = (struct x86_mmio){ .reg = -1 };
-	if (in->vex || in->lock)
-		return -1;
-	if (in->opmap == 0 && in->opcode >= 0xa0 && in->opcode <= 0xa3)
-		return classify_moffs(in, out);
-	if (!in->has_modrm || X86_MODRM_MOD(in->modrm) == 3)
-		return -1;
-	if (in->opmap == 0)
-		return classify_one_byte(in, out);
-	if (in->opmap == 1)
-		return classify_0f(in, out);
-	return -1;
-}
-
-uint64_t x86_mmio_merge(uint64_t old, uint64_t value, const struct x86_mmio *m)
-{
-	uint64_t v = value & low_mask(m->size);
-	uint64_t dmask = low_mask(m->dst_size);
-
-	if (m->sign_extend && m->size < 8 && (v >> (8 * m->size - 1)) & 1)
-		v |= ~low_mask(m->size);
-	if (m->high8)
-		return (old & ~0xff00ull) | ((v & 0xff) << 8);
-	if (m->zero_upper)
-		return v & dmask;
-	return (old & ~dmask) | (v & dmask);
-}
-
-uint64_t x86_mmio_store_value(uint64_t regval, const struct x86_mmio *m)
-{
-	if (m->reg < 0)
-		return m->imm & low_mask(m->size);
-	if (m->high8)
-		return (regval >> 8) & 0xff;
-	return regval & low_mask(m->size);
 }
 
 /* --- the memory operand's address ------------------------------------------- */

@@ -186,3 +186,122 @@ uint32_t vcpu_pkru(struct vcpu *v)
 		memcpy(&val, v->xs.area + pkru_offset, 4);
 	return val;
 }
+
+/* XMM0-15 straight from the CPU (Petrel itself never uses them).  The
+ * template names each register: an asm operand cannot. */
+#define XMM_IO(n)                                                                          \
+	case n:                                                                            \
+		if (store)                                                                 \
+			__asm__ volatile("movdqu (%0), %%xmm" #n : : "r"(buf) : "memory"); \
+		else                                                                       \
+			__asm__ volatile("movdqu %%xmm" #n ", (%0)" : : "r"(buf) : "memory"); \
+		break;
+
+static void xmm_io(unsigned reg, uint8_t *buf, bool store)
+{
+	switch (reg & 15) {
+	XMM_IO(0) XMM_IO(1) XMM_IO(2) XMM_IO(3) XMM_IO(4) XMM_IO(5) XMM_IO(6) XMM_IO(7)
+	XMM_IO(8) XMM_IO(9) XMM_IO(10) XMM_IO(11) XMM_IO(12) XMM_IO(13) XMM_IO(14) XMM_IO(15)
+	}
+}
+
+#define XMM_AREA_OFFSET 160 /* XMM0 in the FXSAVE / XSAVE legacy region */
+#define XSTATE_BV_SSE (1ull << 1)
+
+void xstate_get_xmm(struct vcpu_xstate *xs, unsigned reg, uint8_t val[16])
+{
+	if (owner[this_cpu()->cpu_id] == xs) {
+		xmm_io(reg, val, false);
+		return;
+	}
+	if (use_xsave && !(le_get(xs->area + 512, 8) & XSTATE_BV_SSE))
+		memset(val, 0, 16); /* in its init state */
+	else
+		memcpy(val, xs->area + XMM_AREA_OFFSET + 16 * (reg & 15), 16);
+}
+
+void xstate_set_xmm(struct vcpu_xstate *xs, unsigned reg, const uint8_t val[16])
+{
+	uint8_t buf[16];
+
+	if (owner[this_cpu()->cpu_id] == xs) {
+		memcpy(buf, val, 16);
+		xmm_io(reg, buf, true);
+		return;
+	}
+	if (use_xsave && !(le_get(xs->area + 512, 8) & XSTATE_BV_SSE)) {
+		/* leaving the init state: the other registers are zero there */
+		memset(xs->area + XMM_AREA_OFFSET, 0, 256);
+		le_put(xs->area + 512, le_get(xs->area + 512, 8) | XSTATE_BV_SSE, 8);
+	}
+	memcpy(xs->area + XMM_AREA_OFFSET + 16 * (reg & 15), val, 16);
+}
+
+/*
+ * MM0-7 (the x87 registers R0-R7, 64 bits each) and the rule that an MMX
+ * instruction sets TOP to 0 and tags every register valid (SDM vol. 1
+ * §9.5.1).  The image keeps ST(j) = R((TOP + j) mod 8) at 32 + 16j; the
+ * state is saved first if it is in the CPU, and loaded back after.
+ * Returns the x87 status word as it was (its ES bit: a pending x87
+ * exception, which an MMX instruction raises as #MF first).
+ */
+#define FXSAVE_FSW 2
+#define FXSAVE_FTW 4 /* the abridged tag byte: 1 = valid */
+#define FXSAVE_ST0 32
+#define XSTATE_BV_X87 (1ull << 0)
+
+uint16_t xstate_mmx_io(struct vcpu_xstate *xs, unsigned reg, uint8_t val[8], bool write)
+{
+	bool live = owner[this_cpu()->cpu_id] == xs;
+	uint8_t *a = xs->area, r[8][16];
+	uint64_t xcr0 = use_xsave ? xgetbv0() : 0;
+	uint16_t fsw;
+	unsigned top;
+
+	/* XSAVE and XRSTOR of the whole area under XCR0 = every state, as
+	 * xstate_load does (the guest's XCR0 may be in place now). */
+	if (live && xcr0 != all_states && use_xsave)
+		xsetbv0(all_states);
+	if (live)
+		save_area(a);
+	if (use_xsave && !(le_get(a + 512, 8) & XSTATE_BV_X87)) {
+		/* the init state: FCW 0x37f, everything else 0 */
+		memset(a, 0, 32 + 128);
+		le_put(a, 0x37f, 2);
+		le_put(a + 512, le_get(a + 512, 8) | XSTATE_BV_X87, 8);
+	}
+	fsw = (uint16_t)le_get(a + FXSAVE_FSW, 2);
+	top = (fsw >> 11) & 7;
+	for (unsigned j = 0; j < 8; j++)
+		memcpy(r[(top + j) & 7], a + FXSAVE_ST0 + 16 * j, 16);
+	if (write) {
+		memcpy(r[reg & 7], val, 8);
+		r[reg & 7][8] = r[reg & 7][9] = 0xff; /* exponent all ones, as MMX writes leave it */
+		memset(r[reg & 7] + 10, 0, 6);
+	} else {
+		memcpy(val, r[reg & 7], 8);
+	}
+	for (unsigned j = 0; j < 8; j++) /* TOP = 0: ST(j) is Rj */
+		memcpy(a + FXSAVE_ST0 + 16 * j, r[j], 16);
+	le_put(a + FXSAVE_FSW, fsw & ~(7u << 11), 2);
+	a[FXSAVE_FTW] = 0xff;
+	if (live)
+		load_area(a);
+	if (live && xcr0 != all_states && use_xsave)
+		xsetbv0(xcr0);
+	return fsw;
+}
+
+/* The x87 status word, without changing anything. */
+uint16_t xstate_x87_status(struct vcpu_xstate *xs)
+{
+	uint16_t fsw;
+
+	if (owner[this_cpu()->cpu_id] == xs) {
+		__asm__ volatile("fnstsw %0" : "=a"(fsw));
+		return fsw;
+	}
+	if (use_xsave && !(le_get(xs->area + 512, 8) & XSTATE_BV_X87))
+		return 0;
+	return (uint16_t)le_get(xs->area + FXSAVE_FSW, 2);
+}

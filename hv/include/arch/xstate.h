@@ -16,5 +16,14 @@ int xstate_vcpu_reset(struct vcpu_xstate *xs);
  * holds it already (dr6: the backend does not switch DR6 itself).
  * Returns true if XCR0 was changed to do it. */
 bool xstate_load(struct vcpu_xstate *xs, bool dr6);
+/* A guest's XMM register (0-15, the low 128 bits), for the instruction
+ * emulator: in the CPU while this vCPU owns it, else in its saved area. */
+#include <stdint.h>
+void xstate_get_xmm(struct vcpu_xstate *xs, unsigned reg, uint8_t val[16]);
+void xstate_set_xmm(struct vcpu_xstate *xs, unsigned reg, const uint8_t val[16]);
+/* MM0-7, with an MMX instruction's effect on the x87 state (TOP 0, all
+ * tags valid); returns the x87 status word from before. */
+uint16_t xstate_mmx_io(struct vcpu_xstate *xs, unsigned reg, uint8_t val[8], bool write);
+uint16_t xstate_x87_status(struct vcpu_xstate *xs);
 
 #endif

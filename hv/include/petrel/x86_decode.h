@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* x86 instruction decoder: lengths for every exit the hypervisor must skip,
- * and the MOV forms it must emulate for MMIO.
+ * and the decoded fields and memory operand the instruction emulator
+ * (x86_emulate.h) runs on.
  *
  * Under AMD SVM on QEMU TCG there is no nRIP save and no decode assist
  * (AMD APM vol. 2 §15.7.1, §15.33), so after an intercepted CPUID, RDMSR,
@@ -92,42 +93,6 @@ struct x86_insn {
  * same TRUNCATED or the final one), or X86_DECODE_INVALID.  *out is
  * meaningful only on success. */
 int x86_decode(const uint8_t *bytes, size_t avail, enum x86_mode mode, struct x86_insn *out);
-
-/* What an MMIO access does, for the MOV forms Linux uses on device memory:
- * 88/89/8A/8B (MOV r/m <-> reg), C6 /0 and C7 /0 (MOV r/m, imm), A0-A3
- * (MOV with moffs), 0F B6/B7/BE/BF (MOVZX/MOVSX from memory), 0F C3 (MOVNTI).
- * Only memory forms (mod != 11), no LOCK, no VEX. */
-struct x86_mmio {
-	bool write;        /* a store to memory */
-	uint8_t size;      /* memory operand bytes: 1, 2, 4, 8 */
-	int8_t reg;        /* the GPR the value comes from or goes to, in
-			    * encoding order (0..15 = RAX RCX RDX RBX RSP RBP RSI
-			    * RDI R8..R15); -1 for an immediate store.  With high8
-			    * it is 0..3 and the byte is bits 15:8 of that register:
-			    * AH, CH, DH, BH (ModRM reg 4..7 without REX). */
-	bool high8;
-	uint8_t dst_size;  /* loads: bytes of the register written, before
-			    * zero_upper (MOVZX/MOVSX widen: > size); 0 for stores */
-	bool sign_extend;  /* loads: MOVSX */
-	bool zero_upper;   /* loads: a 32-bit destination in 64-bit mode, so the
-			    * upper 32 bits of the register are cleared */
-	uint64_t imm;      /* immediate stores: the value to store, `size` bytes
-			    * (C7 with REX.W: imm32 sign-extended to 64 bits) */
-};
-
-/* Fills *out for an MMIO-able form and returns 0, or returns -1. */
-int x86_mmio_classify(const struct x86_insn *in, struct x86_mmio *out);
-
-/* For a load: the new value of the 64-bit register m->reg, given its old
- * value and the `m->size` bytes read from the device in `value` (higher bits
- * ignored).  Applies MOVZX/MOVSX widening, keeps the untouched bytes of 8-
- * and 16-bit writes, AH..BH, and clears bits 63:32 on a 32-bit write in
- * 64-bit mode. */
-uint64_t x86_mmio_merge(uint64_t old, uint64_t value, const struct x86_mmio *m);
-
-/* For a store: the `m->size` bytes to write, given the value of register
- * m->reg (ignored for immediate stores). */
-uint64_t x86_mmio_store_value(uint64_t regval, const struct x86_mmio *m);
 
 /* The memory operand of a ModRM instruction (or A0-A3's moffs): its offset
  * within the segment, computed from the registers (gpr in encoding order)
