@@ -33,7 +33,7 @@ HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \
              $(patsubst %.asm,$(BUILD)/obj/%.o,$(HV_ASRC))
 
 .DELETE_ON_ERROR:
-.PHONY: kut all deps test unit integration run clean iso bench print-guests
+.PHONY: kut quick all deps test unit integration run clean iso bench print-guests
 all: $(BUILD)/hv.elf $(BUILD)/hv.efi $(BUILD)/petrel.iso
 
 deps:
@@ -77,6 +77,10 @@ print-guests:
 
 test:
 	tools/run-tests.sh
+
+# The everyday set: unit tests and the `quick` group of tests.cfg (SVM).
+quick:
+	GROUP=quick tools/run-tests.sh
 
 # kvm-unit-tests under Petrel (tools/kut.py): every x86 entry, a TSV in
 # build/kut/ and the comparison with the QEMU TCG baseline.  KUT=name1,name2

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Integration tests: boot build/hv.elf by every path under QEMU TCG (AMD SVM)
-# and Bochs (Intel VMX) and check what Petrel prints on serial.
+# and Bochs (Intel VMX) and check what Petrel prints on serial.  The tests
+# are rows of tests/integration/tests.cfg; this file is their runner and the
+# functions that rows with `run =` name.
 # Run from the repository root after `make all` (tools/run-tests.sh does).
 # Prints one "ok"/"not ok" line per check, then "N passed, N failed".
+#   GROUP=quick   only the rows of that group, on SVM only (the everyday set)
+#   ONLY=a,b      only the rows with those names
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -31,24 +35,17 @@ CFG
 		$B/test-modules/mod-a.bin=/guests/mod-a.bin $B/test-modules/mod-b.bin=/guests/mod-b.bin
 fi
 
-test_multiboot1() {
-	local log=$LOGDIR/qemu-multiboot1.txt
-	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf \
-		-initrd "$B/test-modules/mod-a.bin vm=t0 mem=64M,$B/test-modules/mod-b.bin role=initrd" \
-		-append "loglevel=info"
-	expect "qemu multiboot1: banner" "$log" 'boot=multiboot1' "${BANNER_SVM[@]}"
-	expect "qemu multiboot1: modules and command lines" "$log" 'modules: 2' \
-		'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
-	# Neither module is a guest: each is reported with its reason, not ignored.
-	expect "qemu multiboot1: bad guest modules are reported" "$log" \
-		'error: vm t0: not an ELF file: not started' \
-		'error: module 1: no vm=NAME: which VM is this module for\?: not started' 'ready: 0 VMs running'
-}
-
+# GRUB (BIOS) from an ISO, multiboot2: under QEMU and under Bochs.
 test_grub_bios() {
-	local log=$LOGDIR/qemu-grub-bios.txt
+	local log=$LOGDIR/$1-grub-bios.txt
+	if [ "$1" = vmx ]; then
+		BOCHS_LOG=$LOGDIR/bochs.log tools/run-bochs.sh $B/test.iso "$log" 600 "$STOP_RE"
+		expect "vmx grub-bios: banner" "$log" 'boot=multiboot2-bios' \
+			'cpus: 2 of 2 online' 'virt: vmx ept=1 unrestricted=1' 'apic: x2apic' 'petrel: ready:'
+		return
+	fi
 	qemu_boot "$log" 90 -cpu max -cdrom $B/test.iso
-	expect "qemu grub bios multiboot2: banner" "$log" 'boot=multiboot2-bios' "${BANNER_SVM[@]}" \
+	expect "svm grub-bios: banner" "$log" 'boot=multiboot2-bios' "${BANNER_SVM[@]}" \
 		'cmdline: "loglevel=info"' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' \
 		'module 1: .* 69 KiB "role=initrd"'
 }
@@ -56,51 +53,19 @@ test_grub_bios() {
 test_grub_efi() {
 	local log=$LOGDIR/qemu-grub-efi.txt
 	qemu_boot "$log" 180 -cpu max -bios $OVMF -cdrom $B/test.iso
-	expect "qemu grub efi multiboot2: banner" "$log" 'boot=multiboot2-efi' "${BANNER_SVM[@]}" \
+	expect "svm grub-efi: banner" "$log" 'boot=multiboot2-efi' "${BANNER_SVM[@]}" \
 		'acpi: rev 2 .*tables XSDT' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
 }
 
 test_uefi() {
 	local log=$LOGDIR/qemu-uefi.txt
 	if [ ! -f $B/test-efi.img ]; then
-		fail "qemu uefi application: banner" "$B/test-efi.img was not built"
+		fail "svm uefi-application: banner" "$B/test-efi.img was not built"
 		return
 	fi
 	qemu_boot "$log" 180 -cpu max -bios $OVMF -drive format=raw,file=$B/test-efi.img
-	expect "qemu uefi application: banner" "$log" 'boot=uefi' "${BANNER_SVM[@]}" \
+	expect "svm uefi-application: banner" "$log" 'boot=uefi' "${BANNER_SVM[@]}" \
 		'acpi: rev 2 .*tables XSDT' 'modules: 2' 'module 0: .* 5 KiB "vm=t0 mem=64M"' 'module 1: .* 69 KiB "role=initrd"'
-}
-
-test_bochs() {
-	local log=$LOGDIR/bochs-grub-bios.txt
-	BOCHS_LOG=$LOGDIR/bochs.log tools/run-bochs.sh $B/test.iso "$log" 600 "$STOP_RE"
-	expect "bochs grub bios multiboot2: banner" "$log" 'boot=multiboot2-bios' \
-		'cpus: 2 of 2 online' 'virt: vmx ept=1 unrestricted=1' 'apic: x2apic' 'petrel: ready:'
-}
-
-test_no_virt() {
-	local log=$LOGDIR/qemu-no-svm.txt
-	qemu_boot "$log" 60 -cpu max,-svm -kernel $B/hv.elf
-	expect "cpu without svm/vmx: one clear line, then halt" "$log" \
-		'^petrel: FATAL: no usable hardware virtualization: this CPU has neither Intel VMX nor AMD SVM; halting'
-	expect_not "cpu without svm/vmx: no banner" "$log" 'petrel: ready:'
-}
-
-# selftest=... makes Petrel fault on purpose after the banner: the IDT must
-# print the vector, error code, registers, CR2 and a backtrace, and stop.
-test_exceptions() {
-	local log
-	log=$LOGDIR/qemu-selftest-ud.txt
-	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=ud"
-	expect "exception dump: #UD" "$log" 'EXCEPTION on cpu 0: vector 6 \(#UD invalid opcode\) error 0x0' \
-		'rip [0-9a-f]{16} cs 0008' ' r15 [0-9a-f]{16}' 'backtrace: [0-9a-f]{16} [0-9a-f]{16}' 'cpu 0 stopped'
-	log=$LOGDIR/qemu-selftest-pf.txt
-	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=pf"
-	expect "exception dump: #PF with CR2 and error code" "$log" \
-		'EXCEPTION on cpu 0: vector 14 \(#PF page fault\) error 0x0' 'cr2 0000000000000008' 'cpu 0 stopped'
-	log=$LOGDIR/qemu-selftest-gp.txt
-	qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -append "selftest=gp"
-	expect "exception dump: #GP" "$log" 'EXCEPTION on cpu 0: vector 13 \(#GP general protection\)' 'cpu 0 stopped'
 }
 
 test_cmdline() {
@@ -108,72 +73,8 @@ test_cmdline() {
 	: > "$log2"
 	WATCH=$log2 qemu_boot "$log" 60 -cpu max -kernel $B/hv.elf -serial "file:$log2" \
 		-append "serial=0x2f8 bogus=1 loglevel=info"
-	expect "serial=0x2f8 moves the console to COM2" "$log2" 'boot=multiboot1' \
+	expect "svm serial-com2: serial=0x2f8 moves the console to COM2" "$log2" 'boot=multiboot1' \
 		"error: command line: bad or unknown option 'bogus=1'" 'petrel: ready:'
-}
-
-# The test-guest suite (tests/guests/): each guest under Petrel on QEMU TCG
-# -cpu max (SVM, NPT, no nRIP save), one VM per boot.  A guest passes when it
-# printed its SUMMARY with failed=0 and ended through the exit port with 0.
-test_guests_svm() {
-	local g log
-	for g in $(make -s print-guests); do
-		case $g in triple-fault | hostile | canary) continue ;; esac # run as pairs below
-		log=$LOGDIR/svm-guest-$g.txt
-		qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf -initrd "$B/guests/$g.elf vm=$g"
-		expect "svm guest $g: $(grep -ac '^\[.*\] PASS' "$log") checks pass" "$log" \
-			"^\[$g\] SUMMARY $g passed=[1-9][0-9]* failed=0" "vm $g exit code 0" \
-			"vm $g vcpu 0: [0-9]+ exits: " "vm $g vcpu 0: [0-9]+ us in the hypervisor"
-	done
-}
-
-# A guest that triple-faults (with triple_fault=stop) stops alone: its
-# final state is printed, and a second VM on the same physical CPU still
-# runs to its end.  By default a triple fault resets the VM, as a PC's
-# chipset does, and a guest that keeps doing it is stopped as a reset loop.
-test_triple_fault_svm() {
-	local log=$LOGDIR/svm-guest-triple-fault.txt
-	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf \
-		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0 triple_fault=stop,$B/guests/cpuid.elf vm=after cpu=0"
-	expect "svm triple fault stops only its VM" "$log" \
-		'error: vm tf vcpu 0: triple fault \(shutdown\) \(exit reason 0x7f\); final state:' \
-		'^  rip [0-9a-f]{16} rsp' 'vm tf stopped: triple fault' \
-		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0' 'all VMs stopped'
-	log=$LOGDIR/svm-guest-triple-fault-reset.txt
-	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf \
-		-initrd "$B/guests/triple-fault.elf vm=tf cpu=0,$B/guests/cpuid.elf vm=after cpu=0"
-	expect "svm triple fault resets its VM; a reset loop stops it" "$log" \
-		'vm tf vcpu 0: triple fault: resetting the VM, as a PC does' 'vm tf reset: triple fault' \
-		'vm tf stopped: reset loop' \
-		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0' 'all VMs stopped'
-	local n
-	n=$(grep -ac 'vm tf reset: triple fault' "$log")
-	if [ "$n" = 5 ]; then pass "svm reset loop: stopped after 5 resets in 10 s"
-	else fail "svm reset loop: stopped after 5 resets in 10 s" "$n resets (log: $log)"; fi
-}
-
-# Two VMs on one physical CPU, each with its own XCR0 (all states on in
-# one, x87|SSE in the other) through thousands of exits: the xsave guest
-# checks XGETBV and CPUID 0xd.0 after each.
-XCR0_MODS=("$B/guests/xsave.elf vm=xa cpu=0 cmdline=\"xcr0=all\"" "$B/guests/xsave.elf vm=xb cpu=0")
-xcr0_expect() {
-	expect "$1 two VMs on one CPU keep their own XCR0" "$2" \
-		'^\[xa\] START xsave .*cmdline="xcr0=all"' '^\[xa\] PASS xcr0-kept' '^\[xb\] PASS xcr0-kept' \
-		'^\[xa\] SUMMARY xsave passed=[1-9][0-9]* failed=0' '^\[xb\] SUMMARY xsave passed=[1-9][0-9]* failed=0'
-}
-
-test_xcr0_svm() {
-	local log=$LOGDIR/svm-xcr0.txt
-	qemu_boot "$log" 120 -cpu max -kernel $B/hv.elf -initrd "${XCR0_MODS[0]},${XCR0_MODS[1]}"
-	xcr0_expect svm "$log"
-}
-
-test_xcr0_vmx() {
-	local log=$LOGDIR/vmx-xcr0.txt
-	tools/mkiso.sh $B/vmx-xcr0.iso $B/hv.elf --cmdline "loglevel=info" \
-		--module "${XCR0_MODS[0]}" --module "${XCR0_MODS[1]}"
-	BOCHS_LOG=$LOGDIR/vmx-xcr0.bochs.log tools/run-bochs.sh $B/vmx-xcr0.iso "$log" 600 "$STOP_RE"
-	xcr0_expect vmx "$log"
 }
 
 # boot_guests BACKEND LOG SECONDS MODULE...: Petrel with these modules
@@ -230,14 +131,12 @@ test_hostile_kill() {
 	local be=$1 log=$LOGDIR/$1-hostile-kill.txt
 	boot_guests "$be" "$log" 120 "$B/guests/hostile.elf vm=hk cpu=0 cmdline=\"kill=stack\"" \
 		"$B/guests/canary.elf vm=canary cpu=0 cmdline=\"seed=7 rounds=5\""
-	expect "$be event delivery outside RAM stops only its VM" "$log" \
+	expect "$be hostile-kill: event delivery outside RAM stops only its VM" "$log" \
 		'error: vm hk: event delivery touched guest-physical 0x[0-9a-f]+, which is not RAM' \
 		'vm hk stopped: an access outside RAM that Petrel cannot emulate' \
 		'^\[canary\] SUMMARY canary passed=[1-9][0-9]* failed=0' 'all VMs stopped'
 }
 
-test_hostile_svm() { test_hostile svm; test_hostile_kill svm; }
-test_hostile_vmx() { test_hostile vmx; test_hostile_kill vmx; }
 
 # section NAME FILE: the captured output of the driver's `run NAME` step.
 section() {
@@ -333,6 +232,8 @@ guest_image_present() {
 
 LINUX_MODS="$B/guest/vmlinuz vm=linux0 mem=512M cmdline=\"console=ttyS0 quiet panic=-1\""
 
+test_linux() { "test_linux_$1"; }
+
 # SVM: QEMU TCG -cpu max, host -smp 2; the serial port is a unix socket.
 test_linux_svm() {
 	local sock=$B/linux-test.sock
@@ -363,39 +264,14 @@ test_linux_vmx() {
 # Bochs 2.7 backs at most 2 GiB of host memory (memory: host=), and a
 # larger guest memory did not hold its contents there (Petrel's own stack
 # was overwritten when it zeroed the VM's RAM above 4 GiB).
-test_linux_high_ram_svm() {
+test_linux_high_ram() {
 	local log=$LOGDIR/svm-linux-high-ram.txt
 	STOP='PETREL-GUEST-READY|petrel: vm linux0 stopped|FATAL|PANIC' qemu_boot "$log" 300 -cpu max \
 		-m 8192 -kernel $B/hv.elf \
 		-initrd "$B/guest/vmlinuz vm=linux0 mem=3584M cmdline=\"console=ttyS0 panic=-1\",$B/guest/initrd.gz vm=linux0 role=initrd"
-	expect "svm linux: 3.5 GiB guest with RAM above 4 GiB" "$log" \
+	expect "svm linux-high-ram: 3.5 GiB guest with RAM above 4 GiB" "$log" \
 		'BIOS-e820: \[mem 0x0000000000100000-0x00000000bfffffff\] usable' \
 		'BIOS-e820: \[mem 0x0000000100000000-0x000000011fffffff\] usable' 'PETREL-GUEST-READY'
-}
-
-# The test-guest suite under Petrel's VMX backend on Bochs (EPT,
-# unrestricted guest): one VM per boot, the same guests as on SVM (each
-# backend also runs the other's instruction twin: #UD either way).
-test_guests_vmx() {
-	local g log
-	for g in $(make -s print-guests); do
-		case $g in triple-fault | hostile | canary) continue ;; esac
-		log=$LOGDIR/vmx-guest-$g.txt
-		tools/mkiso.sh $B/vmx-$g.iso $B/hv.elf --cmdline "loglevel=info" --module "$B/guests/$g.elf vm=$g"
-		BOCHS_LOG=$LOGDIR/vmx-guest-$g.bochs.log tools/run-bochs.sh $B/vmx-$g.iso "$log" 300 "$STOP_RE"
-		expect "vmx guest $g: $(grep -ac '^\[.*\] PASS' "$log") checks pass" "$log" 'virt: vmx ept=1' \
-			"^\[$g\] SUMMARY $g passed=[1-9][0-9]* failed=0" "vm $g exit code 0"
-	done
-}
-
-test_triple_fault_vmx() {
-	local log=$LOGDIR/vmx-guest-triple-fault.txt
-	tools/mkiso.sh $B/vmx-tf.iso $B/hv.elf --cmdline "loglevel=info" \
-		--module "$B/guests/triple-fault.elf vm=tf cpu=0 triple_fault=stop" --module "$B/guests/cpuid.elf vm=after cpu=0"
-	BOCHS_LOG=$LOGDIR/vmx-guest-tf.bochs.log tools/run-bochs.sh $B/vmx-tf.iso "$log" 300 "$STOP_RE"
-	expect "vmx triple fault stops only its VM" "$log" \
-		'error: vm tf vcpu 0: triple fault \(shutdown\)' 'vm tf stopped: triple fault' \
-		'^\[after\] SUMMARY cpuid passed=[1-9][0-9]* failed=0' 'vm after exit code 0'
 }
 
 # kvm-unit-tests under Petrel on QEMU TCG (SVM): every entry listed in
@@ -412,9 +288,8 @@ kut_check() {
 		esac
 	done < <(python3 tools/kut.py check "$@")
 }
-test_kut_svm() { kut_check; }
-# The entries marked vmx in tests/kut/expected, under Bochs (about 15 s each).
-test_kut_vmx() { kut_check --vmx; }
+# Under VMX: the entries marked vmx there, under Bochs (about 15 s each).
+test_kut() { if [ "$1" = vmx ]; then kut_check --vmx; else kut_check; fi; }
 
 # The same guests directly on QEMU TCG: proves the guests themselves.
 test_native() {
@@ -428,13 +303,85 @@ test_native() {
 	done < <(tests/guests/run-native.sh)
 }
 
-ALL_TESTS=(test_multiboot1 test_linux_svm test_linux_high_ram_svm test_guests_svm test_triple_fault_svm
-	test_xcr0_svm test_hostile_svm test_no_virt test_exceptions test_cmdline test_grub_bios test_grub_efi
-	test_uefi test_bochs test_guests_vmx test_triple_fault_vmx test_xcr0_vmx test_hostile_vmx test_linux_vmx
-	test_kut_svm test_kut_vmx test_native)
-# ONLY="test_linux_svm test_bochs" runs just those (for development).
-for t in ${ONLY:-${ALL_TESTS[@]}}; do
-	"$t"
+# --- the table -------------------------------------------------------------------------
+
+# Parses tests.cfg into parallel arrays, one entry per row: multi-valued
+# keys (modules, expect, forbid) are newline-separated.
+declare -a T_NAME T_BACKENDS T_MODULES T_EXPECT T_EXPECT_SVM T_EXPECT_VMX T_FORBID T_TIMEOUT T_GROUP \
+	T_RUN T_CMDLINE T_CPU
+parse_cfg() {
+	local line key val n=-1
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in '#'* | '') continue ;; esac
+		if [[ $line =~ ^\[(.*)\]$ ]]; then
+			n=$((n + 1))
+			T_NAME[n]=${BASH_REMATCH[1]} T_BACKENDS[n]=svm T_MODULES[n]= T_EXPECT[n]= T_EXPECT_SVM[n]=
+			T_EXPECT_VMX[n]= T_FORBID[n]= T_TIMEOUT[n]=120 T_GROUP[n]= T_RUN[n]= T_CMDLINE[n]= T_CPU[n]=max
+			continue
+		fi
+		[[ $line =~ ^([a-z.]+)\ =\ ?(.*)$ ]] || { echo "tests.cfg: bad line: $line" >&2; exit 2; }
+		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]//\$B/$B}
+		case $key in
+		backends) T_BACKENDS[n]=$val ;;
+		modules) T_MODULES[n]+=$val$'\n' ;;
+		expect) T_EXPECT[n]+=$val$'\n' ;;
+		expect.svm) T_EXPECT_SVM[n]+=$val$'\n' ;;
+		expect.vmx) T_EXPECT_VMX[n]+=$val$'\n' ;;
+		forbid) T_FORBID[n]+=$val$'\n' ;;
+		timeout) T_TIMEOUT[n]=$val ;;
+		group) T_GROUP[n]=$val ;;
+		run) T_RUN[n]=$val ;;
+		cmdline) T_CMDLINE[n]=$val ;;
+		cpu) T_CPU[n]=$val ;;
+		*) echo "tests.cfg: unknown key '$key' in [${T_NAME[n]}]" >&2; exit 2 ;;
+		esac
+	done < tests/integration/tests.cfg
+}
+
+# Runs row i on backend be: boots Petrel with the row's modules and judges
+# the log against its expect and forbid lines, in one result line.
+run_row() {
+	local i=$1 be=$2 name=${T_NAME[$1]} log=$LOGDIR/$2-${T_NAME[$1]}.txt mods=() re checks why=
+	while IFS= read -r re; do [ -n "$re" ] && mods+=("$re"); done <<< "${T_MODULES[i]}"
+	if [ "$be" = svm ]; then
+		local args=(-cpu "${T_CPU[i]}" -kernel $B/hv.elf)
+		[ ${#mods[@]} -gt 0 ] && args+=(-initrd "$(IFS=,; echo "${mods[*]}")")
+		[ -n "${T_CMDLINE[i]}" ] && args+=(-append "${T_CMDLINE[i]}")
+		qemu_boot "$log" "${T_TIMEOUT[i]}" "${args[@]}"
+	else
+		local margs=() m
+		for m in "${mods[@]}"; do margs+=(--module "$m"); done
+		tools/mkiso.sh "$log.iso" $B/hv.elf --cmdline "loglevel=info ${T_CMDLINE[i]}" "${margs[@]}" >/dev/null
+		BOCHS_LOG=$log.bochs.log tools/run-bochs.sh "$log.iso" "$log" $((T_TIMEOUT[i] * 5)) "$STOP_RE"
+	fi
+	local exp=${T_EXPECT[i]}
+	[ "$be" = svm ] && exp+=${T_EXPECT_SVM[i]} || exp+=${T_EXPECT_VMX[i]}
+	while IFS= read -r re; do
+		[ -n "$re" ] && ! grep -aqE -- "$re" "$log" && why="no line matching '$re'" && break
+	done <<< "$exp"
+	while IFS= read -r re; do
+		[ -z "$why" ] && [ -n "$re" ] && grep -aqE -- "$re" "$log" &&
+			why="unexpected line matching '$re': $(grep -aE -- "$re" "$log" | head -1)"
+	done <<< "${T_FORBID[i]}"
+	checks=$(grep -ac '^\[.*\] PASS' "$log")
+	name+=$([ "$checks" -gt 0 ] && echo " ($checks checks pass)")
+	if [ -z "$why" ]; then pass "$be $name"; else fail "$be $name" "$why (log: $log)"; fi
+}
+
+in_list() { [[ ",$2," == *",$1,"* ]]; }
+
+parse_cfg
+for i in "${!T_NAME[@]}"; do
+	[ -n "${ONLY:-}" ] && ! in_list "${T_NAME[i]}" "$ONLY" && continue
+	[ -n "${GROUP:-}" ] && [[ " ${T_GROUP[i]} " != *" $GROUP "* ]] && continue
+	for be in ${T_BACKENDS[i]}; do
+		[ -n "${GROUP:-}" ] && [ "$GROUP" = quick ] && [ "$be" != svm ] && continue
+		if [ -n "${T_RUN[i]}" ]; then
+			"${T_RUN[i]}" "$be"
+		else
+			run_row "$i" "$be"
+		fi
+	done
 done
 echo "integration: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]
