@@ -9,6 +9,7 @@
  *   FACP  276 bytes (revision 6) -> FACS, DSDT
  *   DSDT  header + \_S0 and \_S5 packages
  *   APIC  LAPICs, IOAPIC, two source overrides, LAPIC NMI
+ *   HPET  56 bytes, only when cfg->hpet_gpa is set (and then in the roots)
  *
  * every table but the FACS 16-byte aligned.  The layout is computed first,
  * so a buffer that is too small is refused before a byte is written.
@@ -22,18 +23,22 @@
 #define RSDP_LEN 36
 #define FACS_LEN 64
 #define FADT_LEN 276 /* revision 6: ends with the Hypervisor Vendor Identity */
-#define XSDT_ENTRIES 2 /* FACP, APIC: the DSDT and FACS hang off the FADT */
+#define HPET_LEN 56   /* IA-PC HPET 1.0a §3.2.4 */
+#define MAX_ROOT_ENTRIES 3 /* FACP, APIC, HPET: the DSDT and FACS hang off the FADT */
 
 /* Generic Address Structure address spaces and access sizes (§5.2.3.2). */
+#define GAS_SYSTEM_MEMORY 0
 #define GAS_SYSTEM_IO 1
 #define GAS_ACCESS_BYTE 1
 #define GAS_ACCESS_WORD 2
 #define GAS_ACCESS_DWORD 3
 
-enum { T_RSDP, T_FACS, T_XSDT, T_RSDT, T_FADT, T_DSDT, T_MADT, T_COUNT };
+enum { T_RSDP, T_FACS, T_XSDT, T_RSDT, T_FADT, T_DSDT, T_MADT, T_HPET, T_COUNT };
 
 struct layout {
 	uint64_t base;
+	int root[MAX_ROOT_ENTRIES]; /* the tables the XSDT and RSDT list */
+	unsigned nr_root;
 	uint32_t off[T_COUNT], len[T_COUNT];
 	uint32_t total;
 };
@@ -123,7 +128,7 @@ static uint32_t madt_len(uint32_t nr_cpus)
 static bool cfg_ok(const struct acpi_build_cfg *c)
 {
 	return c->base_gpa % 16 == 0 && c->nr_cpus >= 1 && c->nr_cpus <= 254 &&
-	       c->lapic_gpa <= 0xfffff000u && c->ioapic_gpa <= 0xfffff000u &&
+	       c->lapic_gpa <= 0xfffff000u && c->ioapic_gpa <= 0xfffff000u && c->hpet_gpa <= 0xfffffc00u &&
 	       c->sci_irq != 0 && c->sci_irq != 2 && c->sci_irq < 16;
 }
 
@@ -134,7 +139,7 @@ static void place(struct layout *l)
 	uint64_t end = l->base;
 
 	for (int t = 0; t < T_COUNT; t++) {
-		uint64_t at = ALIGN_UP(end, t == T_FACS ? 64u : 16u);
+		uint64_t at = l->len[t] ? ALIGN_UP(end, t == T_FACS ? 64u : 16u) : end; /* absent: no room */
 		l->off[t] = (uint32_t)(at - l->base);
 		end = at + l->len[t];
 	}
@@ -146,11 +151,17 @@ static void plan(const struct acpi_build_cfg *cfg, struct layout *l)
 	l->base = cfg->base_gpa;
 	l->len[T_RSDP] = RSDP_LEN;
 	l->len[T_FACS] = FACS_LEN;
-	l->len[T_XSDT] = SDT_HEADER_LEN + 8 * XSDT_ENTRIES;
-	l->len[T_RSDT] = SDT_HEADER_LEN + 4 * XSDT_ENTRIES;
+	l->nr_root = 0;
+	l->root[l->nr_root++] = T_FADT;
+	l->root[l->nr_root++] = T_MADT;
+	if (cfg->hpet_gpa)
+		l->root[l->nr_root++] = T_HPET;
+	l->len[T_XSDT] = SDT_HEADER_LEN + 8 * l->nr_root;
+	l->len[T_RSDT] = SDT_HEADER_LEN + 4 * l->nr_root;
 	l->len[T_FADT] = FADT_LEN;
 	l->len[T_DSDT] = SDT_HEADER_LEN + dsdt_aml(NULL);
 	l->len[T_MADT] = madt_len(cfg->nr_cpus);
+	l->len[T_HPET] = cfg->hpet_gpa ? HPET_LEN : 0;
 	place(l);
 }
 
@@ -221,15 +232,14 @@ static void build_rsdp(uint8_t *p, const struct layout *l, const struct acpi_bui
 static void build_root(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg,
 		       int which)
 {
-	static const int listed[XSDT_ENTRIES] = { T_FADT, T_MADT };
 	unsigned width = which == T_XSDT ? 8 : 4;
 
 	sdt_header(t, which == T_XSDT ? "XSDT" : "RSDT", l->len[which], 1, cfg);
-	for (unsigned i = 0; i < XSDT_ENTRIES; i++) {
+	for (unsigned i = 0; i < l->nr_root; i++) {
 		if (width == 8)
-			wr64(t + SDT_HEADER_LEN + 8 * i, gpa(l, listed[i]));
+			wr64(t + SDT_HEADER_LEN + 8 * i, gpa(l, l->root[i]));
 		else
-			wr32(t + SDT_HEADER_LEN + 4 * i, (uint32_t)gpa(l, listed[i]));
+			wr32(t + SDT_HEADER_LEN + 4 * i, (uint32_t)gpa(l, l->root[i]));
 	}
 	sdt_seal(t);
 }
@@ -419,6 +429,20 @@ static void build_madt(uint8_t *t, const struct layout *l, const struct acpi_bui
 	sdt_seal(t);
 }
 
+/* HPET (IA-PC HPET 1.0a §3.2.4): the event timer block's ID (its
+ * GCAP_ID's low half), its base as a memory GAS, HPET number 0, the
+ * minimum tick in periodic mode, no page protection. */
+static void build_hpet(uint8_t *t, const struct acpi_build_cfg *cfg)
+{
+	sdt_header(t, "HPET", HPET_LEN, 1, cfg);
+	wr32(t + 36, cfg->hpet_id);
+	gas(t + 40, GAS_SYSTEM_MEMORY, 64, 0, cfg->hpet_gpa);
+	t[52] = 0;
+	wr16(t + 53, cfg->hpet_min_tick);
+	t[55] = 0;
+	sdt_seal(t);
+}
+
 /* --- the whole blob -------------------------------------------------------------- */
 
 size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
@@ -440,6 +464,8 @@ size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
 	build_fadt(buf + l.off[T_FADT], &l, cfg);
 	build_dsdt(buf + l.off[T_DSDT], &l, cfg);
 	build_madt(buf + l.off[T_MADT], &l, cfg);
+	if (cfg->hpet_gpa)
+		build_hpet(buf + l.off[T_HPET], cfg);
 	*rsdp_gpa = cfg->base_gpa;
 	return l.total;
 }

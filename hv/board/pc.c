@@ -12,6 +12,7 @@
 #include <petrel/dev/apic.h>
 #include <petrel/dev/debug_exit.h>
 #include <petrel/dev/fw_cfg.h>
+#include <petrel/dev/hpet.h>
 #include <petrel/dev/legacy.h>
 #include <petrel/dev/pc_testdev.h>
 #include <petrel/dev/pci_host.h>
@@ -29,6 +30,7 @@ static const struct board_device pc_devices[] = {
 	{ &lapic_device, "lapic", .mmio = 0xfee00000, .gsi = -1 },
 	{ &pit8254_device, "pit", .port = 0x40, .gsi = 0 },
 	{ &rtc_cmos_device, "rtc", .port = 0x70, .gsi = 8 },
+	{ &hpet_device, "hpet", .mmio = 0xfed00000, .gsi = -1 }, /* its own routes */
 	{ &acpi_pm_device, "acpi-pm", .port = 0x600, .gsi = 9 },
 	{ &pci_host_device, "pci", .port = 0xcf8, .gsi = -1 },
 	{ &legacy_device, "legacy", .port = 0x60, .gsi = -1 },
@@ -60,6 +62,9 @@ const struct board pc_board = {
 	.acpi_max = 0x10000,
 	.lapic_gpa = 0xfee00000,
 	.ioapic_gpa = 0xfec00000,
+	.hpet_gpa = 0xfed00000,
+	.hpet_id = HPET_ID,
+	.hpet_min_tick = TIMER_MIN_PERIOD_NS / HPET_TICK_NS,
 	.pm_base = 0x600,
 	.reset_port = 0xcf9,
 	.reset_value = 0x06,

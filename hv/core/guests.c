@@ -109,6 +109,13 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
 		.ioapic_gpa = b->ioapic_gpa, .pm_base = b->pm_base, .sci_irq = b->sci_gsi,
 		.reset_port = b->reset_port, .oem_id = "PETREL",
 	};
+	const struct mem_region *hpet = b->hpet_gpa ? mem_lookup(&vm->mem, b->hpet_gpa) : NULL;
+
+	if (hpet && hpet->kind == REGION_MMIO) {
+		c.hpet_gpa = b->hpet_gpa;
+		c.hpet_id = b->hpet_id;
+		c.hpet_min_tick = b->hpet_min_tick;
+	}
 	uint8_t *area = mem_hva(&vm->mem, b->acpi_gpa, b->acpi_max, false);
 
 	if (!area || !acpi_build(&c, area, b->acpi_max, rsdp)) {

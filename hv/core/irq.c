@@ -24,15 +24,46 @@ static void set_chip_pin(struct vm *vm, enum irq_chip_id id, int pin, bool level
 		vm->irq.chip[id].set_pin(vm->irq.chip[id].chip, (unsigned)pin, level);
 }
 
-void vm_set_gsi(struct vm *vm, unsigned gsi, bool level)
+static void drive_gsi(struct vm *vm, unsigned gsi, bool level)
 {
-	const struct gsi_route *r;
+	const struct gsi_route *r = &vm->board->gsi[gsi];
 
-	if (gsi >= NR_GSI)
-		return;
-	r = &vm->board->gsi[gsi];
 	set_chip_pin(vm, IRQCHIP_PIC, r->pic, level);
 	set_chip_pin(vm, IRQCHIP_IOAPIC, r->ioapic, level);
+}
+
+void vm_set_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	if (gsi >= NR_GSI)
+		return;
+	/* kept for when a line that is taken over is given back */
+	vm->irq.src_level = level ? vm->irq.src_level | (1u << gsi) : vm->irq.src_level & ~(1u << gsi);
+	if (!(vm->irq.taken & (1u << gsi)))
+		drive_gsi(vm, gsi, level);
+}
+
+void vm_take_gsi(struct vm *vm, unsigned gsi, bool take)
+{
+	uint32_t bit = 1u << gsi;
+
+	if (gsi >= NR_GSI || !!(vm->irq.taken & bit) == take)
+		return;
+	/* The line starts low under its new driver; given back, it is at
+	 * the level its source last drove (a pulse sent meanwhile is lost,
+	 * as it would be on a disconnected wire). */
+	if (take) {
+		vm->irq.taken |= bit;
+		drive_gsi(vm, gsi, false);
+	} else {
+		vm->irq.taken &= ~bit;
+		drive_gsi(vm, gsi, vm->irq.src_level & bit);
+	}
+}
+
+void vm_drive_taken_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	if (gsi < NR_GSI && vm->irq.taken & (1u << gsi))
+		drive_gsi(vm, gsi, level);
 }
 
 void vm_pulse_gsi(struct vm *vm, unsigned gsi)

@@ -15,7 +15,7 @@
 struct vm fake_vm;
 uint64_t fake_now, fake_wallclock;
 bool fake_x2apic;
-bool fake_gsi_level[NR_GSI];
+bool fake_gsi_level[NR_GSI], fake_gsi_taken[NR_GSI];
 unsigned fake_gsi_pulses[NR_GSI], fake_gsi_rises[NR_GSI];
 unsigned fake_apic_msgs, fake_eois, fake_nmis, fake_resets;
 struct apic_msg fake_last_msg;
@@ -41,6 +41,7 @@ void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 	fake_now = 0;
 	fake_x2apic = false;
 	memset(fake_gsi_level, 0, sizeof(fake_gsi_level));
+	memset(fake_gsi_taken, 0, sizeof(fake_gsi_taken));
 	memset(fake_gsi_pulses, 0, sizeof(fake_gsi_pulses));
 	memset(fake_gsi_rises, 0, sizeof(fake_gsi_rises));
 	fake_apic_msgs = fake_eois = fake_nmis = fake_resets = 0;
@@ -183,6 +184,21 @@ void vm_set_gsi(struct vm *vm, unsigned gsi, bool level)
 	assert_true(gsi < NR_GSI);
 	fake_gsi_rises[gsi] += level && !fake_gsi_level[gsi];
 	fake_gsi_level[gsi] = level;
+}
+
+/* A taken GSI: the taker's drive is recorded as vm_set_gsi()'s is. */
+void vm_take_gsi(struct vm *vm, unsigned gsi, bool take)
+{
+	(void)vm;
+	assert_true(gsi < NR_GSI);
+	fake_gsi_taken[gsi] = take;
+	fake_gsi_level[gsi] = false;
+}
+
+void vm_drive_taken_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	assert_true(gsi < NR_GSI && fake_gsi_taken[gsi]);
+	vm_set_gsi(vm, gsi, level);
 }
 
 void vm_pulse_gsi(struct vm *vm, unsigned gsi)

@@ -18,6 +18,7 @@ extern uint64_t fake_now;                /* vm_now_ns(); tsc_to_ns() is the iden
 extern uint64_t fake_wallclock;          /* wallclock_ns() */
 extern bool fake_x2apic;                 /* vcpu_x2apic_offered() */
 extern bool fake_gsi_level[NR_GSI];      /* the last vm_set_gsi() of each */
+extern bool fake_gsi_taken[NR_GSI];      /* vm_take_gsi() */
 extern unsigned fake_gsi_pulses[NR_GSI]; /* vm_pulse_gsi() counts */
 extern unsigned fake_gsi_rises[NR_GSI];  /* vm_set_gsi() from low to high */
 extern unsigned fake_apic_msgs;          /* vm_send_apic_msg() calls with no bus set */

@@ -619,6 +619,45 @@ TEST(test_oem_id)
 	unbuild(b);
 }
 
+/* With an HPET, the roots list its table third; the table gives its
+ * block ID, its base as a memory GAS and the minimum periodic tick, and
+ * sums to zero.  Without one (the standard config) there is no table. */
+TEST(test_hpet_table)
+{
+	struct acpi_build_cfg cfg = std_cfg(0xe0000, 2);
+	struct blob *b;
+	const uint8_t *x, *r, *h;
+
+	cfg.hpet_gpa = 0xfed00000;
+	cfg.hpet_id = 0x8086a201;
+	cfg.hpet_min_tick = 20000;
+	b = build(&cfg);
+	x = sdt(b, xsdt_gpa(b), "XSDT");
+	r = sdt(b, rd32(b->buf + 16), "RSDT");
+	assert_int_equal(rd32(x + 4), 36 + 3 * 8);
+	assert_int_equal(rd32(r + 4), 36 + 3 * 4);
+	assert_int_equal(rd32(r + 36 + 8), rd64(x + 36 + 16));
+	h = at(b, rd64(x + 36 + 16), 56);
+	assert_memory_equal(h, "HPET", 4);
+	assert_int_equal(rd32(h + 4), 56);
+	assert_int_equal(acpi_checksum(h, 56), 0);
+	assert_int_equal(rd32(h + 36), 0x8086a201);
+	assert_int_equal(h[40], 0);                 /* system memory */
+	assert_int_equal(h[41], 64);
+	assert_int_equal(rd64(h + 44), 0xfed00000);
+	assert_int_equal(h[52], 0);
+	assert_int_equal(rd16(h + 53), 20000);
+	assert_int_equal(h[55], 0);
+	assert_ptr_equal(h + 56, b->buf + b->len);  /* the last table */
+	unbuild(b);
+
+	b = build_std(0xe0000, 2);
+	x = sdt(b, xsdt_gpa(b), "XSDT");
+	for (int i = 0; i < 2; i++)
+		assert_memory_not_equal(at(b, rd64(x + 36 + 8 * i), 4), "HPET", 4);
+	unbuild(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_bios_scan_finds_rsdp),
 		cmocka_unit_test(test_fadt_fields),
 		cmocka_unit_test(test_madt_entries),
+		cmocka_unit_test(test_hpet_table),
 		cmocka_unit_test(test_dsdt_sleep_states),
 		cmocka_unit_test(test_aml_decoder),
 		cmocka_unit_test(test_buffer_too_small),

@@ -35,6 +35,7 @@ UNIT_SRC_lapic     := hv/dev/lapic.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_string_io := hv/core/string_io.c hv/core/gmem.c hv/core/cr.c hv/core/io_bus.c hv/core/memory.c
 UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_hpet      := hv/dev/hpet.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/io_bus.c tests/unit/fake_vm.c

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ACPI tables a guest sees: RSDP, XSDT, RSDT, FADT, FACS, DSDT, MADT,
+ * and the HPET table where the machine has one,
  * built in one blob at a guest-physical address (ACPI 6.5 §5.2).  Pure C, no
  * allocation; unit-tested on the host by parsing the blob back with
  * drivers/acpi.c (tests/unit/test_acpi_build.c).
@@ -59,6 +60,9 @@ struct acpi_build_cfg {
 	uint16_t pm_base;    /* PM I/O block, e.g. 0x600 (offsets above) */
 	uint8_t sci_irq;     /* ISA IRQ of the SCI, 9; level, active high */
 	uint16_t reset_port; /* 0xCF9 */
+	uint64_t hpet_gpa;   /* the HPET's registers (below 4 GiB), or 0 for no HPET table */
+	uint32_t hpet_id;    /* its GCAP_ID bits 31:0, the table's event timer block ID */
+	uint16_t hpet_min_tick; /* the shortest period it interrupts at, in its ticks */
 	char oem_id[7];      /* "PETREL": up to 6 characters, space-padded */
 };
 

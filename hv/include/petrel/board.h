@@ -48,6 +48,11 @@ struct board {
 	uint64_t ram_low_max, high_base, bios_start, acpi_gpa, acpi_max;
 	/* What the ACPI tables and the loaders say of the machine. */
 	uint64_t lapic_gpa, ioapic_gpa;
+	/* The HPET's place and what its ACPI table says (a VM whose devices
+	 * leave it out gets no table). */
+	uint64_t hpet_gpa;
+	uint32_t hpet_id;
+	uint16_t hpet_min_tick;
 	uint16_t pm_base, reset_port;
 	uint8_t reset_value, sci_gsi;
 };

@@ -113,6 +113,13 @@ void vm_register_irq_chip(struct vm *vm, enum irq_chip_id id, void (*set_pin)(vo
 /* A GSI's level (level-triggered sources), or a pulse (edge sources). */
 void vm_set_gsi(struct vm *vm, unsigned gsi, bool level);
 void vm_pulse_gsi(struct vm *vm, unsigned gsi);
+/* A device may take a GSI over from the source the board wires to it, as
+ * the chipset disconnects the PIT and the RTC when the HPET's legacy
+ * replacement route takes ISA IRQs 0 and 8.  While taken, the line
+ * follows only vm_drive_taken_gsi(); what the usual source drives meanwhile
+ * is remembered, and the line returns to it when the GSI is given back. */
+void vm_take_gsi(struct vm *vm, unsigned gsi, bool take);
+void vm_drive_taken_gsi(struct vm *vm, unsigned gsi, bool level);
 
 /* An interrupt message to local APICs (SDM vol. 3A §11.6): from the
  * IOAPIC, an IPI, later MSIs.  mode: 0 fixed, 1 lowest priority, 4 NMI,

@@ -49,6 +49,8 @@ struct vm_irq {
 	bool (*extint_pending)(void *ctx);
 	int (*extint_ack)(void *ctx);
 	void *extint_ctx;
+	uint32_t taken;      /* GSIs a device took over (vm_take_gsi) */
+	uint32_t src_level;  /* what each GSI's usual source drives */
 };
 
 struct vm {
