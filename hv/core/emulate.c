@@ -28,6 +28,10 @@
 #include <petrel/x86_decode.h>
 #include <petrel/x86_emulate.h>
 
+#define RFLAGS_TF (1ull << 8)
+#define DR6_BS (1ull << 14) /* single step */
+#define DB 1
+
 #define SEG_ATTR_L (1u << 9)
 #define SEG_ATTR_DB (1u << 10)
 
@@ -93,6 +97,21 @@ void vcpu_skip_insn(struct vcpu *v)
 	}
 	v->regs.rip += len;
 	vcpu_dirty(v, REG_RIP);
+	vcpu_insn_done(v, v->regs.rflags);
+}
+
+/* SDM vol. 3B §18.3.1.4: with TF set at the start of an instruction, a
+ * trap-class #DB with DR6.BS follows it.  The CPU never completed the
+ * instructions Petrel carries out, so Petrel raises it (as KVM does).
+ * Left alone: the MOV SS/POP SS shadow, which would defer it by one
+ * instruction, and REP string instructions, which the CPU steps element
+ * by element but Petrel only at their end. */
+void vcpu_insn_done(struct vcpu *v, uint64_t rflags_before)
+{
+	if (!(rflags_before & RFLAGS_TF) || v->event.pending)
+		return;
+	vcpu_ops->set_dr6(v, vcpu_ops->get_dr6(v) | DR6_BS);
+	vcpu_inject_exception(v, DB, false, 0);
 }
 
 /* An instruction fetch outside RAM: if the guest's own page tables fault
@@ -245,6 +264,7 @@ int emulate_mmio(struct vcpu *v)
 	struct x86_insn insn;
 	struct x86_emu e;
 	enum x86_emu_result r;
+	uint64_t rflags_before;
 
 	if (v->exit.mmio.vectoring) {
 		pr_err("vm %s: event delivery touched guest-physical 0x%llx, which is not RAM (an IDT, "
@@ -288,11 +308,14 @@ int emulate_mmio(struct vcpu *v)
 		return -1;
 	}
 	/* OK and MORE move on; a REP that faulted keeps its finished elements. */
+	rflags_before = v->regs.rflags;
 	memcpy(v->regs.gpr, e.gpr, sizeof(e.gpr));
 	v->regs.rflags = e.rflags;
 	v->regs.rip = e.rip;
 	vcpu_dirty(v, REG_RIP | REG_GPRS);
 	if (r == X86_EMU_EXCEPTION)
 		vcpu_inject_exception(v, e.exc_vector, e.exc_has_error, e.exc_error);
+	else if (r == X86_EMU_OK)
+		vcpu_insn_done(v, rflags_before);
 	return 0;
 }

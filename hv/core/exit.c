@@ -137,6 +137,7 @@ static void handle_io(struct vcpu *v)
 	}
 	v->regs.rip = v->exit.io.next_rip;
 	vcpu_dirty(v, REG_RIP);
+	vcpu_insn_done(v, v->regs.rflags);
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -148,7 +149,8 @@ static void handle_mmio(struct vcpu *v)
 static void handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_insn(v);
-	v->halted = true;
+	/* a single-step #DB after it goes in first, as KVM does */
+	v->halted = !v->event.pending;
 }
 
 static void stop_with_state(struct vcpu *v, const char *why)

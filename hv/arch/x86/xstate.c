@@ -171,6 +171,19 @@ bool xstate_load(struct vcpu_xstate *xs, bool dr6)
 	return use_xsave; /* XCR0 is now all_states: the caller loads the guest's */
 }
 
+uint64_t xstate_get_dr6(struct vcpu_xstate *xs)
+{
+	return owner[this_cpu()->cpu_id] == xs ? get_dr6() : xs->dr6;
+}
+
+void xstate_set_dr6(struct vcpu_xstate *xs, uint64_t dr6)
+{
+	if (owner[this_cpu()->cpu_id] == xs)
+		set_dr6(dr6);
+	else
+		xs->dr6 = dr6;
+}
+
 /* The guest's PKRU: in the CPU while this vCPU owns its state (it ran
  * here last, and the host never writes PKRU), else in its saved area.  An
  * area saved while XCR0 lacked PKRU holds its init value, 0. */

@@ -25,5 +25,9 @@ void xstate_set_xmm(struct vcpu_xstate *xs, unsigned reg, const uint8_t val[16])
  * tags valid); returns the x87 status word from before. */
 uint16_t xstate_mmx_io(struct vcpu_xstate *xs, unsigned reg, uint8_t val[8], bool write);
 uint16_t xstate_x87_status(struct vcpu_xstate *xs);
+/* The guest's DR6 where the backend does not switch it (VMX): in the CPU
+ * while this vCPU owns its state, else saved. */
+uint64_t xstate_get_dr6(struct vcpu_xstate *xs);
+void xstate_set_dr6(struct vcpu_xstate *xs, uint64_t dr6);
 
 #endif

@@ -175,6 +175,8 @@ struct vcpu_ops {
 	bool (*nmi_window)(struct vcpu *v);         /* can an NMI be taken now (no NMI in service)? */
 	void (*request_nmi_window)(struct vcpu *v); /* exit when it can, or soon after */
 	void (*flush_tlb)(struct vcpu *v);
+	uint64_t (*get_dr6)(struct vcpu *v);        /* the guest's DR6, wherever it lives now */
+	void (*set_dr6)(struct vcpu *v, uint64_t dr6);
 	void (*dump)(struct vcpu *v);
 };
 
@@ -187,5 +189,8 @@ void vcpu_need(struct vcpu *v, uint32_t groups);
 static inline void vcpu_dirty(struct vcpu *v, uint32_t groups) { v->dirty |= groups; }
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 void vcpu_skip_insn(struct vcpu *v);
+/* An instruction Petrel carried out for the guest has completed: with
+ * RFLAGS.TF set before it, the single-step #DB the CPU would have raised. */
+void vcpu_insn_done(struct vcpu *v, uint64_t rflags_before);
 
 #endif

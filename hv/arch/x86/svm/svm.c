@@ -386,6 +386,19 @@ static void svm_flush_tlb(struct vcpu *v)
 	vmcb_of(v)->ctl.tlb_control = this_cpu()->virt.svm_flush_by_asid ? 3 : 1;
 }
 
+static uint64_t svm_get_dr6(struct vcpu *v)
+{
+	return vmcb_of(v)->save.dr6;
+}
+
+static void svm_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	vmcb->save.dr6 = dr6;
+	vmcb->ctl.clean &= ~VMCB_CLEAN_DRX;
+}
+
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.saves_dr6 = true,
@@ -398,6 +411,8 @@ const struct vcpu_ops svm_ops = {
 	.set_msr_intercept = svm_set_msr_intercept,
 	.interrupt_window = svm_interrupt_window,
 	.request_window = svm_request_window,
+	.get_dr6 = svm_get_dr6,
+	.set_dr6 = svm_set_dr6,
 	.nmi_window = svm_nmi_window,
 	.request_nmi_window = svm_request_nmi_window,
 	.flush_tlb = svm_flush_tlb,

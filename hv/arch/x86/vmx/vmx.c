@@ -15,6 +15,7 @@
  * handled.
  */
 #include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/arch.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -839,6 +840,16 @@ static void vmx_flush_tlb(struct vcpu *v)
 	((struct vmx_vcpu *)v->arch)->flush = true;
 }
 
+static uint64_t vmx_get_dr6(struct vcpu *v)
+{
+	return xstate_get_dr6(&v->xs);
+}
+
+static void vmx_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	xstate_set_dr6(&v->xs, dr6);
+}
+
 const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.saves_dr6 = false, /* VM exits leave DR6 alone (§28.3.3) */
@@ -854,6 +865,8 @@ const struct vcpu_ops vmx_ops = {
 	.nmi_window = vmx_nmi_window,
 	.request_nmi_window = vmx_request_nmi_window,
 	.flush_tlb = vmx_flush_tlb,
+	.get_dr6 = vmx_get_dr6,
+	.set_dr6 = vmx_set_dr6,
 	.dump = vmx_dump,
 };
 
