@@ -28,6 +28,13 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 		cfg->mem = v;
 		return 0;
 	}
+	if (cmdline_key_is(t, "mem_below_4g")) {
+		if (!parse_u64(t->val, t->val_len, &v, true) || v < GUEST_MIN_BELOW_4G || v > GUEST_MAX_BELOW_4G ||
+		    v % (2ull << 20))
+			return fail(err, errlen, t, "RAM below 4 GiB must be 16M..3G in whole 2M (K/M/G suffix)");
+		cfg->mem_below_4g = v;
+		return 0;
+	}
 	if (cmdline_key_is(t, "role")) {
 		if (t->val_len == 6 && !strncmp(t->val, "initrd", 6))
 			cfg->role = ROLE_INITRD;

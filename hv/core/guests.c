@@ -341,7 +341,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		pr_err("vm %s: %s: not started\n", s->cfg.vm, err);
 		return;
 	}
-	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem, &pc_board)))
+	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem, s->cfg.mem_below_4g, &pc_board)))
 		return;
 	specs[vm->id] = *s;
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {

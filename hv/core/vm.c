@@ -61,7 +61,7 @@ static uint64_t alloc_ram(uint64_t bytes)
  * the rest above the hole from high_base. */
 static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uint64_t *high_host)
 {
-	uint64_t low = MIN(vm->ram_size, b->ram_low_max), high = vm->ram_size - low;
+	uint64_t low = MIN(vm->ram_size, vm->ram_low_max), high = vm->ram_size - low;
 	struct vm_memory *m = &vm->mem;
 
 	*low_host = alloc_ram(low);
@@ -78,7 +78,7 @@ static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uin
 	return 0;
 }
 
-struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b)
+struct vm *vm_create(const char *name, uint64_t ram_size, uint64_t below_4g, const struct board *b)
 {
 	struct vm *vm = NULL;
 	uint64_t low_host = 0, high_host = 0;
@@ -98,6 +98,7 @@ struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b)
 	spin_init(&vm->lock, "vm");
 	str_copy(vm->name, name, sizeof(vm->name));
 	vm->ram_size = ALIGN_UP(ram_size, MiB(2));
+	vm->ram_low_max = below_4g && below_4g < b->ram_low_max ? below_4g : b->ram_low_max;
 	vm->arena = (uint8_t *)(uintptr_t)frame_alloc_zeroed(VM_ARENA_BYTES / PAGE_SIZE, UINT64_MAX);
 	if (!vm->arena || add_ram(vm, b, &low_host, &high_host)) {
 		pr_err("vm %s: cannot allocate %llu MiB of RAM (at most 3 GiB of it in one piece)\n",
@@ -117,9 +118,9 @@ struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b)
 	return vm;
 fail:
 	if (low_host)
-		pmm_free(&hv_pmm, low_host, MIN(vm->ram_size, b->ram_low_max) / PAGE_SIZE);
+		pmm_free(&hv_pmm, low_host, MIN(vm->ram_size, vm->ram_low_max) / PAGE_SIZE);
 	if (high_host)
-		pmm_free(&hv_pmm, high_host, (vm->ram_size - MIN(vm->ram_size, b->ram_low_max)) / PAGE_SIZE);
+		pmm_free(&hv_pmm, high_host, (vm->ram_size - MIN(vm->ram_size, vm->ram_low_max)) / PAGE_SIZE);
 	if (vm->arena)
 		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));

@@ -100,6 +100,28 @@ TEST(test_cfg_mem_bounds)
 	cfg_fails("vm=a mem=99999999999999999999999G", "'mem'", NULL);
 }
 
+TEST(test_cfg_mem_below_4g)
+{
+	struct guest_config cfg;
+	char err[128];
+
+	assert_int_equal(guest_config_parse("vm=a", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.mem_below_4g, 0); /* the board's */
+	assert_int_equal(guest_config_parse("vm=a mem=1536M mem_below_4g=1G", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.mem_below_4g, 1ull << 30);
+	assert_int_equal(guest_config_parse("vm=a mem_below_4g=16M", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.mem_below_4g, 16ull << 20);
+	assert_int_equal(guest_config_parse("vm=a mem_below_4g=3G", &cfg, err, sizeof(err)), 0);
+	static const char *const bad[] = { "mem_below_4g=14M", "mem_below_4g=3074M", "mem_below_4g=17M",
+					   "mem_below_4g=x", "mem_below_4g=" };
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		char line[64];
+		pt_snprintf(line, sizeof(line), "vm=a %s", bad[i]);
+		assert_int_equal(guest_config_parse(line, &cfg, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "mem_below_4g"));
+	}
+}
+
 TEST(test_cfg_cpu)
 {
 	cfg_ok("vm=a cpu=0", "a", GUEST_DEFAULT_MEM, 0);
@@ -875,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_vm_required),
 		cmocka_unit_test(test_cfg_mem_suffixes),
 		cmocka_unit_test(test_cfg_mem_bounds),
+		cmocka_unit_test(test_cfg_mem_below_4g),
 		cmocka_unit_test(test_cfg_cpu),
 		cmocka_unit_test(test_cfg_devices_and_triple_fault),
 		cmocka_unit_test(test_cfg_unknown_option),

@@ -29,12 +29,16 @@
 #define GUEST_DEFAULT_MEM (64ull << 20)
 #define GUEST_MIN_MEM (2ull << 20)
 #define GUEST_MAX_MEM (16ull << 30)
+/* mem_below_4g= (QEMU's max-ram-below-4g): 16 MiB to 3 GiB, whole 2 MiB */
+#define GUEST_MIN_BELOW_4G (16ull << 20)
+#define GUEST_MAX_BELOW_4G (3ull << 30)
 
 enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE };
 
 struct guest_config {
 	char vm[16];
 	uint64_t mem;
+	uint64_t mem_below_4g; /* the most RAM below the MMIO hole; 0: the board's */
 	int cpu; /* -1: any */
 	enum guest_role role;
 	char cmdline[1024]; /* the guest kernel's command line; a module's string (role=module) */

@@ -63,6 +63,7 @@ struct vm {
 	const struct board *board;
 	struct vm_memory mem;     /* guest-physical regions */
 	uint64_t ram_size;        /* all of its RAM */
+	uint64_t ram_low_max;     /* the most of it below the MMIO hole */
 	uint32_t nr_vcpus;
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
@@ -86,7 +87,8 @@ extern struct vm *console_vm;  /* the VM that gets what is typed on Petrel's ser
 extern uint32_t stats_interval_s;
 
 /* hv/core/vm.c */
-struct vm *vm_create(const char *name, uint64_t ram_size, const struct board *b);
+/* below_4g: the most RAM under the MMIO hole (0: the board's limit). */
+struct vm *vm_create(const char *name, uint64_t ram_size, uint64_t below_4g, const struct board *b);
 void vm_stop(struct vm *vm, const char *why);
 void vm_print_stats(struct vm *vm);
 /* Every device and its ranges gone, the arena empty: before a (re)boot. */
