@@ -110,14 +110,14 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
 		.reset_port = b->reset_port, .oem_id = "PETREL",
 	};
 	const struct mem_region *hpet = b->hpet_gpa ? mem_lookup(&vm->mem, b->hpet_gpa) : NULL;
+	uint8_t *area = mem_hva(&vm->mem, b->acpi_gpa, b->acpi_max, false);
 
+	/* an HPET table only where the VM has the device (devices=-hpet) */
 	if (hpet && hpet->kind == REGION_MMIO) {
 		c.hpet_gpa = b->hpet_gpa;
 		c.hpet_id = b->hpet_id;
 		c.hpet_min_tick = b->hpet_min_tick;
 	}
-	uint8_t *area = mem_hva(&vm->mem, b->acpi_gpa, b->acpi_max, false);
-
 	if (!area || !acpi_build(&c, area, b->acpi_max, rsdp)) {
 		str_copy(err, "ACPI tables do not fit their area", errlen);
 		return -1;
