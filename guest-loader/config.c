@@ -67,6 +67,12 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 			return fail(err, errlen, t, "triple_fault is reset or stop");
 		return 0;
 	}
+	if (cmdline_key_is(t, "cpus")) {
+		if (!parse_u64(t->val, t->val_len, &v, false) || v < 1 || v > GUEST_MAX_VCPUS)
+			return fail(err, errlen, t, "a VM has 1 to 8 vCPUs");
+		cfg->cpus = (uint32_t)v;
+		return 0;
+	}
 	if (cmdline_key_is(t, "cpu")) {
 		if (!parse_u64(t->val, t->val_len, &v, false) || v > 255)
 			return fail(err, errlen, t, "not a CPU number");
@@ -82,7 +88,7 @@ int guest_config_parse(const char *args, struct guest_config *cfg, char *err, si
 	bool bad_quote;
 	const char *pos = args;
 
-	*cfg = (struct guest_config){ .mem = GUEST_DEFAULT_MEM, .cpu = -1 };
+	*cfg = (struct guest_config){ .mem = GUEST_DEFAULT_MEM, .cpu = -1, .cpus = 1 };
 	while (cmdline_next(&pos, &t, &bad_quote))
 		if (parse_one(&t, cfg, err, errlen))
 			return -1;

@@ -23,7 +23,7 @@ What Petrel gives each test: the PC board, `mem=` from the entry's `-m`
 first, as QEMU's -kernel/-append give it), one module (the environ file),
 fw_cfg for the CPU count and RAM size.  What it cannot give is written in the
 `adapted` column: an entry's -cpu model (the guest sees Petrel's view of the
-host's CPU), more than one vCPU (smp > 1 runs with 1).
+host's CPU), more vCPUs than a VM may have (smp > 8 runs with 8).
 """
 import os
 import re
@@ -132,12 +132,15 @@ def mem_mib(params):
     return n * 1024 if m.group(2) in ("G", "g") else n
 
 
-def boot(backend, flat_rel, env_rel, mem, cmdline, log, limit):
+MAX_VCPUS = 8  # GUEST_MAX_VCPUS
+
+
+def boot(backend, flat_rel, env_rel, mem, cpus, cmdline, log, limit):
     """Boots Petrel with the test as its only VM; returns (serial text, timed out)."""
     if backend == "vmx":
         iso = os.path.join(BUILD, "kut-vmx.iso")
         subprocess.run(["tools/mkiso.sh", iso, "build/hv.elf", "--cmdline", "loglevel=info",
-                        "--module", '%s vm=kut mem=%dM cmdline="%s" triple_fault=stop' % (flat_rel, mem, cmdline),
+                        "--module", '%s vm=kut mem=%dM cpus=%d cmdline="%s" triple_fault=stop' % (flat_rel, mem, cpus, cmdline),
                         "--module", "%s vm=kut role=module" % env_rel],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         start = time.time()
@@ -146,8 +149,8 @@ def boot(backend, flat_rel, env_rel, mem, cmdline, log, limit):
                        env=dict(os.environ, BOCHS_MEGS=str(max(512, 2 * mem + 256))))
         text = open(log, errors="replace").read() if os.path.exists(log) else ""
         return text, not STOP_RE.search(text) and time.time() - start >= limit
-    initrd = '%s vm=kut mem=%dM cmdline="%s" triple_fault=stop,%s vm=kut role=module' % (
-        flat_rel, mem, cmdline, env_rel)
+    initrd = '%s vm=kut mem=%dM cpus=%d cmdline="%s" triple_fault=stop,%s vm=kut role=module' % (
+        flat_rel, mem, cpus, cmdline, env_rel)
     # Petrel takes the guest's RAM below 4 GiB in one piece: the host
     # needs room around it.
     host_mem = max(1024, 2 * mem + 512)
@@ -195,8 +198,8 @@ def run_one(e, base, timeout=None, backend="svm"):
     cpu = re.search(r"-cpu\s+(\S+)", params)
     if cpu:
         adapted.append("cpu-%s->petrel" % cpu.group(1))
-    if smp > 1:
-        adapted.append("smp%d->1" % smp)
+    if smp > MAX_VCPUS:
+        adapted.append("smp%d->%d" % (smp, MAX_VCPUS))
     if '"' in args or "," in args:
         row["status"] = "HARNESS"
         row["cfg_notes"] = "test_args with a quote or comma cannot go through -initrd"
@@ -213,7 +216,7 @@ def run_one(e, base, timeout=None, backend="svm"):
     if backend == "vmx":
         limit = min(limit * 5, 600) # Bochs is much slower than QEMU TCG
     start = time.time()
-    text, timed_out = boot(backend, rel(path), rel(env), mem, cmdline, log, limit)
+    text, timed_out = boot(backend, rel(path), rel(env), mem, min(smp, MAX_VCPUS), cmdline, log, limit)
     row["wall_s"] = "%.2f" % (time.time() - start)
     guest = [l[len("[kut] "):] for l in text.splitlines() if l.startswith("[kut] ")]
     row["pass"] = str(sum(l.startswith("PASS:") for l in guest))
@@ -308,12 +311,13 @@ def cmd_run(names):
 
 
 def expected():
-    """tests/kut/expected: NAME STATUS MIN_PASS [vmx] per line."""
+    """tests/kut/expected: NAME STATUS MIN_PASS [vmx] [timeout=S] per line."""
     out = []
     for line in open(EXPECTED):
         line = line.split("#", 1)[0].split()
         if line:
-            out.append((line[0], line[1], int(line[2]), "vmx" in line[3:]))
+            t = [int(w[len("timeout="):]) for w in line[3:] if w.startswith("timeout=")]
+            out.append((line[0], line[1], int(line[2]), "vmx" in line[3:], t[0] if t else None))
     return out
 
 
@@ -329,8 +333,8 @@ def cmd_check(args):
     want = [w for w in expected() if (not names or w[0] in names) and (backend == "svm" or w[3])]
     by = {e["name"]: e for e in all_entries()}
     failed = 0
-    for name, status, min_pass, _ in want:
-        row, _ = run_one(by[name], base, backend=backend)
+    for name, status, min_pass, _, timeout in want:
+        row, _ = run_one(by[name], base, timeout=timeout, backend=backend)
         what = "%s kut %s: %s with at least %d PASS: lines" % (backend, name, status, min_pass)
         if row["status"] == status and int(row["pass"]) >= min_pass:
             print("ok - %s (%s, %s s)" % (what, row["pass"], row["wall_s"]))

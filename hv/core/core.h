@@ -45,6 +45,8 @@ enum string_io_result emulate_string_io(struct vcpu *v);
 /* ctrlreg.c, task.c: control registers and EFER, checked as the CPU does;
  * hardware task switches */
 void cr_caps_init(struct vcpu *v);
+/* The INIT and SIPI latched for v: taken by the run loop before it picks (smp.c). */
+void vcpu_take_signals(struct vcpu *v);
 int vcpu_write_efer(struct vcpu *v, uint64_t val);
 void handle_cr(struct vcpu *v);
 void handle_task_switch(struct vcpu *v);

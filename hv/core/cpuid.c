@@ -28,6 +28,7 @@
 #define LEAF1_ECX_OSXSAVE (1u << 27)
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF1_EDX_APIC (1u << 9)
+#define LEAF1_EDX_HTT (1u << 28)
 #define EXT1_EDX_APIC (1u << 9)
 #define EXT1_ECX_SVM (1u << 2)
 /* Debug store, thermal and power management, performance monitoring:
@@ -73,6 +74,40 @@ static uint32_t xsave_size(uint64_t mask, bool compacted)
 	return size;
 }
 
+/* --- topology: one package, one core per vCPU, one thread per core ------- */
+
+static uint32_t apic_id_bits(uint32_t n)
+{
+	uint32_t bits = 0;
+
+	while ((1u << bits) < n)
+		bits++;
+	return bits;
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	return 1u << apic_id_bits(n);
+}
+
+/* Leaves 0xb and 0x1f (SDM vol. 3A §10.9.2): level 0 SMT with one thread,
+ * level 1 core with the VM's vCPUs; then no more levels.  EDX: the
+ * vCPU's x2APIC ID at every subleaf. */
+static struct cpuid_regs topology_level(struct vcpu *v, uint32_t sub)
+{
+	struct cpuid_regs r = { .ecx = sub & 0xff, .edx = v->id };
+
+	if (sub == 0) {
+		r.ebx = 1;
+		r.ecx |= 1u << 8;
+	} else if (sub == 1) {
+		r.eax = apic_id_bits(v->vm->nr_vcpus);
+		r.ebx = v->vm->nr_vcpus;
+		r.ecx |= 2u << 8;
+	}
+	return r;
+}
+
 struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 {
 	struct cpuid_regs r = { 0 };
@@ -111,7 +146,28 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 			r.ecx |= LEAF1_ECX_TSC_DEADLINE;
 		if (!v->apic || !v->apic_ops->enabled(v->apic))
 			r.edx &= ~LEAF1_EDX_APIC;
-		r.ebx = (r.ebx & 0x00ffffffu) | (v->id << 24); /* initial APIC ID */
+		/* initial APIC ID; addressable IDs in the package; HTT with more than one */
+		r.ebx = (r.ebx & 0x0000ffffu) | (v->id << 24) | (pow2_at_least(v->vm->nr_vcpus) << 16);
+		r.edx = v->vm->nr_vcpus > 1 ? r.edx | LEAF1_EDX_HTT : r.edx & ~LEAF1_EDX_HTT;
+		break;
+	case 4: /* deterministic cache parameters: cores per package, sharing */
+		if (r.eax & 0x1f) {
+			uint32_t n = pow2_at_least(v->vm->nr_vcpus) - 1;
+			uint32_t shared = ((r.eax >> 5) & 7) >= 3 ? n : 0; /* L3 for all, L1/L2 per core */
+			r.eax = (r.eax & 0x3fffu) | (shared << 14) | (n << 26);
+		}
+		break;
+	case 0xb:  /* x2APIC topology: one thread per core, nr_vcpus cores */
+	case 0x1f:
+		if (cpuid(0, 0).eax >= leaf)
+			r = topology_level(v, sub);
+		break;
+	case 0x80000008u: /* AMD: cores per package and the APIC ID bits for them */
+		r.ecx = (r.ecx & ~0xf0ffu) | (v->vm->nr_vcpus - 1) | (apic_id_bits(v->vm->nr_vcpus) << 12);
+		break;
+	case 0x8000001eu: /* AMD extended APIC ID, compute unit (one thread each), node 0 */
+		if (cpuid(0x80000000u, 0).eax >= leaf)
+			r = (struct cpuid_regs){ .eax = v->id, .ebx = v->id & 0xff, .ecx = 0 };
 		break;
 	case 0x80000001u:
 		r.ecx &= ~EXT1_ECX_SVM;

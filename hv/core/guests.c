@@ -158,6 +158,8 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		v->halted = false;
+		v->wait_sipi = i > 0; /* the APs wait for a startup IPI (smp.c) */
+		v->init_pending = v->sipi_pending = false;
 		v->event.pending = false;
 		v->nmi_pending = false;
 		v->tsc_offset = 0 - vm->start_tsc; /* the guest's TSC starts at 0 */
@@ -341,7 +343,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		pr_err("vm %s: %s: not started\n", s->cfg.vm, err);
 		return;
 	}
-	if (!(vm = vm_create(s->cfg.vm, s->cfg.mem, s->cfg.mem_below_4g, &pc_board)))
+	if (!(vm = vm_create(s->cfg.vm, s->cfg.cpus, s->cfg.mem, s->cfg.mem_below_4g, &pc_board)))
 		return;
 	specs[vm->id] = *s;
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
@@ -352,9 +354,18 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	if (s->linux && !console_vm && vm->console)
 		console_vm = vm;
 	cpu = s->cfg.cpu >= 0 ? (uint32_t)s->cfg.cpu : (*spread)++ % ncpus;
-	run_assign(&vm->vcpu[0], cpu);
-	pr_info("vm %s: %llu MiB, %s on the %s board%s, cpu %u\n", vm->name,
-		(unsigned long long)(vm->ram_size >> 20), s->linux ? "Linux" : "multiboot guest", pc_board.name,
+	/* All of a VM's vCPUs share its physical CPU for now: its devices
+	 * are touched by one CPU only.  Spreading them comes with the
+	 * scheduler (issue 11). */
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		if (run_assign(&vm->vcpu[i], cpu)) {
+			pr_err("vm %s: cpu %u has no room for vcpu %u\n", vm->name, cpu, i);
+			vm_stop(vm, "no room on its CPU");
+			return;
+		}
+	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu %u\n", vm->name,
+		(unsigned long long)(vm->ram_size >> 20), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
+		s->linux ? "Linux" : "multiboot guest", pc_board.name,
 		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "", cpu);
 }
 

@@ -26,7 +26,7 @@
 
 #include "core.h"
 
-#define MAX_VCPUS_PER_PCPU 8
+#define MAX_VCPUS_PER_PCPU (MAX_VMS * MAX_VCPUS_PER_VM)
 #define SLICE_US 10000
 #define WAKE_GRAN_US 1000     /* a woken vCPU behind by more than this preempts */
 #define CONSOLE_POLL_US 10000 /* how long console input may wait */
@@ -40,7 +40,7 @@ struct pcpu_queue {
 
 static struct pcpu_queue queues[MAX_CPUS];
 static volatile uint32_t run_go;
-static volatile uint32_t vcpus_running;
+static volatile uint32_t vms_running; /* VMs not yet seen stopped */
 struct vm *console_vm; /* the VM that gets what is typed on Petrel's serial port */
 uint32_t stats_interval_s; /* stats=N on the command line: print exit counts every N s */
 
@@ -67,7 +67,8 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 		return -1;
 	v->pcpu = pcpu;
 	q->v[q->nr++] = v;
-	__atomic_add_fetch(&vcpus_running, 1, __ATOMIC_RELAXED);
+	if (v->id == 0)
+		__atomic_add_fetch(&vms_running, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -149,7 +150,7 @@ static uint64_t us_to_tsc(uint64_t us)
 
 static bool runnable(const struct vcpu *v)
 {
-	return (v->vm->state == VM_RUNNING && !v->halted) || v->vm->state == VM_RESETTING;
+	return (v->vm->state == VM_RUNNING && !v->halted && !v->wait_sipi) || v->vm->state == VM_RESETTING;
 }
 
 /* Fires every VM's due timers and delivers interrupts; a vCPU that wakes
@@ -167,6 +168,9 @@ static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
 		d = vm_timers(v->vm);
 		if (d && (!*deadline || d < *deadline))
 			*deadline = d;
+		vcpu_take_signals(v);
+		if (v->wait_sipi)
+			continue; /* takes nothing until a SIPI starts it */
 		deliver_irq(v);
 		if (was_halted && !v->halted) {
 			v->woke = true;
@@ -319,8 +323,11 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 		finish_requests(v->vm);
 	}
 	v->vruntime += rdtsc() - now;
-	if (v->vm->state == VM_STOPPED && __atomic_sub_fetch(&vcpus_running, 1, __ATOMIC_RELAXED) == 0)
-		pr_info("all VMs stopped\n");
+	if (v->vm->state == VM_STOPPED && !v->vm->stop_counted) {
+		v->vm->stop_counted = true;
+		if (__atomic_sub_fetch(&vms_running, 1, __ATOMIC_RELAXED) == 0)
+			pr_info("all VMs stopped\n");
+	}
 }
 
 void run_loop(void)

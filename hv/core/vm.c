@@ -78,7 +78,8 @@ static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uin
 	return 0;
 }
 
-struct vm *vm_create(const char *name, uint64_t ram_size, uint64_t below_4g, const struct board *b)
+struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uint64_t below_4g,
+		     const struct board *b)
 {
 	struct vm *vm = NULL;
 	uint64_t low_host = 0, high_host = 0;
@@ -109,7 +110,7 @@ struct vm *vm_create(const char *name, uint64_t ram_size, uint64_t below_4g, con
 		pr_err("vm %s: backend init failed\n", name);
 		goto fail;
 	}
-	vm->nr_vcpus = 1;
+	vm->nr_vcpus = nr_vcpus >= 1 && nr_vcpus <= MAX_VCPUS_PER_VM ? nr_vcpus : 1;
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
 		vm->vcpu[i].vm = vm;
 		vm->vcpu[i].id = i;

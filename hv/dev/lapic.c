@@ -274,6 +274,8 @@ static void set_tsc_deadline(struct vlapic *l, uint64_t deadline)
 	vtimer_arm(&l->timer, vcpu_tsc_to_vm_ns(l->v, deadline));
 }
 
+static void apic_reset(struct vlapic *l);
+
 /* --- interrupts between CPUs ------------------------------------------------ */
 
 static bool addressed(const struct vlapic *l, uint32_t dest, bool logical)
@@ -302,6 +304,13 @@ static void deliver_one(struct vlapic *l, uint8_t vector, uint8_t mode, bool lev
 	case MODE_NMI:
 		vcpu_nmi(l->v);
 		break;
+	case MODE_INIT: /* the APIC resets with its CPU, keeping its base (§11.4.7.3) */
+		apic_reset(l);
+		vcpu_init_signal(l->v);
+		break;
+	case MODE_SIPI:
+		vcpu_sipi(l->v, vector);
+		break;
 	default:
 		pr_warn("vm %s: IPI delivery mode %u to vcpu %u not supported yet\n", vm_name(l->vm), mode,
 			l->index);
@@ -327,6 +336,10 @@ static void send_ipi(struct vlapic *l)
 			      .vector = vector, .mode = mode };
 	struct lapics *c = l->all;
 
+	/* INIT level de-assert (level 0, trigger level) only synchronises
+	 * arbitration IDs on old CPUs; since the Pentium 4 it does nothing. */
+	if (mode == MODE_INIT && (l->icr_lo & (1u << 15)) && !(l->icr_lo & (1u << 14)))
+		return;
 	switch (shorthand) {
 	case 0: vm_send_apic_msg(l->vm, &m); break;
 	case 1: deliver_one(l, vector, mode, false); break;

@@ -177,8 +177,10 @@ linux_session() {
 	echo "# $t: shell after $(sed -n 's|^=== wait /PETREL-GUEST-READY/: matched after \([0-9.]*\) s|\1|p' "$out" | head -1) s"
 	pass "$t: boots to its shell under Petrel"
 
-	[ "$(section hypervisor "$out")" = 1 ] && pass "$t: /proc/cpuinfo shows the hypervisor flag" ||
-		fail "$t: /proc/cpuinfo shows the hypervisor flag" "got '$(section hypervisor "$out")'"
+	[ "$(section hypervisor "$out")" = 2 ] && pass "$t: /proc/cpuinfo shows the hypervisor flag on both vCPUs" ||
+		fail "$t: /proc/cpuinfo shows the hypervisor flag on both vCPUs" "got '$(section hypervisor "$out")'"
+	[ "$(section cpus "$out")" = 0-1 ] && pass "$t: both vCPUs online (INIT and SIPI through the local APIC)" ||
+		fail "$t: both vCPUs online" "online: '$(section cpus "$out")'"
 
 	local bad
 	# Error and warning levels (<0> to <4> in `dmesg -r`) about the platform.
@@ -215,11 +217,12 @@ linux_session() {
 	local up
 	up=$(section after_reboot "$out" | awk 'NR == 1 { print int($1) }')
 	if grep -aq 'vm linux0 reset: reset control register 0xcf9' "$log" && [ -n "$up" ] && [ "$up" -lt 60 ] &&
-		section after_reboot "$out" | grep -q 'No such file'; then
-		pass "$t: reboot -f restarts the VM with fresh RAM and kernel"
+		section after_reboot "$out" | grep -q 'No such file' &&
+		[ "$(section after_reboot "$out" | tail -1)" = 0-1 ]; then
+		pass "$t: reboot -f restarts the VM with fresh RAM and kernel, both vCPUs again"
 	else
-		fail "$t: reboot -f restarts the VM with fresh RAM and kernel" \
-			"reset line: $(grep -ac 'vm linux0 reset:' "$log"), uptime after '$up', mark: $(section after_reboot "$out" | tail -1)"
+		fail "$t: reboot -f restarts the VM with fresh RAM and kernel, both vCPUs again" \
+			"reset line: $(grep -ac 'vm linux0 reset:' "$log"), uptime after '$up', after: $(section after_reboot "$out" | tail -2 | tr '\n' '|')"
 	fi
 
 	grep -aq 'vm linux0 stopped: ACPI S5' "$log" && pass "$t: poweroff -f ends the VM (ACPI S5)" ||
@@ -233,7 +236,7 @@ guest_image_present() {
 	return 1
 }
 
-LINUX_MODS="$B/guest/vmlinuz vm=linux0 mem=512M cmdline=\"console=ttyS0 quiet panic=-1\""
+LINUX_MODS="$B/guest/vmlinuz vm=linux0 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1\""
 
 test_linux() { "test_linux_$1"; }
 

@@ -17,7 +17,7 @@ uint64_t fake_now, fake_wallclock;
 bool fake_x2apic;
 bool fake_gsi_level[NR_GSI], fake_gsi_taken[NR_GSI];
 unsigned fake_gsi_pulses[NR_GSI], fake_gsi_rises[NR_GSI];
-unsigned fake_apic_msgs, fake_eois, fake_nmis, fake_resets;
+unsigned fake_apic_msgs, fake_eois, fake_nmis, fake_resets, fake_inits, fake_sipis;
 struct apic_msg fake_last_msg;
 uint8_t fake_last_eoi;
 const char *fake_reset_why, *fake_poweroff_why;
@@ -44,7 +44,7 @@ void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 	memset(fake_gsi_taken, 0, sizeof(fake_gsi_taken));
 	memset(fake_gsi_pulses, 0, sizeof(fake_gsi_pulses));
 	memset(fake_gsi_rises, 0, sizeof(fake_gsi_rises));
-	fake_apic_msgs = fake_eois = fake_nmis = fake_resets = 0;
+	fake_apic_msgs = fake_eois = fake_nmis = fake_resets = fake_inits = fake_sipis = 0;
 	fake_last_eoi = 0;
 	fake_reset_why = fake_poweroff_why = NULL;
 	fake_exit_code = -1;
@@ -271,6 +271,8 @@ void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic)
 }
 
 void vcpu_nmi(struct vcpu *v) { (void)v; fake_nmis++; }
+void vcpu_init_signal(struct vcpu *v) { v->init_pending = true; fake_inits++; }
+void vcpu_sipi(struct vcpu *v, uint8_t vector) { v->sipi_pending = true; v->sipi_vector = vector; fake_sipis++; }
 bool vcpu_x2apic_offered(struct vcpu *v) { (void)v; return fake_x2apic; }
 uint64_t vcpu_tsc_to_vm_ns(struct vcpu *v, uint64_t guest_tsc) { (void)v; return guest_tsc; }
 void vcpu_kick(struct vcpu *v) { v->halted = false; }

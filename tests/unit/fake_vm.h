@@ -24,6 +24,7 @@ extern unsigned fake_gsi_rises[NR_GSI];  /* vm_set_gsi() from low to high */
 extern unsigned fake_apic_msgs;          /* vm_send_apic_msg() calls with no bus set */
 extern struct apic_msg fake_last_msg;
 extern unsigned fake_eois, fake_nmis;
+extern unsigned fake_inits, fake_sipis;   /* vcpu_init_signal(), vcpu_sipi() (they latch in the vCPU) */
 extern uint8_t fake_last_eoi;
 extern const char *fake_reset_why, *fake_poweroff_why;
 extern unsigned fake_resets;

@@ -122,6 +122,27 @@ TEST(test_cfg_mem_below_4g)
 	}
 }
 
+TEST(test_cfg_cpus)
+{
+	struct guest_config cfg;
+	char err[128];
+
+	assert_int_equal(guest_config_parse("vm=a", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.cpus, 1);
+	assert_int_equal(guest_config_parse("vm=a cpus=8", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.cpus, 8);
+	assert_int_equal(guest_config_parse("vm=a cpus=2 cpu=1", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.cpus, 2);
+	assert_int_equal(cfg.cpu, 1);
+	static const char *const bad[] = { "cpus=0", "cpus=9", "cpus=two", "cpus=-1" };
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		char line[64];
+		pt_snprintf(line, sizeof(line), "vm=a %s", bad[i]);
+		assert_int_equal(guest_config_parse(line, &cfg, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "cpus"));
+	}
+}
+
 TEST(test_cfg_cpu)
 {
 	cfg_ok("vm=a cpu=0", "a", GUEST_DEFAULT_MEM, 0);
@@ -898,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_mem_suffixes),
 		cmocka_unit_test(test_cfg_mem_bounds),
 		cmocka_unit_test(test_cfg_mem_below_4g),
+		cmocka_unit_test(test_cfg_cpus),
 		cmocka_unit_test(test_cfg_cpu),
 		cmocka_unit_test(test_cfg_devices_and_triple_fault),
 		cmocka_unit_test(test_cfg_unknown_option),

@@ -175,6 +175,34 @@ TEST(ipi_reaches_only_its_destination)
 	assert_int_equal(take(1), 0x63);
 }
 
+/* INIT-SIPI-SIPI as an OS sends it: INIT assert resets the target's APIC
+ * (software-disabled again, its base kept) and latches INIT in the vCPU;
+ * the INIT level de-assert does nothing; each SIPI latches its vector. */
+TEST(init_and_sipi_reach_the_vcpu)
+{
+	create(3);
+	reg_on(2, TPR, 0x20);
+	reg_on(0, ICR_HI, 2u << 24);
+	reg_on(0, ICR_LO, 0x4500); /* INIT, physical, assert, edge */
+	assert_int_equal(fake_inits, 1);
+	assert_true(cpu(2)->init_pending);
+	assert_false(cpu(1)->init_pending);
+	assert_int_equal(get_on(2, TPR), 0);
+	assert_int_equal(get_on(2, SVR) & 0x100, 0);
+	assert_true(cpu(2)->apic_ops->enabled(cpu(2)->apic)); /* IA32_APIC_BASE.EN kept */
+	reg_on(0, ICR_LO, 0x8500); /* INIT level de-assert: nothing */
+	assert_int_equal(fake_inits, 1);
+	reg_on(0, ICR_LO, 0x4600 | 0x9a); /* SIPI, vector 0x9a */
+	assert_int_equal(fake_sipis, 1);
+	assert_true(cpu(2)->sipi_pending);
+	assert_int_equal(cpu(2)->sipi_vector, 0x9a);
+	/* all excluding self: both APs */
+	reg_on(0, ICR_LO, (3u << 18) | 0x4500);
+	assert_int_equal(fake_inits, 3);
+	assert_true(cpu(1)->init_pending);
+	assert_false(cpu(0)->init_pending);
+}
+
 TEST(level_eoi_reaches_the_vm)
 {
 	struct apic_msg m = { .dest = 0, .vector = 0x61, .level = true };
@@ -229,6 +257,7 @@ int main(void)
 		cmocka_unit_test_setup(apic_base_disable_resets_and_reenable_starts_sw_disabled, setup),
 		cmocka_unit_test_setup(apic_base_refused_transitions, setup),
 		cmocka_unit_test_setup(ipi_reaches_only_its_destination, setup),
+		cmocka_unit_test_setup(init_and_sipi_reach_the_vcpu, setup),
 		cmocka_unit_test_setup(level_eoi_reaches_the_vm, setup),
 		cmocka_unit_test_setup(tpr_blocks_lower_classes, setup),
 		cmocka_unit_test_setup(the_8259_through_lint0, setup),

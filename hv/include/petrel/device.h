@@ -156,6 +156,11 @@ struct vcpu_apic_ops {
 };
 void vcpu_set_apic(struct vcpu *v, const struct vcpu_apic_ops *ops, void *apic);
 void vcpu_nmi(struct vcpu *v);      /* an NMI arrives */
+/* INIT: the vCPU resets and waits for a SIPI (INIT to the first vCPU
+ * resets the VM); a startup IPI starts a waiting vCPU in real mode at
+ * vector × 4 KiB, and is ignored by one that is not waiting (smp.c). */
+void vcpu_init_signal(struct vcpu *v);
+void vcpu_sipi(struct vcpu *v, uint8_t vector);
 bool vcpu_x2apic_offered(struct vcpu *v); /* CPUID.1:ECX[21] as the guest sees it */
 /* A guest TSC value (what RDTSC returns in the guest) on the VM clock. */
 uint64_t vcpu_tsc_to_vm_ns(struct vcpu *v, uint64_t guest_tsc);

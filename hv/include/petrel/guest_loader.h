@@ -29,6 +29,7 @@
 #define GUEST_DEFAULT_MEM (64ull << 20)
 #define GUEST_MIN_MEM (2ull << 20)
 #define GUEST_MAX_MEM (16ull << 30)
+#define GUEST_MAX_VCPUS 8 /* MAX_VCPUS_PER_VM */
 /* mem_below_4g= (QEMU's max-ram-below-4g): 16 MiB to 3 GiB, whole 2 MiB */
 #define GUEST_MIN_BELOW_4G (16ull << 20)
 #define GUEST_MAX_BELOW_4G (3ull << 30)
@@ -40,6 +41,7 @@ struct guest_config {
 	uint64_t mem;
 	uint64_t mem_below_4g; /* the most RAM below the MMIO hole; 0: the board's */
 	int cpu; /* -1: any */
+	uint32_t cpus; /* vCPUs, 1 to GUEST_MAX_VCPUS */
 	enum guest_role role;
 	char cmdline[1024]; /* the guest kernel's command line; a module's string (role=module) */
 	char devices[128];  /* devices=, checked against the board by the caller */

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_VCPUS_PER_VM 4
+#define MAX_VCPUS_PER_VM 8
 #define VCPU_IRQ_SOURCES 2
 
 /* General registers, in the x86 encoding order (ModRM reg numbers). */
@@ -139,6 +139,11 @@ struct vcpu {
 	void *apic;           /* the local APIC's state, for apic_ops */
 	bool nmi_pending;     /* an NMI arrived and is not delivered yet (run.c) */
 	bool halted;
+	/* INIT and SIPI (hv/core/smp.c): an AP waits for a SIPI after INIT
+	 * and at power-on; the signals are taken by the run loop. */
+	bool wait_sipi;
+	bool init_pending, sipi_pending;
+	uint8_t sipi_vector;
 	bool woke;            /* left HLT since the scheduler last picked (run.c) */
 	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */

@@ -59,6 +59,7 @@ struct vm {
 	enum vm_state state;
 	struct spinlock lock;     /* protects the VM's device state and state changes */
 	int exit_code;            /* from the test-exit port, or -1 */
+	bool stop_counted;        /* the run loop has counted it stopped */
 	bool stop_on_triple_fault; /* else it resets, as a PC does */
 	const struct board *board;
 	struct vm_memory mem;     /* guest-physical regions */
@@ -87,8 +88,10 @@ extern struct vm *console_vm;  /* the VM that gets what is typed on Petrel's ser
 extern uint32_t stats_interval_s;
 
 /* hv/core/vm.c */
-/* below_4g: the most RAM under the MMIO hole (0: the board's limit). */
-struct vm *vm_create(const char *name, uint64_t ram_size, uint64_t below_4g, const struct board *b);
+/* nr_vcpus: 1 to MAX_VCPUS_PER_VM; below_4g: the most RAM under the MMIO
+ * hole (0: the board's limit). */
+struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uint64_t below_4g,
+		     const struct board *b);
 void vm_stop(struct vm *vm, const char *why);
 void vm_print_stats(struct vm *vm);
 /* Every device and its ranges gone, the arena empty: before a (re)boot. */
