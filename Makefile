@@ -68,7 +68,7 @@ GUEST_CMDLINE ?= console=ttyS0
 iso: $(BUILD)/petrel.iso
 $(BUILD)/petrel.iso: $(BUILD)/hv.elf tools/mkiso.sh guest-image
 	tools/mkiso.sh $@ $(BUILD)/hv.elf --cmdline "loglevel=info" \
-		--module "$(GUEST_KERNEL) vm=linux0 mem=512M cmdline=\"$(GUEST_CMDLINE)\"" \
+		--module "$(GUEST_KERNEL) vm=linux0 mem=512M cpus=2 cmdline=\"$(GUEST_CMDLINE)\"" \
 		--module "$(GUEST_INITRD) vm=linux0 role=initrd"
 
 # The test guests' names, for tests/integration/run.sh.
