@@ -45,6 +45,7 @@ enum string_io_result emulate_string_io(struct vcpu *v);
 /* ctrlreg.c, task.c: control registers and EFER, checked as the CPU does;
  * hardware task switches */
 void cr_caps_init(struct vcpu *v);
+void vcpu_set_start_state(struct vcpu *v, uint64_t cr0, uint64_t rip, struct segment cs, struct segment data);
 /* The INIT and SIPI latched for v: taken by the run loop before it picks (smp.c). */
 void vcpu_take_signals(struct vcpu *v);
 int vcpu_write_efer(struct vcpu *v, uint64_t val);

@@ -28,8 +28,6 @@
 
 #define ATTR_CODE32 0xc9b /* type 11 (exec/read, accessed), S, P, D/B, G */
 #define ATTR_DATA32 0xc93 /* type 3 (read/write, accessed), S, P, D/B, G */
-#define ATTR_LDT 0x082
-#define ATTR_TSS32_BUSY 0x08b
 #define MAX_RESETS_PER_10S 5
 
 struct guest_spec {
@@ -51,21 +49,9 @@ static struct guest_spec specs[MAX_VMS];
  * multiboot spec (§3.2) and Linux's 32-bit boot protocol ask for. */
 static void flat32_state(struct vcpu *v, uint64_t entry, uint16_t cs, uint16_t ds)
 {
-	struct vcpu_regs *r = &v->regs;
-
-	memset(r, 0, sizeof(*r));
-	r->cr0 = 0x11; /* PE, ET */
-	r->rflags = 0x2;
-	r->rip = entry;
-	r->seg[SEG_CS] = (struct segment){ .sel = cs, .attr = ATTR_CODE32, .limit = 0xffffffff };
-	for (int s = SEG_ES; s <= SEG_GS; s++)
-		if (s != SEG_CS)
-			r->seg[s] = (struct segment){ .sel = ds, .attr = ATTR_DATA32, .limit = 0xffffffff };
-	r->seg[SEG_LDTR] = (struct segment){ .attr = ATTR_LDT, .limit = 0xffff };
-	r->seg[SEG_TR] = (struct segment){ .attr = ATTR_TSS32_BUSY, .limit = 0xffff };
-	r->gdtr.limit = 0xffff;
-	r->idtr.limit = 0xffff;
-	vcpu_dirty(v, REG_RIP | REG_CR | REG_SEGS);
+	vcpu_set_start_state(v, 0x11 /* PE, ET */, entry,
+			     (struct segment){ .sel = cs, .attr = ATTR_CODE32, .limit = 0xffffffff },
+			     (struct segment){ .sel = ds, .attr = ATTR_DATA32, .limit = 0xffffffff });
 }
 
 /* --- the two kinds of guest ---------------------------------------------------- */

@@ -17,7 +17,6 @@
  * vCPU resets the VM (there is no firmware for it to restart in).
  */
 #include <arch/cpu.h>
-#include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
 
@@ -25,8 +24,6 @@
 
 #define ATTR_CODE16 0x9b /* exec/read, accessed, S, P */
 #define ATTR_DATA16 0x93 /* read/write, accessed, S, P */
-#define ATTR_LDT 0x82
-#define ATTR_TSS16_BUSY 0x8b
 
 void vcpu_init_signal(struct vcpu *v)
 {
@@ -62,23 +59,13 @@ static int init_state(struct vcpu *v)
 /* Real mode at vector × 4 KiB; EDX holds the processor signature. */
 static void start_at(struct vcpu *v, uint8_t vector)
 {
-	struct vcpu_regs *r = &v->regs;
-
-	memset(r, 0, sizeof(*r));
-	r->cr0 = 0x60000010; /* CD, NW, ET */
-	r->rflags = 0x2;
-	r->gpr[GPR_RDX] = cpuid(1, 0).eax;
-	r->seg[SEG_CS] = (struct segment){ .sel = (uint16_t)(vector << 8), .base = (uint64_t)vector << 12,
-					   .limit = 0xffff, .attr = ATTR_CODE16 };
-	for (int s = SEG_ES; s <= SEG_GS; s++)
-		if (s != SEG_CS)
-			r->seg[s] = (struct segment){ .limit = 0xffff, .attr = ATTR_DATA16 };
-	r->seg[SEG_LDTR] = (struct segment){ .limit = 0xffff, .attr = ATTR_LDT };
-	r->seg[SEG_TR] = (struct segment){ .limit = 0xffff, .attr = ATTR_TSS16_BUSY };
-	r->gdtr.limit = 0xffff;
-	r->idtr.limit = 0xffff;
-	v->valid |= REG_GPRS | REG_RIP | REG_CR | REG_SEGS;
-	vcpu_dirty(v, REG_GPRS | REG_RIP | REG_CR | REG_SEGS);
+	vcpu_set_start_state(v, 0x60000010 /* CD, NW, ET */, 0,
+			     (struct segment){ .sel = (uint16_t)(vector << 8), .base = (uint64_t)vector << 12,
+					       .limit = 0xffff, .attr = ATTR_CODE16 },
+			     (struct segment){ .limit = 0xffff, .attr = ATTR_DATA16 });
+	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax;
+	v->valid |= REG_GPRS;
+	vcpu_dirty(v, REG_GPRS);
 }
 
 void vcpu_take_signals(struct vcpu *v)

@@ -214,6 +214,28 @@ void vcpu_need(struct vcpu *v, uint32_t groups)
 		vcpu_ops->get_regs(v, missing);
 }
 
+/* Fresh register state for a vCPU that starts somewhere new (a kernel's
+ * entry, a SIPI's vector): every register zero but CR0, RFLAGS' fixed bit
+ * and RIP; CS and the data segments as given; LDTR empty, TR an empty busy
+ * TSS, the GDT and IDT limits 0xffff.  Loaded on the next entry. */
+void vcpu_set_start_state(struct vcpu *v, uint64_t cr0, uint64_t rip, struct segment cs, struct segment data)
+{
+	struct vcpu_regs *r = &v->regs;
+
+	memset(r, 0, sizeof(*r));
+	r->cr0 = cr0;
+	r->rflags = 0x2;
+	r->rip = rip;
+	for (int s = SEG_ES; s <= SEG_GS; s++)
+		r->seg[s] = s == SEG_CS ? cs : data;
+	r->seg[SEG_LDTR] = (struct segment){ .attr = 0x082, .limit = 0xffff };
+	r->seg[SEG_TR] = (struct segment){ .attr = 0x08b, .limit = 0xffff }; /* type 11: busy */
+	r->gdtr.limit = 0xffff;
+	r->idtr.limit = 0xffff;
+	v->valid |= REG_RIP | REG_CR | REG_SEGS;
+	vcpu_dirty(v, REG_RIP | REG_CR | REG_SEGS);
+}
+
 /* Real mode pushes no error code (SDM vol. 3A §20.1.4). */
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
