@@ -20,16 +20,7 @@
 #include <petrel/gmem.h>
 #include <petrel/vm.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,   \
-				__LINE__, #cond);                                    \
-			abort();                                                     \
-		}                                                                    \
-	} while (0)
+#include "fuzz.h"
 
 #define RAM (64u << 10)
 #define HEADER 48
