@@ -110,6 +110,13 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t vector)
 	wait_idle();
 }
 
+/* A fixed interrupt to one CPU (the run loop's kick: run.c). */
+void lapic_send_fixed(uint32_t apic_id, uint8_t vector)
+{
+	wait_idle();
+	send_ipi(apic_id, vector | ICR_ASSERT);
+}
+
 void lapic_send_nmi_others(void)
 {
 	send_ipi(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);

@@ -10,6 +10,29 @@ static int fail(char *err, size_t errlen, const struct cmdline_token *t, const c
 	return -1;
 }
 
+/* cpu=N or cpu=N,M,...: the physical CPU of each vCPU in turn (vCPU i
+ * on the (i mod count)th), up to GUEST_MAX_VCPUS of them. */
+static int parse_cpu_list(const struct cmdline_token *t, struct guest_config *cfg, char *err, size_t errlen)
+{
+	const char *p = t->val, *end = t->val + t->val_len;
+
+	cfg->nr_cpu = 0;
+	for (;;) {
+		const char *comma = p;
+		uint64_t v;
+		while (comma < end && *comma != ',')
+			comma++;
+		if (cfg->nr_cpu == GUEST_MAX_VCPUS)
+			return fail(err, errlen, t, "at most 8 CPUs, one per vCPU");
+		if (!parse_u64(p, (size_t)(comma - p), &v, false) || v > 255)
+			return fail(err, errlen, t, "a CPU number, or a list of them (cpu=0,1)");
+		cfg->cpu[cfg->nr_cpu++] = (uint8_t)v;
+		if (comma == end)
+			return 0;
+		p = comma + 1;
+	}
+}
+
 static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, char *err, size_t errlen)
 {
 	uint64_t v;
@@ -73,12 +96,8 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 		cfg->cpus = (uint32_t)v;
 		return 0;
 	}
-	if (cmdline_key_is(t, "cpu")) {
-		if (!parse_u64(t->val, t->val_len, &v, false) || v > 255)
-			return fail(err, errlen, t, "not a CPU number");
-		cfg->cpu = (int)v;
-		return 0;
-	}
+	if (cmdline_key_is(t, "cpu"))
+		return parse_cpu_list(t, cfg, err, errlen);
 	return fail(err, errlen, t, "unknown option");
 }
 
@@ -88,7 +107,7 @@ int guest_config_parse(const char *args, struct guest_config *cfg, char *err, si
 	bool bad_quote;
 	const char *pos = args;
 
-	*cfg = (struct guest_config){ .mem = GUEST_DEFAULT_MEM, .cpu = -1, .cpus = 1 };
+	*cfg = (struct guest_config){ .mem = GUEST_DEFAULT_MEM, .cpus = 1 };
 	while (cmdline_next(&pos, &t, &bad_quote))
 		if (parse_one(&t, cfg, err, errlen))
 			return -1;

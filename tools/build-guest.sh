@@ -4,7 +4,8 @@
 #
 #   vmlinuz              Debian's current amd64 kernel (bzImage), the one the
 #                        linux-image-amd64 metapackage depends on
-#   initrd.gz            gzip'd newc cpio: static busybox + /init (below)
+#   initrd.gz            gzip'd newc cpio: static busybox + /init (below) +
+#                        /bin/smpwork (tools/smpwork.c)
 #   kernel-version.txt   the kernel's release, e.g. 6.1.0-56-amd64
 #   kernel-config        that kernel's .config, for reference
 #
@@ -20,7 +21,8 @@
 #                             metapackage's current dependency
 #   PETREL_GUEST_INIT=file    use this file as /init instead of the default
 #
-# Needs (tools/deps.sh installs them): busybox-static, cpio, gzip, apt, dpkg.
+# Needs (tools/deps.sh installs them): busybox-static, cpio, gzip, apt, dpkg,
+# a C compiler with static glibc (build-essential).
 # No kernel modules go into the initramfs: Debian builds in everything a
 # serial console needs (8250 + its console, ACPI, PNP, devtmpfs, gzip initrd).
 set -euo pipefail
@@ -66,6 +68,16 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 exec </dev/console >/dev/console 2>&1
 read -r up _ </proc/uptime
 echo "PETREL-GUEST-READY kernel=$(uname -r) uptime=$up"
+# petrel.selftest on the kernel command line: the SMP workloads run by
+# themselves, for a VM whose console takes no input (a second VM).
+if grep -q 'petrel.selftest' /proc/cmdline; then
+	n=$(nproc)
+	echo "PETREL-SELFTEST nproc=$n"
+	smpwork where "$n" | sed 's/^/PETREL-SELFTEST /'
+	smpwork tlb "$n" 200 | sed 's/^/PETREL-SELFTEST /'
+	grep -E '^ *(LOC|TLB):' /proc/interrupts | sed 's/^ */PETREL-SELFTEST /'
+	echo "PETREL-SELFTEST-DONE"
+fi
 # A shell with the console (ttyS0 here) as its controlling terminal, so that
 # job control and Ctrl-C work: setsid makes a new session, cttyhack opens the
 # real console device from /sys/class/tty/console/active.
@@ -153,8 +165,9 @@ if [ -n "${NEWDEB:-}" ]; then
 fi
 
 # ------------------------------------------------------------------ initrd
+SMPWORK=$ROOT/tools/smpwork.c # the SMP workloads of the tests and benchmarks: /bin/smpwork
 istamp=$( { printf '%s\n' "$INIT_TEXT"; sha256sum <"$BUSYBOX"; sha256sum <"${BASH_SOURCE[0]}";
-	sha256sum <"$LIB"; } |
+	sha256sum <"$LIB"; sha256sum <"$SMPWORK"; } |
 	sha256sum | cut -d' ' -f1)
 if [ -s "$OUT/initrd.gz" ] && [ "$(cat "$OUT/.initrd-stamp" 2>/dev/null)" = "$istamp" ]; then
 	say "initrd $OUT/initrd.gz is current"
@@ -164,6 +177,8 @@ else
 	busybox_tree "$r"
 	printf '%s\n' "$INIT_TEXT" >"$r/init"
 	chmod 755 "$r/init"
+	${CC:-cc} -static -O2 -pthread -o "$r/bin/smpwork" "$SMPWORK" || die "cannot build $SMPWORK (a static glibc: build-essential)"
+	strip "$r/bin/smpwork"
 	# Fixed times and gzip -n: the same input gives the same bytes.
 	find "$r" -exec touch -h -d @0 {} +
 	cpio_of "$r" | gzip -9n >"$OUT/initrd.gz.tmp" || die "cpio/gzip failed"

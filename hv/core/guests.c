@@ -195,6 +195,7 @@ void vm_reset(struct vm *vm, const char *why)
 	vm_console_flush(vm);
 	vm->state = VM_RESETTING;
 	vm->zeroed = 0;
+	vm_kick_all(vm); /* every vCPU out of its guest: the first one zeroes, the others wait */
 }
 
 /* Zeroes the next piece of RAM: vm->zeroed counts bytes over the RAM
@@ -223,13 +224,14 @@ void vm_reset_step(struct vm *vm)
 	uint64_t n = zero_piece(vm, vm->zeroed, ZERO_PIECE);
 
 	vm->zeroed += n;
-	if (n && vm->zeroed < vm->ram_size)
-		return;
-	vm->state = VM_RUNNING;
+	if ((n && vm->zeroed < vm->ram_size) || !vm_others_out(vm, &vm->vcpu[0]))
+		return; /* the boot waits until no other CPU holds one of its vCPUs */
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
 		pr_err("vm %s: after reset: %s\n", vm->name, err);
 		vm_stop(vm, "could not restart after reset");
+		return;
 	}
+	vm->state = VM_RUNNING;
 }
 
 /* --- modules → VMs -------------------------------------------------------------- */
@@ -314,17 +316,26 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 	}
 }
 
+/* Where each vCPU runs: on the CPUs its cpu= list names in turn, else
+ * spread over every CPU, continuing where the last VM's placement ended
+ * (two VMs with two vCPUs each on two CPUs: one vCPU of each per CPU). */
+static uint32_t place(const struct guest_spec *s, uint32_t i, uint32_t *spread, uint32_t ncpus)
+{
+	return s->cfg.nr_cpu ? s->cfg.cpu[i % s->cfg.nr_cpu] : (*spread)++ % ncpus;
+}
+
 static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 {
 	struct vm *vm;
-	char err[128] = "";
-	uint32_t cpu;
+	char err[128] = "", where[64] = "";
+	size_t n = 0;
 
-	if (s->cfg.cpu >= (int)ncpus) {
-		pr_err("vm %s: cpu=%d but only %u CPUs are online: not started\n", s->cfg.vm, s->cfg.cpu,
-		       ncpus);
-		return;
-	}
+	for (uint32_t i = 0; i < s->cfg.nr_cpu; i++)
+		if (s->cfg.cpu[i] >= ncpus) {
+			pr_err("vm %s: cpu= names CPU %u but only %u CPUs are online: not started\n", s->cfg.vm,
+			       s->cfg.cpu[i], ncpus);
+			return;
+		}
 	if (board_check_devices(&pc_board, s->cfg.devices, err, sizeof(err))) {
 		pr_err("vm %s: %s: not started\n", s->cfg.vm, err);
 		return;
@@ -339,20 +350,20 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	}
 	if (s->linux && !console_vm && vm->console)
 		console_vm = vm;
-	cpu = s->cfg.cpu >= 0 ? (uint32_t)s->cfg.cpu : (*spread)++ % ncpus;
-	/* All of a VM's vCPUs share its physical CPU for now: its devices
-	 * are touched by one CPU only.  Spreading them comes with the
-	 * scheduler (issue 11). */
-	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+		uint32_t cpu = place(s, i, spread, ncpus);
 		if (run_assign(&vm->vcpu[i], cpu)) {
 			pr_err("vm %s: cpu %u has no room for vcpu %u\n", vm->name, cpu, i);
 			vm_stop(vm, "no room on its CPU");
 			return;
 		}
-	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu %u\n", vm->name,
+		n += (size_t)pt_snprintf(where + n, sizeof(where) - n, "%s%u", i ? "," : "", cpu);
+	}
+	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu%s %s\n", vm->name,
 		(unsigned long long)(vm->ram_size >> 20), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
 		s->linux ? "Linux" : "multiboot guest", pc_board.name,
-		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "", cpu);
+		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "",
+		vm->nr_vcpus > 1 ? "s" : "", where);
 }
 
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)

@@ -138,11 +138,5 @@ void vcpu_nmi(struct vcpu *v)
 {
 	v->nmi_pending = true;
 	v->halted = false;
-}
-
-/* The run loop asks every source before each entry, on this CPU; with
- * vCPUs of one VM on other CPUs, this becomes an IPI (the SMP issue). */
-void vcpu_kick(struct vcpu *v)
-{
-	(void)v;
+	vcpu_kick(v);
 }

@@ -28,14 +28,19 @@
 
 #define MAX_VCPUS_PER_PCPU (MAX_VMS * MAX_VCPUS_PER_VM)
 #define SLICE_US 10000
-#define WAKE_GRAN_US 1000     /* a woken vCPU behind by more than this preempts */
-#define CONSOLE_POLL_US 10000 /* how long console input may wait */
+#define WAKE_GRAN_US 1000      /* a woken vCPU behind by more than this preempts */
+#define CONSOLE_WAIT_US 10000  /* how long console input may wait at most */
+#define CONSOLE_POLL_US 500    /* how often, at most, the serial port is read */
+#define REARM_SLACK_US 50      /* a host timer this much early is left as it is */
 
 struct pcpu_queue {
 	struct vcpu *v[MAX_VCPUS_PER_PCPU];
 	uint32_t nr;
 	struct vcpu *cur;      /* the vCPU whose turn it is */
 	uint64_t min_vruntime; /* never goes back: where a waking vCPU starts at the earliest */
+	uint32_t kicked;       /* vcpu_kick() since this CPU last looked at its vCPUs */
+	uint64_t armed;        /* host TSC the LAPIC timer fires at, 0: not armed */
+	uint64_t console_read; /* host TSC of the last look at the serial port */
 };
 
 static struct pcpu_queue queues[MAX_CPUS];
@@ -75,6 +80,41 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 void run_start(void)
 {
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Something changed for v (an interrupt, INIT, SIPI, a timer armed, its
+ * VM stopped): its CPU must look at it now.  The CPU's kick flag makes
+ * it leave its fast path (run_one) and re-pick; a CPU other than this one
+ * also gets a host IPI, which takes it out of the guest or out of HLT.
+ * One IPI per CPU is in flight at most, however many kicks: a guest that
+ * floods IPIs floods nothing here.
+ */
+void vcpu_kick(struct vcpu *v)
+{
+	uint32_t cpu = v->pcpu;
+
+	if (__atomic_exchange_n(&queues[cpu].kicked, 1, __ATOMIC_ACQ_REL) || cpu == this_cpu()->cpu_id ||
+	    !percpu_of[cpu])
+		return;
+	lapic_send_fixed(percpu_of[cpu]->apic_id, LAPIC_KICK_VECTOR);
+}
+
+void vm_kick_all(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpu[i]);
+}
+
+/* in_run is set before a CPU looks at the VM's state to enter the guest
+ * (run_one), with a full barrier between: a CPU that changed the state
+ * and then sees in_run clear knows that vCPU stays out. */
+bool vm_others_out(struct vm *vm, const struct vcpu *except)
+{
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		if (&vm->vcpu[i] != except && __atomic_load_n(&vm->vcpu[i].in_run, __ATOMIC_SEQ_CST))
+			return false;
+	return true;
 }
 
 /* The first of the vCPU's interrupt sources (device.h) with a vector for
@@ -120,27 +160,12 @@ static void deliver_irq(struct vcpu *v)
 	v->halted = false;
 }
 
-/* Fires the VM's due timers; returns the host TSC of its next deadline, 0
- * if none. */
+/* Fires the VM's due timers that belong to this CPU; returns the host
+ * TSC of the next one's deadline, 0 if none. */
 static uint64_t vm_timers(struct vm *vm)
 {
-	uint64_t next = vm_run_timers(vm, vm_now_ns(vm));
+	uint64_t next = vm_run_timers(vm, vm_now_ns(vm), this_cpu()->cpu_id);
 	return next ? vm->start_tsc + ns_to_tsc(next) : 0;
-}
-
-/* Only the CPU that runs the console VM reads the serial port: its device
- * models are touched by that CPU alone, and two readers could swap
- * characters (they did). */
-static void poll_console(void)
-{
-	const struct console_ops *con;
-	int c;
-
-	if (!console_vm || console_vm->state != VM_RUNNING ||
-	    console_vm->vcpu[0].pcpu != this_cpu()->cpu_id || !(con = console_vm->console))
-		return;
-	while (con->input_ready(console_vm->console_dev) && (c = uart_getc()) >= 0)
-		con->input(console_vm->console_dev, (uint8_t)c);
 }
 
 static uint64_t us_to_tsc(uint64_t us)
@@ -148,30 +173,57 @@ static uint64_t us_to_tsc(uint64_t us)
 	return tsc_hz / 1000000 * us;
 }
 
-static bool runnable(const struct vcpu *v)
+/* Only the CPU that runs the console VM's first vCPU reads the serial
+ * port (two readers could swap characters), at most every
+ * CONSOLE_POLL_US: not on every exit. */
+static void poll_console(struct pcpu_queue *q)
 {
-	return (v->vm->state == VM_RUNNING && !v->halted && !v->wait_sipi) || v->vm->state == VM_RESETTING;
+	struct vm *vm = console_vm;
+	uint64_t now = rdtsc();
+	int c;
+
+	if (!vm || vm->state != VM_RUNNING || vm->vcpu[0].pcpu != this_cpu()->cpu_id || !vm->console ||
+	    now - q->console_read < us_to_tsc(CONSOLE_POLL_US))
+		return;
+	q->console_read = now;
+	spin_lock(&vm->lock);
+	while (vm->console && vm->console->input_ready(vm->console_dev) && (c = uart_getc()) >= 0)
+		vm->console->input(vm->console_dev, (uint8_t)c);
+	spin_unlock(&vm->lock);
 }
 
-/* Fires every VM's due timers and delivers interrupts; a vCPU that wakes
- * from HLT comes back no further behind than half a slice (no credit
- * hoarded while asleep).  *deadline gets the CPU's earliest timer. */
+static bool runnable(const struct vcpu *v)
+{
+	return (v->vm->state == VM_RUNNING && !v->halted && !v->wait_sipi) ||
+	       (v->vm->state == VM_RESETTING && v->id == 0);
+}
+
+/* Fires every VM's due timers and delivers interrupts, for this CPU's
+ * vCPUs, each under its VM's lock; a vCPU that wakes from HLT comes back
+ * no further behind than half a slice (no credit hoarded while asleep).
+ * *deadline gets the CPU's earliest timer.  The kick flag is cleared
+ * first: a kick after that is seen on the next look. */
 static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
 {
 	*deadline = 0;
+	__atomic_store_n(&q->kicked, 0, __ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct vcpu *v = q->v[i];
-		uint64_t d, floor = q->min_vruntime - MIN(q->min_vruntime, us_to_tsc(SLICE_US) / 2);
+		struct vm *vm = v->vm;
+		uint64_t d = 0, floor = q->min_vruntime - MIN(q->min_vruntime, us_to_tsc(SLICE_US) / 2);
 		bool was_halted = v->halted;
-		if (v->vm->state != VM_RUNNING)
+		if (vm->state != VM_RUNNING)
 			continue;
-		d = vm_timers(v->vm);
+		spin_lock(&vm->lock);
+		if (vm->state == VM_RUNNING) {
+			d = vm_timers(vm);
+			vcpu_take_signals(v);
+			if (!v->wait_sipi) /* takes nothing until a SIPI starts it */
+				deliver_irq(v);
+		}
+		spin_unlock(&vm->lock);
 		if (d && (!*deadline || d < *deadline))
 			*deadline = d;
-		vcpu_take_signals(v);
-		if (v->wait_sipi)
-			continue; /* takes nothing until a SIPI starts it */
-		deliver_irq(v);
 		if (was_halted && !v->halted) {
 			v->woke = true;
 			v->vruntime = MAX(v->vruntime, floor);
@@ -206,7 +258,7 @@ static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 {
 	struct vcpu *cur = q->cur, *other;
 
-	poll_console();
+	poll_console(q);
 	periodic_stats();
 	tick_all(q, deadline);
 	other = least_used(q, cur);
@@ -236,17 +288,31 @@ static uint64_t budget(struct pcpu_queue *q, struct vcpu *v, uint64_t deadline, 
 		b = b ? MIN(b, left) : left;
 	}
 	if ((console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
-		b = b ? MIN(b, us_to_tsc(CONSOLE_POLL_US)) : us_to_tsc(CONSOLE_POLL_US);
+		b = b ? MIN(b, us_to_tsc(CONSOLE_WAIT_US)) : us_to_tsc(CONSOLE_WAIT_US);
 	return b;
+}
+
+/* The host LAPIC timer to fire b ticks from now: left alone if it is set
+ * already for a little before that (the early wake-up costs one pass
+ * through pick), so that a vCPU that keeps the CPU does not reprogram it
+ * on every exit. */
+static void arm(struct pcpu_queue *q, uint64_t now, uint64_t b)
+{
+	uint64_t at = now + b;
+
+	if (!b || (q->armed > now && q->armed <= at && at - q->armed <= us_to_tsc(REARM_SLACK_US)))
+		return;
+	lapic_timer_oneshot(b);
+	q->armed = at;
 }
 
 static void idle(struct pcpu_queue *q, uint64_t deadline)
 {
-	uint64_t b = budget(q, NULL, deadline, rdtsc());
+	uint64_t now = rdtsc();
 
-	if (b)
-		lapic_timer_oneshot(b);
-	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	arm(q, now, budget(q, NULL, deadline, now));
+	if (!__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE))
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
 static void finish_requests(struct vm *vm)
@@ -303,31 +369,62 @@ static void save_guest_extras(struct vcpu *v)
 		v->xcr0 = xcr0_in[this_cpu()->cpu_id] = xgetbv0();
 }
 
+/* Whether v goes straight back into its guest after this exit: nothing
+ * for the scheduler happened (no halt, no stop or reset, no kick for this
+ * CPU, no timer armed, the slice and deadline not reached) and the exit
+ * was not an interrupt's.  Under the VM's lock. */
+static bool stay_in(struct pcpu_queue *q, struct vcpu *v)
+{
+	return v->vm->state == VM_RUNNING && v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
+	       !v->init_pending && !__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE) &&
+	       (!v->run_until || rdtsc() < v->run_until);
+}
+
+/*
+ * v's turn.  The exit path is lean: an exit the core handles without the
+ * scheduler (CPUID, an MSR, port I/O to a device, XSETBV...) is served
+ * under the VM's lock and the guest re-entered from here, with the
+ * pending interrupts looked at again, and nothing else: no pick, no host
+ * timer, no console.  in_run tells a CPU that resets the VM when v is out
+ * (vm_others_out).
+ */
 static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 {
+	struct vm *vm = v->vm;
 	uint64_t now = rdtsc(), b = budget(q, v, deadline, now);
 
-	if (v->vm->state == VM_RESETTING) {
-		vm_reset_step(v->vm); /* its turn goes to zeroing its RAM */
+	__atomic_store_n(&v->in_run, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&vm->state, __ATOMIC_SEQ_CST) == VM_RESETTING) {
+		spin_lock(&vm->lock);
+		if (vm->state == VM_RESETTING)
+			vm_reset_step(vm); /* its turn goes to zeroing its RAM */
+		spin_unlock(&vm->lock);
 		v->tsc_exit = rdtsc();
-	} else {
-		if (b)
-			lapic_timer_oneshot(b);
+	} else if (vm->state == VM_RUNNING) {
+		bool again;
+		arm(q, now, b);
 		v->run_until = b ? now + b : 0;
 		v->tsc_in_hv += now - v->tsc_exit;
-		load_guest_extras(v);
-		vcpu_ops->run(v);
-		v->tsc_exit = rdtsc();
-		save_guest_extras(v);
-		exit_dispatch(v);
-		finish_requests(v->vm);
+		do {
+			load_guest_extras(v);
+			vcpu_ops->run(v);
+			v->tsc_exit = rdtsc();
+			save_guest_extras(v);
+			spin_lock(&vm->lock);
+			exit_dispatch(v);
+			finish_requests(vm);
+			if ((again = stay_in(q, v)))
+				deliver_irq(v);
+			spin_unlock(&vm->lock);
+			if (again)
+				v->tsc_in_hv += rdtsc() - v->tsc_exit;
+		} while (again);
 	}
+	__atomic_store_n(&v->in_run, 0, __ATOMIC_RELEASE);
 	v->vruntime += rdtsc() - now;
-	if (v->vm->state == VM_STOPPED && !v->vm->stop_counted) {
-		v->vm->stop_counted = true;
-		if (__atomic_sub_fetch(&vms_running, 1, __ATOMIC_RELAXED) == 0)
-			pr_info("all VMs stopped\n");
-	}
+	if (vm->state == VM_STOPPED && !__atomic_exchange_n(&vm->stop_counted, true, __ATOMIC_ACQ_REL) &&
+	    __atomic_sub_fetch(&vms_running, 1, __ATOMIC_RELAXED) == 0)
+		pr_info("all VMs stopped\n");
 }
 
 void run_loop(void)

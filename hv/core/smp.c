@@ -33,6 +33,7 @@ void vcpu_init_signal(struct vcpu *v)
 	}
 	v->init_pending = true;
 	v->sipi_pending = false; /* a SIPI before the INIT is gone with it */
+	vcpu_kick(v);
 }
 
 void vcpu_sipi(struct vcpu *v, uint8_t vector)
@@ -41,6 +42,7 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
 		return;
 	v->sipi_vector = vector;
 	v->sipi_pending = true;
+	vcpu_kick(v);
 }
 
 /* The INIT state (SDM vol. 3A table 9-1), less what INIT keeps: the x87,

@@ -93,7 +93,6 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 	}
 	memset(vm, 0, sizeof(*vm));
 	vm->id = (uint32_t)(vm - vms);
-	vm->asid = vm->id + 1; /* ASID 0 is the host's */
 	vm->exit_code = -1;
 	vm->board = b;
 	spin_init(&vm->lock, "vm");
@@ -201,6 +200,7 @@ void vm_stop(struct vm *vm, const char *why)
 	if (vm->state != VM_RUNNING && vm->state != VM_RESETTING)
 		return;
 	vm->state = VM_STOPPED;
+	vm_kick_all(vm);
 	pr_info("vm %s stopped: %s\n", vm->name, why);
 	vm_print_stats(vm);
 }
@@ -351,10 +351,18 @@ void vtimer_init(struct vtimer *t, struct vm *vm, void (*fire)(struct vtimer *, 
 	vm->timers = t;
 }
 
+void vtimer_set_home(struct vtimer *t, struct vcpu *v)
+{
+	t->home = v;
+}
+
+/* Under the VM's lock.  The deadline may be closer than the one the
+ * timer's CPU set its host timer for: kick it to look again. */
 void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
 {
 	t->deadline = deadline_ns;
 	t->armed = true;
+	vcpu_kick(t->home ? t->home : &t->vm->vcpu[0]);
 }
 
 void vtimer_cancel(struct vtimer *t)
@@ -362,11 +370,13 @@ void vtimer_cancel(struct vtimer *t)
 	t->armed = false;
 }
 
-uint64_t vm_run_timers(struct vm *vm, uint64_t now)
+uint64_t vm_run_timers(struct vm *vm, uint64_t now, uint32_t pcpu)
 {
 	uint64_t next = 0;
 
 	for (struct vtimer *t = vm->timers; t; t = t->next) {
+		if ((t->home ? t->home : &vm->vcpu[0])->pcpu != pcpu)
+			continue;
 		if (t->armed && t->deadline <= now) {
 			t->armed = false;
 			t->fire(t, now); /* may re-arm itself */

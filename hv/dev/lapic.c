@@ -56,6 +56,7 @@
 #define LVT_LEVEL (1u << 15)
 #define LVT_MODE(v) (((v) >> 8) & 7)
 #define MODE_FIXED 0
+#define MODE_LOWEST 1
 #define MODE_NMI 4
 #define MODE_INIT 5
 #define MODE_SIPI 6
@@ -94,6 +95,7 @@ struct vlapic {
 struct lapics {
 	struct vm *vm;
 	uint32_t n;
+	uint32_t lowest_next; /* where the search for a lowest-priority target starts */
 	struct vlapic l[];
 };
 
@@ -297,7 +299,7 @@ static void deliver_one(struct vlapic *l, uint8_t vector, uint8_t mode, bool lev
 		return; /* a disabled APIC takes no messages */
 	switch (mode) {
 	case MODE_FIXED:
-	case 1: /* lowest priority: with one target, the same */
+	case MODE_LOWEST: /* bus_deliver chose this one */
 		vlapic_accept(l, vector, level);
 		vcpu_kick(l->v);
 		break;
@@ -318,14 +320,29 @@ static void deliver_one(struct vlapic *l, uint8_t vector, uint8_t mode, bool lev
 	}
 }
 
-/* The VM's APIC bus: a message to every APIC it addresses. */
+/* The VM's APIC bus: a message to every APIC it addresses; a
+ * lowest-priority one to a single APIC among them, the one with the
+ * lowest processor priority, the first of those after the last one chosen
+ * when several tie (SDM vol. 3A §11.6.2.4 leaves the choice to the
+ * chipset). */
 static void bus_deliver(void *ctx, const struct apic_msg *m)
 {
 	struct lapics *c = ctx;
+	struct vlapic *best = NULL;
 
-	for (uint32_t i = 0; i < c->n; i++)
-		if (addressed(&c->l[i], m->dest, m->logical))
-			deliver_one(&c->l[i], m->vector, m->mode, m->level);
+	for (uint32_t k = 0; k < c->n; k++) {
+		struct vlapic *l = &c->l[(c->lowest_next + k) % c->n];
+		if (!addressed(l, m->dest, m->logical))
+			continue;
+		if (m->mode != MODE_LOWEST)
+			deliver_one(l, m->vector, m->mode, m->level);
+		else if ((l->apic_base & APIC_BASE_EN) && (!best || ppr(l) < ppr(best)))
+			best = l;
+	}
+	if (best) {
+		c->lowest_next = (best->index + 1) % c->n;
+		deliver_one(best, m->vector, m->mode, m->level);
+	}
 }
 
 static void send_ipi(struct vlapic *l)
@@ -600,6 +617,7 @@ static int lapic_create(struct vm *vm, const struct board_device *bd)
 		l->index = i;
 		l->gpa = bd->mmio;
 		vtimer_init(&l->timer, vm, timer_fire, l);
+		vtimer_set_home(&l->timer, l->v);
 		power_on(l);
 		vcpu_set_apic(l->v, &apic_ops, l);
 		if (vcpu_add_irq_source(l->v, irq_pending, irq_take, l))

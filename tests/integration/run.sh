@@ -152,6 +152,18 @@ irq_count() {
 	section "$2" "$1" | awk -v pat="$3" '$0 ~ pat { f = 1; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { if (f) print n + 0 }'
 }
 
+# per_cpu FILE SECTION PATTERN: the per-CPU counts of the first
+# /proc/interrupts line matching PATTERN, one per line.
+per_cpu() {
+	section "$2" "$1" | awk -v pat="$3" '$0 ~ pat { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) print $i; exit }'
+}
+
+# grew BEFORE AFTER: every count of the second list is above the first's
+# at the same place, and there are as many as LINUX_CPUS.
+grew() {
+	paste <(echo "$1") <(echo "$2") | awk -v n="$LINUX_CPUS" 'NF == 2 && $2 > $1 { k++ } END { exit !(k == n && NR == n) }'
+}
+
 # Debian's kernel and a busybox initramfs (tools/build-guest.sh) under
 # Petrel, 1 vCPU and 512 MiB: the test types into the guest's shell through
 # Petrel's serial port (tools/serial-driver.py, tests/integration/linux.script)
@@ -177,10 +189,30 @@ linux_session() {
 	echo "# $t: shell after $(sed -n 's|^=== wait /PETREL-GUEST-READY/: matched after \([0-9.]*\) s|\1|p' "$out" | head -1) s"
 	pass "$t: boots to its shell under Petrel"
 
-	[ "$(section hypervisor "$out")" = 2 ] && pass "$t: /proc/cpuinfo shows the hypervisor flag on both vCPUs" ||
-		fail "$t: /proc/cpuinfo shows the hypervisor flag on both vCPUs" "got '$(section hypervisor "$out")'"
-	[ "$(section cpus "$out")" = 0-1 ] && pass "$t: both vCPUs online (INIT and SIPI through the local APIC)" ||
-		fail "$t: both vCPUs online" "online: '$(section cpus "$out")'"
+	local n=$LINUX_CPUS last=$((LINUX_CPUS - 1))
+	[ "$(section hypervisor "$out")" = "$n" ] && pass "$t: /proc/cpuinfo shows the hypervisor flag on all $n vCPUs" ||
+		fail "$t: /proc/cpuinfo shows the hypervisor flag on all $n vCPUs" "got '$(section hypervisor "$out")'"
+	[ "$(section cpus "$out")" = "0-$last" ] && [ "$(section nproc "$out")" = "$n" ] &&
+		pass "$t: all $n vCPUs online, nproc $n (INIT and SIPI through the local APIC)" ||
+		fail "$t: all $n vCPUs online" "online: '$(section cpus "$out")', nproc '$(section nproc "$out")'"
+
+	# A thread pinned to each CPU ran there; threads sharing memory on
+	# every CPU mapped and unmapped it (TLB shootdowns between vCPUs) and
+	# always read what the others wrote; every CPU took timer interrupts
+	# and shootdowns meanwhile.
+	local want got
+	want=$(for ((i = 0; i < n; i++)); do echo "thread $i on cpu $i, then cpu $i"; done)
+	got=$(section where "$out" | grep '^thread' | sort -n -k2)
+	[ "$got" = "$want" ] && pass "$t: a thread pinned to each of the $n CPUs runs there" ||
+		fail "$t: a thread pinned to each CPU runs there" "$(echo "$got" | tr '\n' '|')"
+	[ "$(section tlb "$out" | tail -1)" = "tlb ok" ] && pass "$t: threads on $n CPUs map, share and unmap memory (TLB shootdowns)" ||
+		fail "$t: threads map, share and unmap memory" "$(section tlb "$out" | tail -2 | tr '\n' '|')"
+	grew "$(per_cpu "$out" irq_before '^ *LOC:')" "$(per_cpu "$out" irq_smp '^ *LOC:')" &&
+		pass "$t: every vCPU takes local timer interrupts ($(per_cpu "$out" irq_smp '^ *LOC:' | tr '\n' ' '))" ||
+		fail "$t: every vCPU takes local timer interrupts" "LOC before '$(per_cpu "$out" irq_before '^ *LOC:' | tr '\n' ' ')' after '$(per_cpu "$out" irq_smp '^ *LOC:' | tr '\n' ' ')'"
+	grew "$(per_cpu "$out" irq_before '^ *TLB:')" "$(per_cpu "$out" irq_smp '^ *TLB:')" &&
+		pass "$t: every vCPU takes TLB shootdown IPIs ($(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' '))" ||
+		fail "$t: every vCPU takes TLB shootdown IPIs" "TLB before '$(per_cpu "$out" irq_before '^ *TLB:' | tr '\n' ' ')' after '$(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' ')'"
 
 	local bad
 	# Error and warning levels (<0> to <4> in `dmesg -r`) about the platform.
@@ -218,10 +250,10 @@ linux_session() {
 	up=$(section after_reboot "$out" | awk 'NR == 1 { print int($1) }')
 	if grep -aq 'vm linux0 reset: reset control register 0xcf9' "$log" && [ -n "$up" ] && [ "$up" -lt 60 ] &&
 		section after_reboot "$out" | grep -q 'No such file' &&
-		[ "$(section after_reboot "$out" | tail -1)" = 0-1 ]; then
-		pass "$t: reboot -f restarts the VM with fresh RAM and kernel, both vCPUs again"
+		[ "$(section after_reboot "$out" | tail -1)" = "0-$last" ]; then
+		pass "$t: reboot -f restarts the VM with fresh RAM and kernel, all $n vCPUs again"
 	else
-		fail "$t: reboot -f restarts the VM with fresh RAM and kernel, both vCPUs again" \
+		fail "$t: reboot -f restarts the VM with fresh RAM and kernel, all $n vCPUs again" \
 			"reset line: $(grep -ac 'vm linux0 reset:' "$log"), uptime after '$up', after: $(section after_reboot "$out" | tail -2 | tr '\n' '|')"
 	fi
 
@@ -236,33 +268,42 @@ guest_image_present() {
 	return 1
 }
 
+LINUX_CPUS=2
 LINUX_MODS="$B/guest/vmlinuz vm=linux0 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1\""
 
-test_linux() { "test_linux_$1"; }
-
+# linux_boot BACKEND NAME MODULE: the Linux session of linux_session with
+# MODULE (the kernel's module line; the initrd follows) under BACKEND.
 # SVM: QEMU TCG -cpu max, host -smp 2; the serial port is a unix socket.
-test_linux_svm() {
-	local sock=$B/linux-test.sock
-	guest_image_present "svm linux" || return
-	rm -f "$sock"
-	linux_session "svm linux" $LOGDIR/svm-linux.txt $LOGDIR/svm-linux-steps.txt \
-		qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot \
-		-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf \
-		-initrd "$LINUX_MODS,$B/guest/initrd.gz vm=linux0 role=initrd"
-}
-
 # VMX: Bochs (GRUB from the ISO), host 2 CPUs; COM1 is a TCP server Bochs
 # waits on.  Bochs is slow: about 3 minutes to the shell, 6 in all.
-test_linux_vmx() {
-	local port sock
-	guest_image_present "vmx linux" || return
+linux_boot() {
+	local be=$1 name=$2 mods=$3 port sock
+	guest_image_present "$be $name" || return
+	if [ "$be" = svm ]; then
+		sock=$B/$name-test.sock
+		rm -f "$sock"
+		linux_session "svm $name" $LOGDIR/svm-$name.txt $LOGDIR/svm-$name-steps.txt \
+			qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot \
+			-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf \
+			-initrd "$mods,$B/guest/initrd.gz vm=linux0 role=initrd"
+		return
+	fi
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
 	sock=tcp:localhost:$port
-	tools/mkiso.sh $B/vmx-linux.iso $B/hv.elf --cmdline "loglevel=info" \
-		--module "$LINUX_MODS" --module "$B/guest/initrd.gz vm=linux0 role=initrd"
-	linux_session "vmx linux" $LOGDIR/vmx-linux.txt $LOGDIR/vmx-linux-steps.txt \
-		env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-linux.bochs.log \
-		tools/run-bochs.sh $B/vmx-linux.iso - 1500
+	tools/mkiso.sh $B/vmx-$name.iso $B/hv.elf --cmdline "loglevel=info" \
+		--module "$mods" --module "$B/guest/initrd.gz vm=linux0 role=initrd"
+	linux_session "vmx $name" $LOGDIR/vmx-$name.txt $LOGDIR/vmx-$name-steps.txt \
+		env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-$name.bochs.log \
+		tools/run-bochs.sh $B/vmx-$name.iso - 1500
+}
+
+# Two vCPUs on the two physical CPUs (Petrel spreads them).
+test_linux() { LINUX_CPUS=2 linux_boot "$1" linux "$LINUX_MODS"; }
+
+# More vCPUs than physical CPUs: four on two, two per CPU.
+test_linux_smp4() {
+	LINUX_CPUS=4 linux_boot "$1" linux-smp4 \
+		"$B/guest/vmlinuz vm=linux0 mem=512M cpus=4 cmdline=\"console=ttyS0 quiet panic=-1\""
 }
 
 # RAM above 4 GiB, in the e820 map Linux prints and up to its shell.

@@ -171,6 +171,7 @@ void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
 }
 
 void vtimer_cancel(struct vtimer *t) { t->armed = false; }
+void vtimer_set_home(struct vtimer *t, struct vcpu *v) { t->home = v; }
 
 void vm_register_irq_chip(struct vm *vm, enum irq_chip_id id, void (*set_pin)(void *, unsigned, bool), void *chip)
 {

@@ -33,7 +33,12 @@ static void cfg_ok(const char *args, const char *vm, uint64_t mem, int cpu)
 	if (cfg.mem != mem)
 		fail_msg("\"%s\": mem 0x%llx, want 0x%llx", args, (unsigned long long)cfg.mem,
 			 (unsigned long long)mem);
-	assert_int_equal(cfg.cpu, cpu);
+	if (cpu < 0) {
+		assert_int_equal(cfg.nr_cpu, 0);
+	} else {
+		assert_int_equal(cfg.nr_cpu, 1);
+		assert_int_equal(cfg.cpu[0], cpu);
+	}
 }
 
 /* Expects failure with a message containing `what` and `what2` (NULL: any). */
@@ -130,7 +135,8 @@ TEST(test_cfg_cpus)
 	assert_int_equal(cfg.cpus, 8);
 	assert_int_equal(guest_config_parse("vm=a cpus=2 cpu=1", &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.cpus, 2);
-	assert_int_equal(cfg.cpu, 1);
+	assert_int_equal(cfg.nr_cpu, 1);
+	assert_int_equal(cfg.cpu[0], 1);
 	cfg_fails("vm=a cpus=0", "cpus", NULL);
 	cfg_fails("vm=a cpus=9", "cpus", NULL);
 	cfg_fails("vm=a cpus=two", "cpus", NULL);
@@ -148,6 +154,30 @@ TEST(test_cfg_cpu)
 	cfg_fails("vm=a cpu=0K", "'cpu'", NULL); /* a number, not a size */
 	cfg_fails("vm=a cpu=any", "'cpu'", NULL);
 	cfg_fails("vm=a cpu=", "'cpu'", NULL);
+}
+
+TEST(test_cfg_cpu_list)
+{
+	struct guest_config cfg;
+	char err[128];
+
+	assert_int_equal(guest_config_parse("vm=a cpus=4 cpu=1,0,1", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_cpu, 3);
+	assert_int_equal(cfg.cpu[0], 1);
+	assert_int_equal(cfg.cpu[1], 0);
+	assert_int_equal(cfg.cpu[2], 1);
+	assert_int_equal(guest_config_parse("vm=a cpu=0,1,2,3,4,5,6,7", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_cpu, 8);
+	assert_int_equal(cfg.cpu[7], 7);
+	assert_int_equal(guest_config_parse("vm=a cpu=0,1 cpu=3", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_cpu, 1); /* the last cpu= wins, as for every key */
+	assert_int_equal(cfg.cpu[0], 3);
+	cfg_fails("vm=a cpu=0,1,2,3,4,5,6,7,0", "'cpu'", "at most 8");
+	cfg_fails("vm=a cpu=0,", "'cpu'", NULL);
+	cfg_fails("vm=a cpu=,0", "'cpu'", NULL);
+	cfg_fails("vm=a cpu=0,,1", "'cpu'", NULL);
+	cfg_fails("vm=a cpu=0,256", "'cpu'", NULL);
+	cfg_fails("vm=a cpu=0;1", "'cpu'", NULL);
 }
 
 TEST(test_cfg_devices_and_triple_fault)
@@ -915,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_mem_below_4g),
 		cmocka_unit_test(test_cfg_cpus),
 		cmocka_unit_test(test_cfg_cpu),
+		cmocka_unit_test(test_cfg_cpu_list),
 		cmocka_unit_test(test_cfg_devices_and_triple_fault),
 		cmocka_unit_test(test_cfg_unknown_option),
 		cmocka_unit_test(test_cfg_key_without_value),

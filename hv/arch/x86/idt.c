@@ -104,9 +104,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == 2 && hv_stopping)
 		cpu_halt_forever();
-	/* Host interrupts: the LAPIC timer only wakes the CPU (out of HLT or
-	 * out of a guest); the run loop looks at the clock itself. */
-	if (f->vector == LAPIC_TIMER_VECTOR) {
+	/* Host interrupts: the LAPIC timer and another CPU's kick only wake
+	 * the CPU (out of HLT or out of a guest); the run loop looks at the
+	 * clock and its kick flag itself. */
+	if (f->vector == LAPIC_TIMER_VECTOR || f->vector == LAPIC_KICK_VECTOR) {
 		lapic_eoi();
 		return;
 	}

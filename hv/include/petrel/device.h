@@ -95,11 +95,14 @@ struct vtimer {
 	void (*fire)(struct vtimer *t, uint64_t now);
 	void *ctx;
 	struct vtimer *next; /* the VM's list of timers (vm.c) */
+	struct vcpu *home;   /* whose CPU fires it (a local APIC's timer); NULL: the first vCPU's */
 };
 
 void vtimer_init(struct vtimer *t, struct vm *vm, void (*fire)(struct vtimer *, uint64_t), void *ctx);
 void vtimer_arm(struct vtimer *t, uint64_t deadline_ns);
 void vtimer_cancel(struct vtimer *t);
+/* A timer that belongs to one vCPU fires on that vCPU's CPU. */
+void vtimer_set_home(struct vtimer *t, struct vcpu *v);
 
 /* --- interrupts --------------------------------------------------------------- */
 

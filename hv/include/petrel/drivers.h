@@ -31,8 +31,10 @@ void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t vector);
 bool lapic_ipi_idle(void);
 void lapic_send_nmi_others(void);
+void lapic_send_fixed(uint32_t apic_id, uint8_t vector);
 void lapic_eoi(void);
 #define LAPIC_TIMER_VECTOR 0xf0
+#define LAPIC_KICK_VECTOR 0xf1 /* another CPU wants this one out of its guest (run.c) */
 void lapic_timer_calibrate(void);
 uint64_t lapic_timer_rate(void);
 /* Fires LAPIC_TIMER_VECTOR once, `tsc_delta` TSC ticks from now. */

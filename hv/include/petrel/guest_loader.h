@@ -40,7 +40,8 @@ struct guest_config {
 	char vm[16];
 	uint64_t mem;
 	uint64_t mem_below_4g; /* the most RAM below the MMIO hole; 0: the board's */
-	int cpu; /* -1: any */
+	uint8_t cpu[GUEST_MAX_VCPUS]; /* cpu=: vCPU i runs on cpu[i % nr_cpu] */
+	uint32_t nr_cpu;               /* 0: Petrel places them */
 	uint32_t cpus; /* vCPUs, 1 to GUEST_MAX_VCPUS */
 	enum guest_role role;
 	char cmdline[1024]; /* the guest kernel's command line; a module's string (role=module) */

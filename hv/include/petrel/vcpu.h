@@ -128,6 +128,7 @@ struct vcpu {
 	struct vm *vm;
 	uint32_t id;
 	uint32_t pcpu;         /* the physical CPU it runs on */
+	uint32_t in_run;       /* its CPU has it in hand: entering, in the guest, in an exit (run.c) */
 	struct vcpu_regs regs;
 	uint32_t valid, dirty; /* REG_* groups */
 	struct vcpu_event event;

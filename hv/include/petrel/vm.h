@@ -76,7 +76,6 @@ struct vm {
 	uint8_t *arena;           /* vm_alloc's memory */
 	uint32_t arena_used;
 	void *arch;               /* the backend's per-VM state: NPT/EPT root, bitmaps */
-	uint32_t asid;
 	uint64_t start_tsc;       /* host TSC when the VM (re)started: its clock's zero */
 	struct vtimer *timers;    /* armed or not, every timer of the VM's devices */
 	const char *reset_reason, *poweroff_reason; /* acted on by the run loop */
@@ -96,9 +95,10 @@ void vm_stop(struct vm *vm, const char *why);
 void vm_print_stats(struct vm *vm);
 /* Every device and its ranges gone, the arena empty: before a (re)boot. */
 void vm_clear_devices(struct vm *vm);
-/* Fires every due timer of the VM; returns the earliest remaining deadline
- * (VM clock, ns) or 0 if none is armed. */
-uint64_t vm_run_timers(struct vm *vm, uint64_t now);
+/* Fires every due timer of the VM that belongs to physical CPU pcpu (its
+ * home vCPU runs there); returns the earliest remaining deadline of those
+ * (VM clock, ns) or 0 if none is armed.  Under the VM's lock. */
+uint64_t vm_run_timers(struct vm *vm, uint64_t now, uint32_t pcpu);
 /* The MSR range a device registered for msr, or NULL. */
 const struct msr_range *vm_msr_range(const struct vm *vm, uint32_t msr);
 
@@ -123,6 +123,10 @@ void vm_reset_step(struct vm *vm);
 /* hv/core/run.c: the scheduler and run loop, one per physical CPU */
 int run_assign(struct vcpu *v, uint32_t pcpu);
 void run_start(void);
+/* Every vCPU of the VM out of its guest soon: the state changed. */
+void vm_kick_all(struct vm *vm);
+/* No vCPU of the VM but `except` is in the run loop's hands (run.c). */
+bool vm_others_out(struct vm *vm, const struct vcpu *except);
 void run_loop(void) __attribute__((noreturn));
 
 /* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */

@@ -21,6 +21,7 @@
 #define MSRPM_PAGES 2
 
 static uint64_t hsave_pa[MAX_CPUS], host_vmcb_pa[MAX_CPUS];
+static uint32_t asid_next[MAX_CPUS], asid_gen[MAX_CPUS]; /* assign_asid() */
 static uint32_t clean_mask; /* VMCB clean bits this CPU honours, else 0 */
 
 /* --- per physical CPU ---------------------------------------------------- */
@@ -36,7 +37,35 @@ static int svm_cpu_enable(void)
 	host_vmcb_pa[pc->cpu_id] = frame_alloc_zeroed(1, UINT64_MAX);
 	wrmsr(MSR_VM_HSAVE_PA, hsave_pa[pc->cpu_id]);
 	clean_mask = pc->virt.svm_vmcb_clean ? VMCB_CLEAN_ALL : 0;
+	asid_gen[pc->cpu_id] = 1; /* a vCPU's 0 is never current */
+	asid_next[pc->cpu_id] = 1;
 	return 0;
+}
+
+/*
+ * ASIDs are handed out per physical CPU, one per vCPU that runs there
+ * (two vCPUs of a VM have different address spaces: their TLB entries
+ * must not mix), from 1 up to what the CPU has (CPUID 0x8000000a EBX; 0
+ * is the host's).  When they run out, a new generation starts: the whole
+ * TLB is flushed and every vCPU gets a new one at its next entry here.
+ * A vCPU that comes to a CPU it has no current ASID on gets one too, so
+ * nothing it left in another CPU's TLB matters (APM vol. 2 §15.16).
+ */
+static void assign_asid(struct svm_vcpu *sv, uint32_t cpu)
+{
+	struct vmcb *vmcb = sv->vmcb;
+
+	if (sv->asid_cpu == cpu && sv->asid_gen == asid_gen[cpu])
+		return;
+	if (asid_next[cpu] >= this_cpu()->virt.svm_asids) {
+		asid_gen[cpu]++;
+		asid_next[cpu] = 1;
+		vmcb->ctl.tlb_control = 1;
+	}
+	vmcb->ctl.asid = asid_next[cpu]++;
+	vmcb->ctl.clean &= ~VMCB_CLEAN_ASID;
+	sv->asid_cpu = cpu;
+	sv->asid_gen = asid_gen[cpu];
 }
 
 /* --- per VM: nested page tables and permission maps ----------------------- */
@@ -156,7 +185,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
 	vmcb->ctl.iopm_base_pa = s->iopm;
 	vmcb->ctl.msrpm_base_pa = s->msrpm;
-	vmcb->ctl.asid = v->vm->asid;
+	sv->asid_gen = 0; /* an ASID at the first entry (assign_asid) */
 	vmcb->ctl.tlb_control = 1; /* flush everything on the first entry */
 	/* Virtual interrupt masking: the guest's IF gates only virtual
 	 * interrupts, physical ones still reach the host (APM §15.21.1). */
@@ -315,6 +344,7 @@ static void svm_run(struct vcpu *v)
 	struct svm_vcpu *sv = v->arch;
 	uint32_t cpu = this_cpu()->cpu_id;
 
+	assign_asid(sv, cpu);
 	write_back(v);
 	inject_events(v, sv);
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);

@@ -30,6 +30,7 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	uint64_t reinject; /* EXITINTINFO of the last exit, if valid */
 	bool efer_lme;     /* the guest's EFER.LME (the VMCB has it only with paging on) */
+	uint32_t asid_cpu, asid_gen; /* where and in which generation its ASID was given */
 	/* NMI blocking, which SVM leaves to the hypervisor (APM §15.21.3):
 	 * from the NMI's injection until the guest's IRET (intercepted
 	 * meanwhile), and, the IRET not having run when it exits, until RIP

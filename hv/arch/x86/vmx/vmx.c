@@ -367,21 +367,45 @@ static void vmx_set_msr_intercept(struct vm *vm, uint32_t msr, bool read, bool w
 
 /* --- per vCPU: the VMCS -------------------------------------------------- */
 
+/* A VPID per vCPU (0 is the host's): two vCPUs of one VM on one CPU have
+ * different address spaces, and their TLB entries must not mix.  TLBs are
+ * per CPU, so the same VPID on two CPUs is no conflict. */
+static uint16_t vpid_of(const struct vcpu *v)
+{
+	return (uint16_t)(v->vm->id * MAX_VCPUS_PER_VM + v->id + 1);
+}
+
+/* A VMCS region as VMCLEAR'd software may set it up (SDM vol. 3C §25.2). */
+static void vmcs_region_init(uint64_t pa)
+{
+	memset((void *)(uintptr_t)pa, 0, PAGE_SIZE);
+	*(volatile uint32_t *)(uintptr_t)pa = vmx_caps.revision;
+}
+
+/* The VMCS is active on cpu and only that CPU may VMCLEAR it: done there
+ * before it is used again. */
+static void vmcs_forget(struct vmx_vcpu *xv, uint32_t cpu)
+{
+	vmclear(xv->vmcs_pa);
+	if (current_vmcs[cpu] == xv->vmcs_pa)
+		current_vmcs[cpu] = 0;
+	if (msrs_of[cpu] == xv)
+		msrs_of[cpu] = NULL; /* the syscall MSRs in the CPU are no longer its */
+}
+
 static int vmx_vcpu_init(struct vcpu *v)
 {
 	struct vmx_vcpu *xv = &vmx_vcpus[v->vm->id][v->id];
 	uint32_t cpu = this_cpu()->cpu_id;
+	int32_t active = xv->vmcs_pa ? xv->cpu : -1;
 
-	/* Also called on every reset of the VM, then on the CPU where the
-	 * VMCS is active: flush it out of the CPU before rewriting it. */
-	if (xv->vmcs_pa && xv->cpu >= 0) {
-		if ((uint32_t)xv->cpu != cpu) {
-			pr_err("vmx: vcpu reset on cpu %u, its VMCS is active on cpu %d\n", cpu, xv->cpu);
-			return -1;
-		}
-		vmclear(xv->vmcs_pa);
-		if (current_vmcs[cpu] == xv->vmcs_pa)
-			current_vmcs[cpu] = 0;
+	/* Also called on every reset of the VM, then perhaps on another CPU
+	 * than the one where the VMCS is active (a reset of the whole VM
+	 * runs on the first vCPU's CPU): that CPU clears it before its next
+	 * use (vmcs_load), this one only starts the software state afresh. */
+	if (active >= 0 && (uint32_t)active == cpu) {
+		vmcs_forget(xv, cpu);
+		active = -1;
 	}
 	if (!xv->vmcs_pa)
 		xv->vmcs_pa = frame_alloc_zeroed(1, UINT64_MAX);
@@ -390,10 +414,11 @@ static int vmx_vcpu_init(struct vcpu *v)
 	uint64_t pa = xv->vmcs_pa;
 	memset(xv, 0, sizeof(*xv));
 	xv->vmcs_pa = pa;
-	xv->cpu = -1;
+	xv->cpu = active;
+	xv->stale = active >= 0;
 	xv->msrs_fresh = true;
-	memset((void *)(uintptr_t)pa, 0, PAGE_SIZE);
-	*(volatile uint32_t *)(uintptr_t)pa = vmx_caps.revision; /* SDM vol. 3C §25.2 */
+	if (!xv->stale)
+		vmcs_region_init(pa);
 	v->arch = xv;
 	/* Everything comes from the neutral block on the first entry. */
 	memset(v->regs.pdpte, 0, sizeof(v->regs.pdpte));
@@ -472,7 +497,7 @@ static void controls(struct vcpu *v, struct vmx_vcpu *xv)
 	vmcs_write64(MSR_BITMAP, x->msr_bitmap);
 	vmcs_write64(EPT_POINTER, x->eptp);
 	if (vmx_caps.vpid)
-		vmcs_write16(VPID, v->vm->asid); /* nonzero: 0 is the host's */
+		vmcs_write16(VPID, vpid_of(v)); /* nonzero: 0 is the host's */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, vmx_caps.cr0_mask);
 	/* CR4: the host's fixed bits, and every bit the CPU has but the
 	 * guest's CPUID does not offer, so setting one exits and the core
@@ -506,6 +531,12 @@ static int vmcs_load(struct vcpu *v, struct vmx_vcpu *xv)
 		pr_err("vmx: vcpu's VMCS is active on cpu %d, not on cpu %u\n", xv->cpu, cpu);
 		return -1;
 	}
+	if (xv->stale) { /* reset elsewhere while active here */
+		vmcs_forget(xv, cpu);
+		vmcs_region_init(xv->vmcs_pa);
+		xv->stale = false;
+		xv->cpu = -1;
+	}
 	if (xv->cpu < 0) {
 		if (vmclear(xv->vmcs_pa)) /* launch state "clear" (§25.11.3) */
 			return -1;
@@ -524,7 +555,7 @@ static int vmcs_load(struct vcpu *v, struct vmx_vcpu *xv)
 		host_state();
 		guest_extra();
 		if (vmx_caps.vpid)
-			invvpid_vpid((uint16_t)v->vm->asid); /* nothing stale from a VM before */
+			invvpid_vpid(vpid_of(v)); /* nothing stale from a VM before */
 		invept_eptp(((struct vmx_vm *)v->vm->arch)->eptp);
 		xv->set_up = true;
 	}
@@ -699,7 +730,7 @@ static void switch_msrs(struct vmx_vcpu *xv)
 
 	if (old == xv && !xv->msrs_fresh)
 		return;
-	if (old && old != xv) {
+	if (old && old != xv && !old->msrs_fresh) { /* a fresh one has its values already */
 		old->star = rdmsr(MSR_STAR);
 		old->lstar = rdmsr(MSR_LSTAR);
 		old->cstar = rdmsr(MSR_CSTAR);
@@ -763,7 +794,7 @@ static void vmx_run(struct vcpu *v)
 	write_back(v, xv);
 	inject_events(v, xv);
 	if (xv->flush && vmx_caps.vpid)
-		invvpid_vpid((uint16_t)v->vm->asid);
+		invvpid_vpid(vpid_of(v));
 	xv->flush = false;
 	if (read_cr2() != xv->cr2)
 		write_cr2(xv->cr2);

@@ -36,6 +36,7 @@ struct vmx_vm {
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	int32_t cpu;          /* the CPU where the VMCS is active, or -1 */
+	bool stale;           /* reset from another CPU: cpu clears and rewrites the VMCS first */
 	bool set_up;          /* controls and host state written on that CPU */
 	bool launched;        /* VMLAUNCH succeeded since the last VMCLEAR */
 	bool flush;           /* INVVPID before the next entry */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * smpwork: the SMP workloads of the Linux guest's tests and benchmarks
+ * (tools/build-guest.sh puts it in the initrd as /bin/smpwork).  A host
+ * program: static, glibc, POSIX threads.
+ *
+ *   smpwork where N        N threads, thread i pinned to CPU i: each
+ *                          spins, then prints "thread I on cpu C" with
+ *                          the CPU it ran on (sched_getcpu) at its start
+ *                          and end.
+ *   smpwork tlb N ROUNDS   N threads pinned to CPUs 0..N-1 share one
+ *                          address space; each maps a shared region,
+ *                          writes it, checks what the others wrote,
+ *                          unmaps it, ROUNDS times.  Every munmap with
+ *                          the others running is a TLB shootdown (an IPI
+ *                          to their CPUs).  Prints "tlb ok" or what failed.
+ *   smpwork spin N ITERS   N threads, each ITERS rounds of arithmetic;
+ *                          prints "spin N threads: MS ms" (wall clock).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define MAX_THREADS 64
+#define REGION (64 * 1024)
+
+static int nthreads;
+static long rounds;
+static pthread_barrier_t barrier;
+static volatile int failures;
+
+struct job {
+	int index;
+	uint64_t result;
+};
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "smpwork: cannot pin to cpu %d\n", cpu);
+}
+
+static uint64_t mix(uint64_t x, long n)
+{
+	for (long i = 0; i < n; i++)
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+	return x;
+}
+
+static void *where(void *arg)
+{
+	struct job *j = arg;
+	int start;
+
+	pin(j->index);
+	start = sched_getcpu();
+	j->result = mix((uint64_t)j->index, 5000000);
+	printf("thread %d on cpu %d, then cpu %d\n", j->index, start, sched_getcpu());
+	return NULL;
+}
+
+/* Each round every thread maps its own shared region, writes its index
+ * into every page, and all meet at the barrier; then each reads another
+ * thread's region (a pointer published before the barrier), meets again,
+ * and unmaps its own while the others keep running in the address space. */
+static uint8_t *volatile region[MAX_THREADS];
+
+static void *tlb(void *arg)
+{
+	struct job *j = arg;
+
+	pin(j->index);
+	for (long r = 0; r < rounds; r++) {
+		uint8_t *p = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		int other = (j->index + 1) % nthreads;
+		if (p == MAP_FAILED) {
+			failures++;
+			return NULL;
+		}
+		for (int off = 0; off < REGION; off += 4096)
+			p[off] = (uint8_t)(j->index + r);
+		region[j->index] = p;
+		pthread_barrier_wait(&barrier);
+		for (int off = 0; off < REGION; off += 4096)
+			if (region[other][off] != (uint8_t)(other + r)) {
+				printf("tlb: round %ld: thread %d read %u from thread %d's page, want %u\n", r,
+				       j->index, region[other][off], other, (unsigned)(uint8_t)(other + r));
+				failures++;
+				break;
+			}
+		pthread_barrier_wait(&barrier);
+		munmap(p, REGION);
+	}
+	return NULL;
+}
+
+static void *spin(void *arg)
+{
+	struct job *j = arg;
+
+	j->result = mix((uint64_t)j->index, rounds);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t[MAX_THREADS];
+	struct job jobs[MAX_THREADS];
+	void *(*fn)(void *);
+	struct timespec a, b;
+
+	if (argc < 3 || (nthreads = atoi(argv[2])) < 1 || nthreads > MAX_THREADS) {
+		fprintf(stderr, "usage: smpwork where N | tlb N ROUNDS | spin N ITERS\n");
+		return 2;
+	}
+	rounds = argc > 3 ? atol(argv[3]) : 0;
+	if (!strcmp(argv[1], "where"))
+		fn = where;
+	else if (!strcmp(argv[1], "tlb") && rounds > 0)
+		fn = tlb;
+	else if (!strcmp(argv[1], "spin") && rounds > 0)
+		fn = spin;
+	else {
+		fprintf(stderr, "smpwork: unknown workload or missing count\n");
+		return 2;
+	}
+	pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < nthreads; i++) {
+		jobs[i] = (struct job){ .index = i };
+		if (pthread_create(&t[i], NULL, fn, &jobs[i])) {
+			fprintf(stderr, "smpwork: pthread_create failed\n");
+			return 1;
+		}
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(t[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (fn == tlb)
+		printf(failures ? "tlb FAILED (%d)\n" : "tlb ok\n", failures);
+	if (fn == spin)
+		printf("spin %d threads: %ld ms\n", nthreads,
+		       (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
+	return failures != 0;
+}
