@@ -164,6 +164,12 @@ void lapic_timer_oneshot(uint64_t tsc_delta)
 	lapic_write(REG_TIMER_INIT, (uint32_t)MAX(MIN(count, 0xffffffffull), 1ull));
 }
 
+/* Still counting down: it has not fired since it was last set. */
+bool lapic_timer_pending(void)
+{
+	return lapic_read(REG_TIMER_CUR) != 0;
+}
+
 void lapic_timer_stop(void)
 {
 	lapic_write(REG_TIMER_INIT, 0);

@@ -4,13 +4,14 @@
 # Linux guest, run on this host in up to three configurations:
 #
 #   native  the guest directly on QEMU TCG:
-#             qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 -nographic
+#             qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 -nographic
 #                 -nic none -no-reboot -kernel build/guest/vmlinuz
 #                 -initrd build/bench/initrd.gz -append "console=ttyS0 quiet panic=-1 gbench=..."
-#   petrel  the same kernel and initrd under Petrel on QEMU TCG (guest 1 vCPU, 768 MiB):
+#   petrel  the same kernel and initrd under Petrel on QEMU TCG (guest 2 vCPUs on the
+#           2 physical CPUs, 768 MiB):
 #             qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none
 #                 -nic none -no-reboot -serial stdio -kernel build/hv.elf -initrd
-#                 "build/guest/vmlinuz vm=linux0 mem=768M cmdline=\"...\",build/bench/initrd.gz vm=linux0 role=initrd"
+#                 "build/guest/vmlinuz vm=linux0 mem=768M cpus=2 cmdline=\"...\",build/bench/initrd.gz vm=linux0 role=initrd"
 #   kvm     (--kvm) the same guest under Linux KVM + QEMU, nested in QEMU TCG:
 #             L1 = build/guest/vmlinuz + build/bench/kvm/l1-initrd.cpio (kvm_amd,
 #             qemu-system-x86_64 and its libraries) on -accel tcg -cpu max -m 3072 -smp 1;
@@ -99,7 +100,7 @@ T_START=$(date +%s)
 
 build_guest() {
 	say "compiling tests/bench/guest-bench.c"
-	gcc -static -O2 -Wall -Wextra -Werror -o "$BB/guest-bench" tests/bench/guest-bench.c
+	gcc -static -O2 -pthread -Wall -Wextra -Werror -o "$BB/guest-bench" tests/bench/guest-bench.c
 	local r=$BB/.root
 	busybox_tree "$r"
 	cp "$BB/guest-bench" "$r/bin/guest-bench"
@@ -292,13 +293,13 @@ run_one() {
 	local cfg=$1 rep=$2 log=$BB/logs/$1-$2.log stop="" cmd
 	case $cfg in
 	native)
-		cmd=("$QEMU" -accel tcg -cpu max -m 1024 -smp 1 -nographic -nic none -no-reboot
+		cmd=("$QEMU" -accel tcg -cpu max -m 1024 -smp 2 -nographic -nic none -no-reboot
 			-kernel "$BUILD/guest/vmlinuz" -initrd "$BB/initrd.gz" -append "$APPEND") ;;
 	petrel)
 		stop='petrel: vm linux0 stopped'
 		cmd=("$QEMU" -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot
 			-serial stdio -kernel "$BUILD/hv.elf"
-			-initrd "$BUILD/guest/vmlinuz vm=linux0 mem=768M cmdline=\"$APPEND\",$BB/initrd.gz vm=linux0 role=initrd") ;;
+			-initrd "$BUILD/guest/vmlinuz vm=linux0 mem=768M cpus=2 cmdline=\"$APPEND\",$BB/initrd.gz vm=linux0 role=initrd") ;;
 	kvm)
 		cmd=("$QEMU" -accel tcg -cpu max -m 3072 -smp 1 -nographic -nic none -no-reboot
 			-kernel "$BUILD/guest/vmlinuz" -initrd "$BB/kvm/l1-initrd.cpio"

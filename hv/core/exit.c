@@ -153,6 +153,15 @@ static void handle_hlt(struct vcpu *v)
 	v->halted = !v->event.pending;
 }
 
+/* A vCPU spinning in a PAUSE loop is most likely waiting for a lock that
+ * a vCPU which is not running holds (preempted on this CPU): it gives its
+ * turn away (run.c), then goes on past the PAUSE. */
+static void handle_pause(struct vcpu *v)
+{
+	vcpu_skip_insn(v);
+	v->yielded = true;
+}
+
 static void stop_with_state(struct vcpu *v, const char *why)
 {
 	pr_err("vm %s vcpu %u: %s (exit reason 0x%llx); final state:\n", v->vm->name, v->id, why,
@@ -219,6 +228,7 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_XSETBV: handle_xsetbv(v); break;
 	case EXIT_CR: handle_cr(v); break;
 	case EXIT_WBINVD: vcpu_skip_insn(v); break;
+	case EXIT_PAUSE: handle_pause(v); break;
 	case EXIT_GP: vcpu_inject_exception(v, GP, true, 0); break;
 	case EXIT_TASK_SWITCH: handle_task_switch(v); break;
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;

@@ -266,6 +266,7 @@ static void start_guests(void)
 		if (vcpu_ops->cpu_enable())
 			fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 		lapic_timer_calibrate();
+		exit_floor_measure();
 		n = guests_start(&bi, smp_cpus_online());
 	}
 	pr_info("ready: %u VM%s running\n", n, n == 1 ? "" : "s");

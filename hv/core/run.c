@@ -1,20 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The run loop: each physical CPU runs the vCPUs assigned to it.  Before
- * each entry: the VM's due timers fire, and a pending interrupt (from the
- * vCPU's local APIC, the 8259 through it, or the test device's raw tick) is
+ * The scheduler and run loop: each physical CPU has a run queue of the
+ * vCPUs placed on it (guests.c: a module's cpu= list, else spread over the
+ * CPUs) and runs them; a VM's vCPUs may be on several CPUs, and its
+ * devices are then shared: everything that touches them runs under the
+ * VM's lock.
+ *
+ * Before each entry: the timers that belong to this CPU fire, the INIT and
+ * SIPI latched for its vCPUs are taken, and a pending interrupt is
  * injected if the guest can take it now, or an interrupt window is
- * requested.  A vCPU that halts waits without holding the CPU; when no vCPU
- * can run, the CPU sleeps until the earliest timer.
+ * requested.  A vCPU that halts waits without holding the CPU; when no
+ * vCPU can run, the CPU sleeps until the earliest timer or a kick.
  *
  * Who runs is decided by time used, not by exits: each vCPU accumulates
  * the TSC ticks it held the CPU (in the guest and in its exits), and the
- * one with the least runs until it is a slice ahead of the next, halts or
- * stops.  So two busy vCPUs alternate 10 ms slices whether they exit often
- * or never, and one that slept gets the CPU back within a millisecond of
- * waking unless it has used more than its share.  The LAPIC timer bounds
- * the time in a guest: the earliest timer, the end of the slice.  A real
- * scheduler comes with the SMP issue.
+ * one with the least runs until it is a slice ahead of the next, halts,
+ * stops or yields.  So two busy vCPUs alternate 10 ms slices whether they
+ * exit often or never, and one that slept gets the CPU back within a
+ * millisecond of waking unless it has used more than its share.  A vCPU
+ * that spins on PAUSE (a lock whose holder may be waiting for this CPU)
+ * yields its turn.  The host LAPIC timer (and on VMX the preemption
+ * timer) bounds the time in a guest: the earliest timer, the end of the
+ * slice.
+ *
+ * Kicks: whatever changes a vCPU's state from another place (an interrupt
+ * or IPI, INIT, SIPI, a timer armed, its VM stopped or reset) kicks its
+ * CPU (vcpu_kick): a flag, and a host IPI when that CPU is another one,
+ * which takes it out of the guest or out of HLT to look again.
  */
 #include <arch/cpu.h>
 #include <arch/xstate.h>
@@ -32,6 +44,7 @@
 #define CONSOLE_WAIT_US 10000  /* how long console input may wait at most */
 #define CONSOLE_POLL_US 500    /* how often, at most, the serial port is read */
 #define REARM_SLACK_US 50      /* a host timer this much early is left as it is */
+#define KICK_WAIT_US 1000      /* the longest a kick may wait where vcpu_ops->kick_may_wait */
 
 struct pcpu_queue {
 	struct vcpu *v[MAX_VCPUS_PER_PCPU];
@@ -72,6 +85,8 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 		return -1;
 	v->pcpu = pcpu;
 	q->v[q->nr++] = v;
+	if (v->id && pcpu != v->vm->vcpu[0].pcpu)
+		v->vm->spans_cpus = true;
 	if (v->id == 0)
 		__atomic_add_fetch(&vms_running, 1, __ATOMIC_RELAXED);
 	return 0;
@@ -253,7 +268,7 @@ static uint64_t lead(const struct vcpu *other)
 
 /* Whose turn it is: the current vCPU keeps the CPU until it is a slice
  * ahead of the least-used other one (a millisecond, if that one just
- * woke), halts or stops. */
+ * woke), halts, stops or yields (a PAUSE loop). */
 static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 {
 	struct vcpu *cur = q->cur, *other;
@@ -262,8 +277,11 @@ static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 	periodic_stats();
 	tick_all(q, deadline);
 	other = least_used(q, cur);
-	if (cur && runnable(cur) && (!other || cur->vruntime < other->vruntime + lead(other)))
-		other = cur;
+	if (cur && runnable(cur) &&
+	    (!other || (!cur->yielded && cur->vruntime < other->vruntime + lead(other))))
+		other = cur; /* keeps the CPU, unless it yielded and another can run */
+	if (cur)
+		cur->yielded = false;
 	if (other) {
 		other->woke = false;
 		q->min_vruntime = MAX(q->min_vruntime, other->vruntime);
@@ -289,18 +307,24 @@ static uint64_t budget(struct pcpu_queue *q, struct vcpu *v, uint64_t deadline, 
 	}
 	if ((console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
 		b = b ? MIN(b, us_to_tsc(CONSOLE_WAIT_US)) : us_to_tsc(CONSOLE_WAIT_US);
+	/* Where a kick may not take the CPU out of the guest (Bochs's VMX),
+	 * a vCPU whose VM runs on other CPUs too comes out by itself. */
+	if (v && v->vm->spans_cpus && vcpu_ops->kick_may_wait)
+		b = b ? MIN(b, us_to_tsc(KICK_WAIT_US)) : us_to_tsc(KICK_WAIT_US);
 	return b;
 }
 
-/* The host LAPIC timer to fire b ticks from now: left alone if it is set
- * already for a little before that (the early wake-up costs one pass
- * through pick), so that a vCPU that keeps the CPU does not reprogram it
- * on every exit. */
+/* The host LAPIC timer to fire b ticks from now: left alone if it is
+ * still counting towards a little before that (the early wake-up costs
+ * one pass through pick), so that a vCPU that keeps the CPU does not
+ * reprogram it on every pick.  Its count, not the TSC, says whether it
+ * fired: the two clocks need not agree (Bochs's do not). */
 static void arm(struct pcpu_queue *q, uint64_t now, uint64_t b)
 {
 	uint64_t at = now + b;
 
-	if (!b || (q->armed > now && q->armed <= at && at - q->armed <= us_to_tsc(REARM_SLACK_US)))
+	if (!b || (q->armed > now && q->armed <= at && at - q->armed <= us_to_tsc(REARM_SLACK_US) &&
+		   lapic_timer_pending()))
 		return;
 	lapic_timer_oneshot(b);
 	q->armed = at;
@@ -376,7 +400,7 @@ static void save_guest_extras(struct vcpu *v)
 static bool stay_in(struct pcpu_queue *q, struct vcpu *v)
 {
 	return v->vm->state == VM_RUNNING && v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
-	       !v->init_pending && !__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE) &&
+	       !v->init_pending && !v->yielded && !__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE) &&
 	       (!v->run_until || rdtsc() < v->run_until);
 }
 

@@ -23,7 +23,7 @@ const struct vcpu_ops *vcpu_ops;
 static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr",
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_HLT] = "hlt",
-	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_GP] = "gp",
+	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_PAUSE] = "pause", [EXIT_GP] = "gp",
 	[EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
@@ -105,6 +105,8 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 		       name, (unsigned long long)(vm->ram_size >> 20));
 		goto fail;
 	}
+	vm->ram_host_low = low_host;
+	vm->ram_host_high = high_host;
 	if (vcpu_ops->vm_init(vm)) {
 		pr_err("vm %s: backend init failed\n", name);
 		goto fail;
@@ -125,6 +127,20 @@ fail:
 		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));
 	return NULL;
+}
+
+/* A VM that never ran a guest's vCPUs on other CPUs (the boot-time
+ * floor probe): its RAM and arena go back, its slot is free again.  The
+ * backend's tables for it stay allocated. */
+void vm_destroy(struct vm *vm)
+{
+	uint64_t low = MIN(vm->ram_size, vm->ram_low_max);
+
+	pmm_free(&hv_pmm, vm->ram_host_low, low / PAGE_SIZE);
+	if (vm->ram_host_high)
+		pmm_free(&hv_pmm, vm->ram_host_high, (vm->ram_size - low) / PAGE_SIZE);
+	pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
+	memset(vm, 0, sizeof(*vm));
 }
 
 /* Devices, their ranges and their state go; RAM and ROM stay. */

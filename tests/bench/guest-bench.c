@@ -32,6 +32,9 @@
  *              no memory traffic, no exits), timed in 5 equal rounds.
  *   compute_best  5 x the fastest round: the same work with most of the
  *              noise of a busy host left out.
+ *   par_speedup  one compute round on one CPU, then one on every CPU at
+ *              once (a thread pinned to each): n x t1 / tn, n being perfect
+ *              scaling; NA on one CPU.
  *   mem_first  ms to write one 8-byte word in every 64-byte line of a fresh
  *              anonymous mapping (default 256 MiB, MADV_NOHUGEPAGE, so one
  *              4 KiB page fault per page: the guest kernel's fault path plus,
@@ -51,11 +54,13 @@
  *   -s  skip the memory test
  *   -C  the compute loop only (tools/bench.sh runs it on the host before
  *       each run: how fast the host is at that moment)
- * Build: gcc -static -O2 -o guest-bench guest-bench.c
+ * Build: gcc -static -O2 -pthread -o guest-bench guest-bench.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -235,6 +240,62 @@ static void compute(unsigned long iters)
 	       (double)best * ROUNDS / 1e6, ROUNDS, (double)best / 1e6);
 }
 
+/* --------------------------------------------------------------- parallel */
+struct par_job {
+	int cpu;
+	unsigned long iters;
+	uint64_t out;
+};
+
+static void *par_thread(void *arg)
+{
+	struct par_job *j = arg;
+	cpu_set_t set;
+	uint64_t y = 1;
+
+	CPU_ZERO(&set);
+	CPU_SET(j->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	j->out = compute_round(j->iters, 0x9e3779b97f4a7c15ull + (uint64_t)j->cpu, &y) + y;
+	return NULL;
+}
+
+/* The same work (one compute round) on one CPU, then once on each CPU at
+ * the same time, a thread pinned to each: the speed-up is n x t1 / tn (n
+ * for perfect scaling).  NA with one CPU. */
+static uint64_t par_run(int n, unsigned long iters)
+{
+	pthread_t t[64];
+	struct par_job j[64];
+	uint64_t t0 = mono_ns();
+
+	for (int i = 0; i < n; i++) {
+		j[i] = (struct par_job){ .cpu = i, .iters = iters };
+		pthread_create(&t[i], NULL, par_thread, &j[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		g_sink += j[i].out;
+	}
+	return mono_ns() - t0;
+}
+
+static void parallel(unsigned long iters)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t t1, tn;
+
+	if (n < 2) {
+		printf("RESULT par_speedup NA x reason=one_cpu\n");
+		return;
+	}
+	n = n > 64 ? 64 : n;
+	t1 = par_run(1, iters / ROUNDS);
+	tn = par_run((int)n, iters / ROUNDS);
+	printf("RESULT par_speedup %.3f x threads=%ld t1_ms=%.3f tn_ms=%.3f\n",
+	       (double)n * (double)t1 / (double)tn, n, (double)t1 / 1e6, (double)tn / 1e6);
+}
+
 /* ----------------------------------------------------------------- memory */
 static void memory(unsigned long mib)
 {
@@ -303,6 +364,7 @@ int main(int argc, char **argv)
 	port_io();
 	latency("syscall", op_getppid);
 	compute(iters);
+	parallel(iters);
 	if (!skip_mem)
 		memory(mib);
 	printf("RESULT done %u flag\n", (unsigned)(g_sink & 1) | 1u);

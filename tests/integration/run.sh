@@ -271,39 +271,62 @@ guest_image_present() {
 LINUX_CPUS=2
 LINUX_MODS="$B/guest/vmlinuz vm=linux0 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1\""
 
-# linux_boot BACKEND NAME MODULE: the Linux session of linux_session with
-# MODULE (the kernel's module line; the initrd follows) under BACKEND.
+# linux_boot BACKEND NAME MODULE...: the Linux session of linux_session
+# with these modules (each a file and its arguments) under BACKEND.
 # SVM: QEMU TCG -cpu max, host -smp 2; the serial port is a unix socket.
 # VMX: Bochs (GRUB from the ISO), host 2 CPUs; COM1 is a TCP server Bochs
 # waits on.  Bochs is slow: about 3 minutes to the shell, 6 in all.
 linux_boot() {
-	local be=$1 name=$2 mods=$3 port sock
+	local be=$1 name=$2 port sock m isomods=() megs=${BOCHS_MEGS:-1024}
+	shift 2
 	guest_image_present "$be $name" || return
 	if [ "$be" = svm ]; then
 		sock=$B/$name-test.sock
 		rm -f "$sock"
 		linux_session "svm $name" $LOGDIR/svm-$name.txt $LOGDIR/svm-$name-steps.txt \
 			qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot \
-			-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf \
-			-initrd "$mods,$B/guest/initrd.gz vm=linux0 role=initrd"
+			-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf -initrd "$(IFS=,; echo "$*")"
 		return
 	fi
+	for m in "$@"; do isomods+=(--module "$m"); done
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
 	sock=tcp:localhost:$port
-	tools/mkiso.sh $B/vmx-$name.iso $B/hv.elf --cmdline "loglevel=info" \
-		--module "$mods" --module "$B/guest/initrd.gz vm=linux0 role=initrd"
+	tools/mkiso.sh $B/vmx-$name.iso $B/hv.elf --cmdline "loglevel=info" "${isomods[@]}"
 	linux_session "vmx $name" $LOGDIR/vmx-$name.txt $LOGDIR/vmx-$name-steps.txt \
-		env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-$name.bochs.log \
+		env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=$megs BOCHS_LOG=$LOGDIR/vmx-$name.bochs.log \
 		tools/run-bochs.sh $B/vmx-$name.iso - 1500
 }
 
+INITRD0="$B/guest/initrd.gz vm=linux0 role=initrd"
+
 # Two vCPUs on the two physical CPUs (Petrel spreads them).
-test_linux() { LINUX_CPUS=2 linux_boot "$1" linux "$LINUX_MODS"; }
+test_linux() { LINUX_CPUS=2 linux_boot "$1" linux "$LINUX_MODS" "$INITRD0"; }
 
 # More vCPUs than physical CPUs: four on two, two per CPU.
 test_linux_smp4() {
 	LINUX_CPUS=4 linux_boot "$1" linux-smp4 \
-		"$B/guest/vmlinuz vm=linux0 mem=512M cpus=4 cmdline=\"console=ttyS0 quiet panic=-1\""
+		"$B/guest/vmlinuz vm=linux0 mem=512M cpus=4 cmdline=\"console=ttyS0 quiet panic=-1\"" "$INITRD0"
+}
+
+# Two Linux VMs with two vCPUs each on the two CPUs: the first is driven
+# through the console as in the linux test (its reboot included); the
+# second runs the SMP workloads by itself (petrel.selftest: /init of
+# tools/build-guest.sh) meanwhile, its output on the console as [linux1].
+test_linux_two() {
+	local be=$1 log=$LOGDIR/$1-linux-two.txt
+	LINUX_CPUS=2 BOCHS_MEGS=1536 linux_boot "$be" linux-two "$LINUX_MODS" "$INITRD0" \
+		"$B/guest/vmlinuz vm=linux1 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.selftest\"" \
+		"$B/guest/initrd.gz vm=linux1 role=initrd"
+	local want got
+	want=$(printf 'thread 0 on cpu 0, then cpu 0\nthread 1 on cpu 1, then cpu 1')
+	got=$(sed -n 's/^\[linux1\] PETREL-SELFTEST \(thread .*\)/\1/p' "$log" | tr -d '\r' | sort -n -k2)
+	grep -aq '^\[linux1\] PETREL-SELFTEST-DONE' "$log" && [ "$got" = "$want" ] &&
+		grep -aq '^\[linux1\] PETREL-SELFTEST tlb ok' "$log" &&
+		pass "$be linux-two: the second VM ran its threads on both vCPUs and its TLB workload beside the first" ||
+		fail "$be linux-two: the second VM ran its SMP workloads" "threads '$(echo "$got" | tr '\n' '|')', done: $(grep -ac 'PETREL-SELFTEST-DONE' "$log")"
+	grep -aqE 'vm linux1 (stopped|reset)' "$log" &&
+		fail "$be linux-two: the second VM goes on while the first reboots and powers off" "$(grep -aE 'vm linux1 (stopped|reset)' "$log" | head -1)" ||
+		pass "$be linux-two: the second VM goes on while the first reboots and powers off"
 }
 
 # RAM above 4 GiB, in the e820 map Linux prints and up to its shell.

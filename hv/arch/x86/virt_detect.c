@@ -71,6 +71,7 @@ static void detect_svm(struct virt_features *vf)
 	vf->svm_flush_by_asid = r.edx & (1u << 6);
 	vf->svm_decode_assists = r.edx & (1u << 7);
 	vf->svm_vgif = r.edx & (1u << 16);
+	vf->svm_pause_filter = r.edx & (1u << 10);
 }
 
 void virt_detect(struct virt_features *vf)
@@ -92,9 +93,10 @@ void virt_describe(const struct virt_features *vf, char *buf, unsigned len)
 			    vf->vmx_locked ? "locked" : "unlocked");
 	else if (vf->vendor == VIRT_SVM)
 		pt_snprintf(buf, len,
-			    "svm npt=%d nrips=%d asids=%u vmcb-clean=%d decode-assists=%d flush-by-asid=%d vgif=%d",
+			    "svm npt=%d nrips=%d asids=%u vmcb-clean=%d decode-assists=%d flush-by-asid=%d vgif=%d "
+			    "pause-filter=%d",
 			    vf->svm_npt, vf->svm_nrips, vf->svm_asids, vf->svm_vmcb_clean,
-			    vf->svm_decode_assists, vf->svm_flush_by_asid, vf->svm_vgif);
+			    vf->svm_decode_assists, vf->svm_flush_by_asid, vf->svm_vgif, vf->svm_pause_filter);
 	else
 		pt_snprintf(buf, len, "none");
 }

@@ -17,6 +17,7 @@ struct virt_features {
 	/* AMD SVM (APM vol. 2 §15.4, CPUID 0x8000000A) */
 	uint32_t svm_rev, svm_asids;
 	bool svm_npt, svm_nrips, svm_vmcb_clean, svm_decode_assists, svm_flush_by_asid, svm_vgif;
+	bool svm_pause_filter;
 };
 
 #endif

@@ -40,6 +40,7 @@ uint64_t lapic_timer_rate(void);
 /* Fires LAPIC_TIMER_VECTOR once, `tsc_delta` TSC ticks from now. */
 void lapic_timer_oneshot(uint64_t tsc_delta);
 void lapic_timer_stop(void);
+bool lapic_timer_pending(void);
 
 /* Wall clock: the host's CMOS RTC read once at boot (after tsc_calibrate),
  * then the TSC.  Unix time in ns (drivers/rtc.c). */

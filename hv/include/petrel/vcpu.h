@@ -73,6 +73,7 @@ enum exit_kind {
 	EXIT_XSETBV,
 	EXIT_CR,         /* a control-register access (exit_req.cr) */
 	EXIT_WBINVD,     /* WBINVD or INVD: nothing to do (no device caches memory) */
+	EXIT_PAUSE,      /* a PAUSE loop (VMX PAUSE-loop exiting, SVM's pause filter): yield */
 	EXIT_GP,         /* an instruction that raises #GP here (RDPMC: no counters) */
 	EXIT_TASK_SWITCH, /* a hardware task switch the backend cannot run (exit_req.task) */
 	EXIT_SHUTDOWN,   /* triple fault */
@@ -146,6 +147,7 @@ struct vcpu {
 	bool init_pending, sipi_pending;
 	uint8_t sipi_vector;
 	bool woke;            /* left HLT since the scheduler last picked (run.c) */
+	bool yielded;         /* spun in a PAUSE loop: another vCPU goes first (run.c) */
 	uint64_t vruntime;    /* TSC ticks it has held its CPU (run.c) */
 	uint64_t tsc_offset;  /* guest TSC = host TSC + tsc_offset */
 	uint64_t mtrr_def_type;
@@ -169,6 +171,7 @@ struct vcpu {
 struct vcpu_ops {
 	const char *name;
 	bool saves_dr6;                             /* DR6 is in the VMCB/VMCS (SVM), else xstate.c switches it */
+	bool kick_may_wait;                         /* a host IPI may not leave the guest at once (run.c) */
 	int (*cpu_enable)(void);                    /* per physical CPU */
 	int (*vm_init)(struct vm *vm);              /* NPT/EPT, bitmaps */
 	int (*vcpu_init)(struct vcpu *v);           /* VMCB/VMCS */

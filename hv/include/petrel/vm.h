@@ -65,7 +65,9 @@ struct vm {
 	struct vm_memory mem;     /* guest-physical regions */
 	uint64_t ram_size;        /* all of its RAM */
 	uint64_t ram_low_max;     /* the most of it below the MMIO hole */
+	uint64_t ram_host_low, ram_host_high; /* where it is in host memory: below the hole, above */
 	uint32_t nr_vcpus;
+	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
 	struct msr_range msr[VM_MAX_MSR_RANGES];
@@ -92,6 +94,7 @@ extern uint32_t stats_interval_s;
 struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uint64_t below_4g,
 		     const struct board *b);
 void vm_stop(struct vm *vm, const char *why);
+void vm_destroy(struct vm *vm);
 void vm_print_stats(struct vm *vm);
 /* Every device and its ranges gone, the arena empty: before a (re)boot. */
 void vm_clear_devices(struct vm *vm);

@@ -62,6 +62,12 @@ static void exit_hlt(struct vcpu *v, struct vmcb *vmcb)
 	v->exit.insn_len = insn_len(v, vmcb);
 }
 
+static void exit_pause(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_PAUSE);
+	v->exit.insn_len = insn_len(v, vmcb);
+}
+
 static void exit_msr(struct vcpu *v, struct vmcb *vmcb)
 {
 	set_kind(v, vmcb->ctl.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ);
@@ -207,6 +213,7 @@ static const exit_fn exit_table[] = {
 	[VMEXIT_EXCP_BASE + 1] = exit_db,
 	[VMEXIT_CPUID] = exit_cpuid,
 	[VMEXIT_HLT] = exit_hlt,
+	[VMEXIT_PAUSE] = exit_pause,
 	[VMEXIT_INVLPGA] = exit_ud,
 	[VMEXIT_IOIO] = exit_ioio,
 	[VMEXIT_MSR] = exit_msr,

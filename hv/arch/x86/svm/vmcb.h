@@ -137,6 +137,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_IRET (1u << 20)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVD (1u << 22)
+#define INTERCEPT_PAUSE (1u << 23)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
@@ -183,6 +184,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define VMEXIT_RDPMC 0x6f
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_INVD 0x76
+#define VMEXIT_PAUSE 0x77
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a
 #define VMEXIT_IOIO 0x7b

@@ -219,7 +219,7 @@ static int caps_init(struct vmx_caps *c)
 		   t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED, "processor-based") ||
 	    adjust(&c->sec, SEC_ENABLE_EPT | SEC_UNRESTRICTED_GUEST,
 		   SEC_ENABLE_VPID | SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID | SEC_WBINVD_EXITING |
-			   SEC_ENCLS_EXITING,
+			   SEC_ENCLS_EXITING | SEC_PAUSE_LOOP_EXITING,
 		   MSR_IA32_VMX_PROCBASED2, "secondary") ||
 	    adjust(&c->exit, EXITCTL_HOST_ADDR_SPACE_SIZE | EXITCTL_SAVE_IA32_PAT | EXITCTL_LOAD_IA32_PAT |
 				     EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER | EXITCTL_SAVE_DEBUG_CONTROLS, 0,
@@ -482,6 +482,13 @@ static void controls(struct vcpu *v, struct vmx_vcpu *xv)
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vmx_caps.pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, xv->cpu_ctls);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmx_caps.sec);
+	/* PAUSE-loop exiting (SDM vol. 3C §26.1.3): PAUSEs at most PLE_GAP
+	 * TSC ticks apart for longer than PLE_WINDOW ticks exit: a spin
+	 * on a lock, not one PAUSE now and then. */
+	if (vmx_caps.sec & SEC_PAUSE_LOOP_EXITING) {
+		vmcs_write32(PLE_GAP, 128);
+		vmcs_write32(PLE_WINDOW, 4096);
+	}
 	vmcs_write32(VM_EXIT_CONTROLS, vmx_caps.exit);
 	vmcs_write32(VM_ENTRY_CONTROLS, xv->entry_ctls);
 	vmcs_write32(EXCEPTION_BITMAP, 0);
@@ -884,6 +891,10 @@ static void vmx_set_dr6(struct vcpu *v, uint64_t dr6)
 const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.saves_dr6 = false, /* VM exits leave DR6 alone (§28.3.3) */
+	/* Bochs 2.7 takes no external-interrupt exit while the guest runs
+	 * with IF=0 (see set_preemption_timer): a kick could wait for the
+	 * guest's next exit, for ever if it spins waiting for this one. */
+	.kick_may_wait = true,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,

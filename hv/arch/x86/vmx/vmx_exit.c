@@ -73,6 +73,12 @@ static void exit_hlt(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 	v->exit.insn_len = insn_len();
 }
 
+static void exit_pause(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
+{
+	set_kind(v, EXIT_PAUSE);
+	v->exit.insn_len = insn_len();
+}
+
 static void exit_rdmsr(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
 	set_kind(v, EXIT_MSR_READ);
@@ -242,6 +248,7 @@ static const exit_fn exit_table[NR_VMX_EXIT_REASONS] = {
 	[EXIT_REASON_TASK_SWITCH] = exit_task_switch,
 	[EXIT_REASON_CPUID] = exit_cpuid,
 	[EXIT_REASON_HLT] = exit_hlt,
+	[EXIT_REASON_PAUSE_INSTRUCTION] = exit_pause,
 	[EXIT_REASON_INVD] = exit_wbinvd,
 	[EXIT_REASON_RDPMC] = exit_rdpmc,
 	[EXIT_REASON_MWAIT] = exit_ud,
