@@ -4,7 +4,8 @@
 # Included from the top-level Makefile.  Results: build/bench/summary.txt
 # (table, targets) and build/bench/results.tsv (every run's figures).
 #
-#   make bench                 native + Petrel, 3 runs each (a few minutes)
+#   make bench                 native + Petrel + the fairness run (two canary
+#                              guests spinning on one CPU), 3 runs each
 #   make bench BENCH_KVM=1     + KVM nested in TCG (first time: fetches the
 #                              guest kernel's .deb for its kvm modules)
 #   make bench BENCH_REPS=5    more runs
@@ -12,7 +13,7 @@
 .PHONY: bench
 bench:
 	tools/deps.sh
-	$(MAKE) $(or $(BUILD),build)/hv.elf
+	$(MAKE) $(or $(BUILD),build)/hv.elf guests
 	$(MAKE) guest-image
 	BUILD=$(or $(BUILD),build) $(if $(BENCH_REPS),BENCH_REPS=$(BENCH_REPS)) \
 		tools/bench.sh $(if $(filter 1 yes,$(BENCH_KVM)),--kvm)

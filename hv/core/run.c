@@ -420,8 +420,8 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 	__atomic_store_n(&v->in_run, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&vm->state, __ATOMIC_SEQ_CST) == VM_RESETTING) {
 		spin_lock(&vm->lock);
-		if (vm->state == VM_RESETTING)
-			vm_reset_step(vm); /* its turn goes to zeroing its RAM */
+		if (vm->state == VM_RESETTING && v->id == 0)
+			vm_reset_step(vm); /* the first vCPU's turn goes to zeroing its RAM */
 		spin_unlock(&vm->lock);
 		v->tsc_exit = rdtsc();
 	} else if (vm->state == VM_RUNNING) {

@@ -59,6 +59,7 @@ static uint32_t ram_sweep(bool verify, uint32_t *first_bad)
 
 struct timing {
 	uint64_t max_gap, window_run, window_start, windows;
+	uint64_t loops; /* work done: rounds of the busy loop */
 	uint64_t worst[3]; /* the three lowest window shares, %, lowest first */
 	uint64_t window_ticks;
 };
@@ -85,6 +86,7 @@ static void busy(struct timing *t, uint64_t ticks, bool exits)
 		if (exits)
 			(void)cpuid(0);
 		now = rdtsc();
+		t->loops++;
 		uint64_t gap = now - last;
 		if (gap > t->max_gap)
 			t->max_gap = gap;
@@ -157,9 +159,9 @@ void guest_main(void)
 		return;
 	}
 	uint64_t stall = div64(t.max_gap * 1000, (uint32_t)khz);
-	printf("timing: longest stall %u us, worst shares %u%% %u%% %u%% over %u windows of %u ms%s\n",
+	printf("timing: longest stall %u us, worst shares %u%% %u%% %u%% over %u windows of %u ms%s, %u loops\n",
 	       (uint32_t)stall, (uint32_t)t.worst[0], (uint32_t)t.worst[1], (uint32_t)t.worst[2],
-	       (uint32_t)t.windows, window_ms, exits ? " (exits)" : "");
+	       (uint32_t)t.windows, window_ms, exits ? " (exits)" : "", (uint32_t)t.loops);
 	report(stall <= stall_us, "stall-bounded: longest %u us, bound %u us", (uint32_t)stall, stall_us);
 	report(t.windows >= 3 && t.worst[2] >= share,
 	       "share-kept: third-worst %u%% of a %u ms window, want %u%%", (uint32_t)t.worst[2], window_ms, share);

@@ -25,6 +25,8 @@
 #define REG_ID 0x020
 #define TPR 0x080
 #define EOI 0x0b0
+#define LDR 0x0d0
+#define DFR 0x0e0
 #define SVR 0x0f0
 #define ICR_LO 0x300
 #define ICR_HI 0x310
@@ -232,6 +234,41 @@ TEST(tpr_blocks_lower_classes)
 	assert_int_equal(get_on(0, TPR), 0x30);
 }
 
+/* Lowest priority (SDM vol. 3A §11.6.2.4): one APIC of those addressed
+ * takes it, the one with the lowest priority; among equals, the next one
+ * after the last chosen. */
+TEST(lowest_priority_goes_to_one_apic)
+{
+	struct apic_msg m = { .dest = 0x7, .logical = true, .vector = 0x71, .mode = 1 };
+
+	create(3);
+	for (unsigned c = 0; c < 3; c++) {
+		reg_on(c, DFR, 0xffffffffu); /* flat model */
+		reg_on(c, LDR, (1u << c) << 24);
+	}
+	reg_on(0, TPR, 0x40);
+	reg_on(1, TPR, 0x20);
+	reg_on(2, TPR, 0x30);
+	vm_send_apic_msg(&fake_vm, &m);
+	assert_false(pending(0));
+	assert_false(pending(2));
+	assert_int_equal(take(1), 0x71);
+	reg_on(1, EOI, 0);
+	reg_on(1, TPR, 0x30); /* 1 and 2 tie: 1 was chosen last, so 2 */
+	vm_send_apic_msg(&fake_vm, &m);
+	assert_false(pending(0));
+	assert_false(pending(1));
+	assert_int_equal(take(2), 0x71);
+	reg_on(2, EOI, 0);
+	vm_send_apic_msg(&fake_vm, &m); /* then 1 again: 0's priority is higher */
+	assert_false(pending(0));
+	assert_false(pending(2));
+	assert_int_equal(take(1), 0x71);
+	m.dest = 0x1; /* one APIC addressed: that one, whatever its priority */
+	vm_send_apic_msg(&fake_vm, &m);
+	assert_int_equal(take(0), 0x71);
+}
+
 static bool pic_int;
 static bool pic_pending(void *ctx) { (void)ctx; return pic_int; }
 static int pic_ack(void *ctx) { (void)ctx; pic_int = false; return 0x20; }
@@ -260,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup(init_and_sipi_reach_the_vcpu, setup),
 		cmocka_unit_test_setup(level_eoi_reaches_the_vm, setup),
 		cmocka_unit_test_setup(tpr_blocks_lower_classes, setup),
+		cmocka_unit_test_setup(lowest_priority_goes_to_one_apic, setup),
 		cmocka_unit_test_setup(the_8259_through_lint0, setup),
 	};
 	return cmocka_run_group_tests_name("lapic", tests, NULL, NULL);
