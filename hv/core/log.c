@@ -39,6 +39,44 @@ static void emit(const char *s)
 	}
 }
 
+/* The console VM's output goes out a byte at a time (log_console_byte)
+ * and may stop mid-line (a shell prompt); whose line that is: anything
+ * else printed meanwhile starts on a line of its own, and the VM's next
+ * byte gets its prefix again.  Under the log lock. */
+static const void *partial;
+
+static void end_partial(void)
+{
+	if (partial) {
+		emit("\n");
+		partial = NULL;
+	}
+}
+
+void log_console_byte(const void *owner, const char *name, char c)
+{
+	char b[2] = { c, '\0' };
+
+	log_lock();
+	if (partial != owner) {
+		end_partial();
+		emit("[");
+		emit(name);
+		emit("] ");
+	}
+	emit(b);
+	partial = c == '\n' ? NULL : owner;
+	log_unlock();
+}
+
+void log_console_end(const void *owner)
+{
+	log_lock();
+	if (partial == owner)
+		end_partial();
+	log_unlock();
+}
+
 void log_vprintf(int level, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -47,6 +85,7 @@ void log_vprintf(int level, const char *fmt, va_list ap)
 		return;
 	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
 	log_lock();
+	end_partial();
 	emit("petrel: ");
 	emit(level_tag[level]);
 	emit(buf);
@@ -70,6 +109,7 @@ void log_raw(const char *fmt, ...)
 	pt_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	log_lock();
+	end_partial();
 	emit(buf);
 	log_unlock();
 }

@@ -5,7 +5,9 @@
  * Output: bytes the guest writes are collected into lines and printed on
  * Petrel's console, each prefixed with the VM's name ("[linux0] ...").
  * The console VM's bytes go out as they come (a shell prompt must show
- * before its line ends), with the prefix at the start of each line.
+ * before its line ends), with the prefix at the start of each line; a
+ * line printed by anyone else meanwhile starts on a line of its own
+ * (log_console_byte).
  * The transmitter is infinitely fast: THR is empty again as soon as a byte
  * is written, so LSR always shows THRE and TEMT.
  * Input: what is typed on Petrel's serial port reaches the console VM
@@ -64,12 +66,8 @@ static void flush_line(struct uart_dev *u)
  * terminal on Petrel's serial port is the guest's terminal. */
 static void put_console(struct uart_dev *u, uint8_t c)
 {
-	if (c == '\r')
-		return;
-	if (u->len == 0)
-		log_raw("[%s] ", vm_name(u->vm));
-	log_raw("%c", (char)c);
-	u->len = c == '\n' ? 0 : 1;
+	if (c != '\r')
+		log_console_byte(u, vm_name(u->vm), (char)c);
 }
 
 static void put(struct uart_dev *u, uint8_t c)
@@ -239,12 +237,10 @@ static void flush(void *dev)
 {
 	struct uart_dev *u = dev;
 
-	if (u->len && vm_is_console(u->vm)) {
-		log_raw("\n");
-		u->len = 0;
-	} else if (u->len) {
+	if (vm_is_console(u->vm))
+		log_console_end(u);
+	else if (u->len)
 		flush_line(u);
-	}
 }
 
 static const struct console_ops uart_console = { .input_ready = input_ready, .input = input, .flush = flush };

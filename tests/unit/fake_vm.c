@@ -297,3 +297,5 @@ void vm_test_exit(struct vm *vm, uint32_t code) { (void)vm; fake_exit_code = (in
 
 void log_printf(int level, const char *fmt, ...) { (void)level, (void)fmt; }
 void log_raw(const char *fmt, ...) { (void)fmt; }
+void log_console_byte(const void *owner, const char *name, char c) { (void)owner; (void)name; (void)c; }
+void log_console_end(const void *owner) { (void)owner; }
