@@ -3,8 +3,10 @@
  * Petrel's own floor, measured once at boot on the first CPU: what one
  * exit costs with nothing to do, so that the cost of a real exit (make
  * bench) can be judged against what this CPU and backend allow.  A
- * built-in guest of two loops in real mode, in a VM of its own with 2 MiB
- * of RAM and no devices:
+ * built-in guest of two loops in 64-bit mode (as the guests that matter
+ * run: an emulator's world switch costs differ between CPU modes), in a
+ * VM of its own with 2 MiB of RAM, identity-mapped by one 2 MiB page, and
+ * no devices:
  *
  *   0x1000: cpuid ; jmp 0x1000      every entry ends in a CPUID exit
  *   0x1004: in al, dx ; jmp 0x1004  every entry ends in a port-read exit
@@ -27,8 +29,11 @@
 #define FLOOR_SAMPLES 255
 #define FLOOR_WARMUP 16
 #define CODE_GPA 0x1000u
-#define CPUID_RIP 0x0
-#define IN_RIP 0x4
+#define CPUID_RIP (CODE_GPA + 0x0)
+#define IN_RIP (CODE_GPA + 0x4)
+#define PML4_GPA 0x2000u /* then the PDPT and the page directory */
+#define PTE_P_RW 0x3ull
+#define PDE_2M 0x83ull /* present, writable, large */
 
 static const uint8_t probe_code[] = {
 	0x0f, 0xa2, 0xeb, 0xfc, /* 0x1000: cpuid; jmp 0x1000 */
@@ -38,7 +43,7 @@ static const uint8_t probe_code[] = {
 static uint64_t samples[FLOOR_SAMPLES];
 
 /* The median round trip in TSC ticks, 0 if an exit was not the one expected. */
-static uint64_t measure(struct vcpu *v, enum exit_kind want, uint16_t ip)
+static uint64_t measure(struct vcpu *v, enum exit_kind want, uint64_t ip)
 {
 	v->regs.rip = ip;
 	vcpu_dirty(v, REG_RIP);
@@ -53,6 +58,8 @@ static uint64_t measure(struct vcpu *v, enum exit_kind want, uint16_t ip)
 		if (want == EXIT_IO)
 			v->regs.gpr[GPR_RAX] |= 0xff; /* REG_RIP's group on SVM */
 		vcpu_skip_insn(v);
+		if (v->vm->state != VM_RUNNING)
+			return 0; /* it could not be decoded: said and stopped */
 		if (i >= FLOOR_WARMUP)
 			samples[i - FLOOR_WARMUP] = rdtsc() - t0;
 	}
@@ -71,18 +78,27 @@ void exit_floor_measure(void)
 	struct vcpu *v;
 	uint64_t cpuid_t = 0, in_t = 0;
 	uint8_t *code;
+	uint64_t *pt;
 
 	if (!vm)
 		return;
 	v = &vm->vcpu[0];
 	code = gpa_to_hva(vm, CODE_GPA, sizeof(probe_code));
-	if (code && !vcpu_ops->vcpu_init(v)) {
+	pt = gpa_to_hva(vm, PML4_GPA, 3 * PAGE_SIZE);
+	if (code && pt && !vcpu_ops->vcpu_init(v)) {
 		memcpy(code, probe_code, sizeof(probe_code));
-		vcpu_set_start_state(v, 0x10 /* ET */, 0,
-				     (struct segment){ .sel = CODE_GPA >> 4, .base = CODE_GPA, .limit = 0xffff, .attr = 0x9b },
-				     (struct segment){ .limit = 0xffff, .attr = 0x93 });
+		pt[0] = (PML4_GPA + PAGE_SIZE) | PTE_P_RW;      /* PML4[0] -> PDPT */
+		pt[512] = (PML4_GPA + 2 * PAGE_SIZE) | PTE_P_RW; /* PDPT[0] -> PD */
+		pt[1024] = PDE_2M;                               /* PD[0]: 0-2 MiB */
+		vcpu_set_start_state(v, CR0_PG | CR0_PE | 0x10 /* ET */, 0,
+				     (struct segment){ .sel = 0x8, .limit = 0xffffffff, .attr = 0xa9b /* 64-bit code */ },
+				     (struct segment){ .sel = 0x10, .limit = 0xffffffff, .attr = 0xc93 });
+		v->regs.cr3 = PML4_GPA;
+		v->regs.cr4 = CR4_PAE;
+		v->regs.efer = EFER_LME | EFER_LMA;
 		v->regs.gpr[GPR_RDX] = 0x520; /* no device there on the board */
 		vcpu_dirty(v, REG_GPRS);
+		cr_caps_init(v); /* what its page walks check */
 		cpuid_t = measure(v, EXIT_CPUID, CPUID_RIP);
 		in_t = cpuid_t ? measure(v, EXIT_IO, IN_RIP) : 0;
 	}

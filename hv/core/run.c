@@ -95,6 +95,9 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 void run_start(void)
 {
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
+	for (uint32_t c = 0; c < MAX_CPUS; c++) /* wake the others (run_loop) */
+		if (percpu_of[c] && c != this_cpu()->cpu_id)
+			lapic_send_fixed(percpu_of[c]->apic_id, LAPIC_KICK_VECTOR);
 }
 
 /*
@@ -455,8 +458,11 @@ void run_loop(void)
 {
 	struct pcpu_queue *q = &queues[this_cpu()->cpu_id];
 
+	/* The others wait halted, not spinning: a spinning CPU takes an
+	 * emulator's host CPU from the one that sets up the VMs.  run_start()
+	 * wakes them with a kick. */
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
-		cpu_relax();
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	/* The BSP enabled its own before creating VMs; APs do it here. */
 	if (this_cpu()->cpu_id != 0 && vcpu_ops) {
 		xstate_cpu_init();

@@ -290,6 +290,7 @@ static void parallel(unsigned long iters)
 		return;
 	}
 	n = n > 64 ? 64 : n;
+	par_run((int)n, iters / ROUNDS / 10); /* warm-up: the emulator translates the loop on first use */
 	t1 = par_run(1, iters / ROUNDS);
 	tn = par_run((int)n, iters / ROUNDS);
 	printf("RESULT par_speedup %.3f x threads=%ld t1_ms=%.3f tn_ms=%.3f\n",
