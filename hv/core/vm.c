@@ -23,8 +23,8 @@ const struct vcpu_ops *vcpu_ops;
 static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "interrupt", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr",
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_HLT] = "hlt",
-	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_PAUSE] = "pause", [EXIT_GP] = "gp",
-	[EXIT_TASK_SWITCH] = "task-switch",
+	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_PAUSE] = "pause",
+	[EXIT_GP] = "gp", [EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };
@@ -129,9 +129,9 @@ fail:
 	return NULL;
 }
 
-/* A VM that never ran a guest's vCPUs on other CPUs (the boot-time
- * floor probe): its RAM and arena go back, its slot is free again.  The
- * backend's tables for it stay allocated. */
+/* A VM that only ever ran on this CPU and never entered the run loop (the
+ * boot-time floor probe): its RAM and arena go back and its slot is free
+ * again.  The backend's tables for it stay allocated. */
 void vm_destroy(struct vm *vm)
 {
 	uint64_t low = MIN(vm->ram_size, vm->ram_low_max);
