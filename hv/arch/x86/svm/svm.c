@@ -183,9 +183,10 @@ static int svm_vcpu_init(struct vcpu *v)
 	vmcb->ctl.intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4) | INTERCEPT_CR_READ(8) |
 				 INTERCEPT_CR_WRITE(8);
 	vmcb->ctl.intercept_exc = 1u << 18; /* #MC: the host's to handle */
-	/* The pause filter (APM §15.14.4): the 3000th PAUSE since the last
-	 * one of a long gap exits, a vCPU spinning on a lock.  Without it
-	 * every PAUSE would exit: not intercepted then. */
+	/* The pause filter (APM §15.14.4): the count goes down by one per
+	 * PAUSE and is reloaded at each VMRUN, so the 3000th PAUSE of one
+	 * stay in the guest exits: a vCPU spinning on a lock.  Without the
+	 * filter every PAUSE would exit: not intercepted then. */
 	if (this_cpu()->virt.svm_pause_filter) {
 		vmcb->ctl.intercept_misc1 |= INTERCEPT_PAUSE;
 		vmcb->ctl.pause_filter_count = 3000;
