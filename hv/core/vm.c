@@ -82,7 +82,6 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 		     const struct board *b)
 {
 	struct vm *vm = NULL;
-	uint64_t low_host = 0, high_host = 0;
 
 	for (uint32_t i = 0; i < MAX_VMS && !vm; i++)
 		if (vms[i].state == VM_FREE)
@@ -100,13 +99,11 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 	vm->ram_size = ALIGN_UP(ram_size, MiB(2));
 	vm->ram_low_max = below_4g && below_4g < b->ram_low_max ? below_4g : b->ram_low_max;
 	vm->arena = (uint8_t *)(uintptr_t)frame_alloc_zeroed(VM_ARENA_BYTES / PAGE_SIZE, UINT64_MAX);
-	if (!vm->arena || add_ram(vm, b, &low_host, &high_host)) {
+	if (!vm->arena || add_ram(vm, b, &vm->ram_host_low, &vm->ram_host_high)) {
 		pr_err("vm %s: cannot allocate %llu MiB of RAM (at most 3 GiB of it in one piece)\n",
 		       name, (unsigned long long)(vm->ram_size >> 20));
 		goto fail;
 	}
-	vm->ram_host_low = low_host;
-	vm->ram_host_high = high_host;
 	if (vcpu_ops->vm_init(vm)) {
 		pr_err("vm %s: backend init failed\n", name);
 		goto fail;
@@ -119,27 +116,24 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 	vm->state = VM_RUNNING; /* guests.c boots it: devices, kernel, vCPU state */
 	return vm;
 fail:
-	if (low_host)
-		pmm_free(&hv_pmm, low_host, MIN(vm->ram_size, vm->ram_low_max) / PAGE_SIZE);
-	if (high_host)
-		pmm_free(&hv_pmm, high_host, (vm->ram_size - MIN(vm->ram_size, vm->ram_low_max)) / PAGE_SIZE);
-	if (vm->arena)
-		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
-	memset(vm, 0, sizeof(*vm));
+	vm_destroy(vm);
 	return NULL;
 }
 
-/* A VM that only ever ran on this CPU and never entered the run loop (the
- * boot-time floor probe): its RAM and arena go back and its slot is free
- * again.  The backend's tables for it stay allocated. */
+/* A VM that only ever ran on this CPU and never entered the run loop (a
+ * vm_create that failed half-way, the boot-time floor probe): whatever of
+ * its RAM and arena was allocated goes back and its slot is free again.
+ * The backend's tables for it stay allocated. */
 void vm_destroy(struct vm *vm)
 {
 	uint64_t low = MIN(vm->ram_size, vm->ram_low_max);
 
-	pmm_free(&hv_pmm, vm->ram_host_low, low / PAGE_SIZE);
+	if (vm->ram_host_low)
+		pmm_free(&hv_pmm, vm->ram_host_low, low / PAGE_SIZE);
 	if (vm->ram_host_high)
 		pmm_free(&hv_pmm, vm->ram_host_high, (vm->ram_size - low) / PAGE_SIZE);
-	pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
+	if (vm->arena)
+		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -372,13 +366,19 @@ void vtimer_set_home(struct vtimer *t, struct vcpu *v)
 	t->home = v;
 }
 
+/* The vCPU whose CPU fires t: its home, else the VM's first. */
+static struct vcpu *timer_home(const struct vtimer *t)
+{
+	return t->home ? t->home : &t->vm->vcpu[0];
+}
+
 /* Under the VM's lock.  The deadline may be closer than the one the
  * timer's CPU set its host timer for: kick it to look again. */
 void vtimer_arm(struct vtimer *t, uint64_t deadline_ns)
 {
 	t->deadline = deadline_ns;
 	t->armed = true;
-	vcpu_kick(t->home ? t->home : &t->vm->vcpu[0]);
+	vcpu_kick(timer_home(t));
 }
 
 void vtimer_cancel(struct vtimer *t)
@@ -391,7 +391,7 @@ uint64_t vm_run_timers(struct vm *vm, uint64_t now, uint32_t pcpu)
 	uint64_t next = 0;
 
 	for (struct vtimer *t = vm->timers; t; t = t->next) {
-		if ((t->home ? t->home : &vm->vcpu[0])->pcpu != pcpu)
+		if (timer_home(t)->pcpu != pcpu)
 			continue;
 		if (t->armed && t->deadline <= now) {
 			t->armed = false;
