@@ -16,6 +16,15 @@
  *                          to their CPUs).  Prints "tlb ok" or what failed.
  *   smpwork spin N ITERS   N threads, each ITERS rounds of arithmetic;
  *                          prints "spin N threads: MS ms" (wall clock).
+ *   smpwork fpu N ROUNDS   N threads (more than CPUs: they share them),
+ *                          unpinned; each round a thread loads a pattern
+ *                          of its own into XMM0-15 (YMM0-15 where the CPU
+ *                          has AVX), spins with them live, stores them
+ *                          back and compares; every eighth round it sleeps
+ *                          for a moment.  Whatever the hypervisor does
+ *                          meanwhile (preempting the vCPU, moving it to
+ *                          another physical CPU) must leave them as they
+ *                          were.  Prints "fpu ok" or what failed.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -26,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_THREADS 64
 #define REGION (64 * 1024)
@@ -104,6 +114,70 @@ static void *tlb(void *arg)
 	return NULL;
 }
 
+#define FPU_SPIN 200000
+
+static int have_avx;
+
+/* The registers live across a spin of FPU_SPIN loop turns: loaded from
+ * `in`, stored to `out` after it (32 bytes a register with AVX). */
+static void fpu_round(const uint8_t *in, uint8_t *out)
+{
+	long n = FPU_SPIN;
+
+	if (have_avx)
+		__asm__ volatile(
+#define L(i) "vmovdqu " #i "*32(%1), %%ymm" #i "\n\t"
+#define S(i) "vmovdqu %%ymm" #i ", " #i "*32(%2)\n\t"
+			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
+			"1: dec %0\n\tjnz 1b\n\t"
+			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
+#undef L
+#undef S
+			"vzeroupper"
+			: "+r"(n) : "r"(in), "r"(out)
+			: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+			  "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	else
+		__asm__ volatile(
+#define L(i) "movdqu " #i "*32(%1), %%xmm" #i "\n\t"
+#define S(i) "movdqu %%xmm" #i ", " #i "*32(%2)\n\t"
+			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
+			"1: dec %0\n\tjnz 1b\n\t"
+			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
+#undef L
+#undef S
+			: "+r"(n) : "r"(in), "r"(out)
+			: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+			  "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+static void *fpu(void *arg)
+{
+	struct job *j = arg;
+	uint8_t in[16 * 32], out[16 * 32];
+
+	for (long r = 0; r < rounds; r++) {
+		uint64_t x = mix((uint64_t)j->index * 1000003u + (uint64_t)r, 3);
+		for (size_t i = 0; i < sizeof(in); i += 8) {
+			x = mix(x, 1);
+			memcpy(in + i, &x, 8);
+		}
+		memset(out, 0, sizeof(out));
+		fpu_round(in, out);
+		/* Without AVX only the first 16 bytes of each 32 are used. */
+		for (int reg = 0; reg < 16; reg++)
+			if (memcmp(in + reg * 32, out + reg * 32, have_avx ? 32 : 16)) {
+				printf("fpu: thread %d round %ld: %s%d changed\n", j->index, r, have_avx ? "ymm" : "xmm",
+				       reg);
+				failures++;
+				return NULL;
+			}
+		if (r % 8 == 7)
+			usleep(500);
+	}
+	return NULL;
+}
+
 static void *spin(void *arg)
 {
 	struct job *j = arg;
@@ -120,7 +194,7 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 
 	if (argc < 3 || (nthreads = atoi(argv[2])) < 1 || nthreads > MAX_THREADS) {
-		fprintf(stderr, "usage: smpwork where N | tlb N ROUNDS | spin N ITERS\n");
+		fprintf(stderr, "usage: smpwork where N | tlb N ROUNDS | spin N ITERS | fpu N ROUNDS\n");
 		return 2;
 	}
 	rounds = argc > 3 ? atol(argv[3]) : 0;
@@ -130,10 +204,13 @@ int main(int argc, char **argv)
 		fn = tlb;
 	else if (!strcmp(argv[1], "spin") && rounds > 0)
 		fn = spin;
+	else if (!strcmp(argv[1], "fpu") && rounds > 0)
+		fn = fpu;
 	else {
 		fprintf(stderr, "smpwork: unknown workload or missing count\n");
 		return 2;
 	}
+	have_avx = __builtin_cpu_supports("avx");
 	pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < nthreads; i++) {
@@ -148,6 +225,10 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (fn == tlb)
 		printf(failures ? "tlb FAILED (%d)\n" : "tlb ok\n", failures);
+	if (fn == fpu && failures)
+		printf("fpu FAILED (%d)\n", failures);
+	else if (fn == fpu)
+		printf("fpu ok (%d threads, %ld rounds each, %s)\n", nthreads, rounds, have_avx ? "ymm0-15" : "xmm0-15");
 	if (fn == spin)
 		printf("spin %d threads: %ld ms\n", nthreads,
 		       (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));

@@ -352,18 +352,18 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		console_vm = vm;
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
 		uint32_t cpu = place(s, i, spread, ncpus);
-		if (run_assign(&vm->vcpu[i], cpu)) {
+		if (run_assign(&vm->vcpu[i], cpu, !s->cfg.nr_cpu && ncpus > 1)) {
 			pr_err("vm %s: cpu %u has no room for vcpu %u\n", vm->name, cpu, i);
 			vm_stop(vm, "no room on its CPU");
 			return;
 		}
 		n += (size_t)pt_snprintf(where + n, sizeof(where) - n, "%s%u", i ? "," : "", cpu);
 	}
-	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu%s %s\n", vm->name,
+	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu%s %s%s\n", vm->name,
 		(unsigned long long)(vm->ram_size >> 20), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
 		s->linux ? "Linux" : "multiboot guest", pc_board.name,
 		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "",
-		vm->nr_vcpus > 1 ? "s" : "", where);
+		vm->nr_vcpus > 1 ? "s" : "", where, vm->vcpu[0].floats ? " to start with (floating)" : "");
 }
 
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)

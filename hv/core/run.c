@@ -54,6 +54,14 @@ struct pcpu_queue {
 	uint32_t kicked;       /* vcpu_kick() since this CPU last looked at its vCPUs */
 	uint64_t armed;        /* host TSC the LAPIC timer fires at, 0: not armed */
 	uint64_t console_read; /* host TSC of the last look at the serial port */
+	/* Moving floating vCPUs (balance): a CPU with nothing to run says so
+	 * (idle); one with floating vCPUs waiting for their turn says how
+	 * many (waiting) and hands one to an idle CPU through its inbox. */
+	uint32_t idle, waiting;
+	bool can_run;          /* the backend is enabled here: it may take vCPUs */
+	struct spinlock inbox_lock;
+	struct vcpu *inbox[MAX_VCPUS_PER_PCPU];
+	uint32_t inbox_nr;
 };
 
 static struct pcpu_queue queues[MAX_CPUS];
@@ -77,15 +85,16 @@ static void periodic_stats(void)
 	next = now + tsc_hz * stats_interval_s;
 }
 
-int run_assign(struct vcpu *v, uint32_t pcpu)
+int run_assign(struct vcpu *v, uint32_t pcpu, bool floats)
 {
 	struct pcpu_queue *q = &queues[pcpu];
 
 	if (q->nr >= MAX_VCPUS_PER_PCPU)
 		return -1;
 	v->pcpu = pcpu;
+	v->floats = floats;
 	q->v[q->nr++] = v;
-	if (v->id && pcpu != v->vm->vcpu[0].pcpu)
+	if (v->id && (floats || v->vm->vcpu[0].floats || pcpu != v->vm->vcpu[0].pcpu))
 		v->vm->spans_cpus = true;
 	if (v->id == 0)
 		__atomic_add_fetch(&vms_running, 1, __ATOMIC_RELAXED);
@@ -94,6 +103,8 @@ int run_assign(struct vcpu *v, uint32_t pcpu)
 
 void run_start(void)
 {
+	for (uint32_t c = 0; c < MAX_CPUS; c++)
+		spin_init(&queues[c].inbox_lock, "run queue inbox");
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
 	for (uint32_t c = 0; c < MAX_CPUS; c++) /* wake the others (run_loop) */
 		if (percpu_of[c] && c != this_cpu()->cpu_id)
@@ -108,14 +119,20 @@ void run_start(void)
  * One IPI per CPU is in flight at most, however many kicks: a guest that
  * floods IPIs floods nothing here.
  */
-void vcpu_kick(struct vcpu *v)
+static void cpu_kick(uint32_t cpu)
 {
-	uint32_t cpu = v->pcpu;
-
 	if (__atomic_exchange_n(&queues[cpu].kicked, 1, __ATOMIC_ACQ_REL) || cpu == this_cpu()->cpu_id ||
 	    !percpu_of[cpu])
 		return;
 	lapic_send_fixed(percpu_of[cpu]->apic_id, LAPIC_KICK_VECTOR);
+}
+
+/* A vCPU that moves to another CPU (balance) changes pcpu under its VM's
+ * lock and then kicks the new CPU: a kick that read the old pcpu before
+ * the move is taken by the new CPU's first look at the vCPU. */
+void vcpu_kick(struct vcpu *v)
+{
+	cpu_kick(__atomic_load_n(&v->pcpu, __ATOMIC_ACQUIRE));
 }
 
 void vm_kick_all(struct vm *vm)
@@ -216,6 +233,18 @@ static bool runnable(const struct vcpu *v)
 	       (v->vm->state == VM_RESETTING && v->id == 0);
 }
 
+/* vCPUs another CPU handed to this one (balance) join its queue. */
+static void adopt(struct pcpu_queue *q)
+{
+	if (!__atomic_load_n(&q->inbox_nr, __ATOMIC_ACQUIRE))
+		return;
+	spin_lock(&q->inbox_lock);
+	for (uint32_t i = 0; i < q->inbox_nr && q->nr < MAX_VCPUS_PER_PCPU; i++)
+		q->v[q->nr++] = q->inbox[i];
+	q->inbox_nr = 0;
+	spin_unlock(&q->inbox_lock);
+}
+
 /* Fires every VM's due timers and delivers interrupts, for this CPU's
  * vCPUs, each under its VM's lock; a vCPU that wakes from HLT comes back
  * no further behind than half a slice (no credit hoarded while asleep).
@@ -225,6 +254,7 @@ static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
 {
 	*deadline = 0;
 	__atomic_store_n(&q->kicked, 0, __ATOMIC_SEQ_CST);
+	adopt(q); /* after the flag: a vCPU handed over later comes with a kick */
 	for (uint32_t i = 0; i < q->nr; i++) {
 		struct vcpu *v = q->v[i];
 		struct vm *vm = v->vm;
@@ -269,6 +299,105 @@ static uint64_t lead(const struct vcpu *other)
 	return us_to_tsc(other->woke ? WAKE_GRAN_US : SLICE_US / 2);
 }
 
+/*
+ * State the hardware does not switch on entry: the guest's x87/SSE/AVX
+ * state and debug registers (xstate.c, loaded when another vCPU used the
+ * CPU last), IA32_TSC_AUX (RDTSCP, RDPID) and XCR0 (which state XSAVE
+ * covers; CPUID leaf 0xd answers from it).  TSC_AUX and XCR0 go into the
+ * CPU when they differ from what is there: TSC_AUX is 0 from reset; an
+ * XCR0 of 0 in the cache means not known (firmware may have changed it, or
+ * xstate.c just did), since XCR0 is never 0 where it exists.  The host
+ * reads none of it.  A CPU without XSAVE gives its vCPUs XCR0 = 0, and
+ * nothing is loaded.
+ */
+static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
+static uint32_t pkrs_in[MAX_CPUS]; /* IA32_PKRS: the host never sets CR4.PKS, so it is the guests' */
+
+/* v goes from this CPU (q) to CPU `to`: what this CPU holds of it goes
+ * back to memory here (vcpu_ops->put, its x87/SSE state), and it keeps
+ * its place relative to the others: as far behind or ahead of the new
+ * queue's least time as it was of this one's.  Under its VM's lock, so
+ * that a reset (which rewrites its state) does not meet a move. */
+static void migrate(struct pcpu_queue *q, struct vcpu *v, uint32_t to)
+{
+	struct pcpu_queue *t = &queues[to];
+	uint32_t cpu = this_cpu()->cpu_id, i;
+
+	for (i = 0; i < q->nr && q->v[i] != v; i++)
+		;
+	memmove(&q->v[i], &q->v[i + 1], (q->nr - i - 1) * sizeof(q->v[0]));
+	q->nr--;
+	if (v->vruntime >= q->min_vruntime)
+		v->vruntime = t->min_vruntime + (v->vruntime - q->min_vruntime);
+	else
+		v->vruntime = t->min_vruntime - MIN(t->min_vruntime, q->min_vruntime - v->vruntime);
+	vcpu_ops->put(v);
+	if (xstate_put(&v->xs, !vcpu_ops->saves_dr6))
+		xcr0_in[cpu] = 0;
+	v->moved = true;
+	v->migrations++;
+	__atomic_store_n(&v->pcpu, to, __ATOMIC_RELEASE);
+	spin_lock(&t->inbox_lock);
+	t->inbox[t->inbox_nr++] = v;
+	spin_unlock(&t->inbox_lock);
+	spin_unlock(&v->vm->lock);
+	vcpu_kick(v);
+}
+
+/*
+ * Balancing, by push: after the pick, a floating vCPU that could run here
+ * but waits for its turn goes to a CPU that has nothing to run (one per
+ * pick; an idle CPU is claimed by clearing its flag, so two CPUs never
+ * send it one each).  A CPU that goes idle asks those with waiting
+ * vCPUs to look (ask_for_work).  Pinned vCPUs never move, nor does a VM's
+ * vCPU while the VM is not running (a reset is rewriting its state).
+ */
+static void balance(struct pcpu_queue *q, const struct vcpu *chosen)
+{
+	uint32_t waiting = 0;
+	struct vcpu *w = NULL;
+
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct vcpu *v = q->v[i];
+		if (v != chosen && v->floats && v->vm->state == VM_RUNNING && runnable(v)) {
+			waiting++;
+			if (!w || v->vruntime < w->vruntime)
+				w = v;
+		}
+	}
+	__atomic_store_n(&q->waiting, waiting, __ATOMIC_RELAXED);
+	if (!w)
+		return;
+	for (uint32_t c = 0; c < MAX_CPUS; c++) {
+		uint32_t one = 1;
+		if (c == this_cpu()->cpu_id || !percpu_of[c] ||
+		    !__atomic_compare_exchange_n(&queues[c].idle, &one, 0, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		spin_lock(&w->vm->lock);
+		if (w->vm->state == VM_RUNNING) {
+			migrate(q, w, c); /* unlocks */
+			__atomic_store_n(&q->waiting, waiting - 1, __ATOMIC_RELAXED);
+		} else {
+			spin_unlock(&w->vm->lock);
+			__atomic_store_n(&queues[c].idle, 1, __ATOMIC_RELEASE);
+		}
+		return;
+	}
+}
+
+/* This CPU has nothing to run: it says so once, and kicks the CPUs that
+ * have floating vCPUs waiting, whose next pick sends one here. */
+static void ask_for_work(struct pcpu_queue *q)
+{
+	if (!q->can_run || __atomic_load_n(&q->idle, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&q->idle, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t c = 0; c < MAX_CPUS; c++)
+		if (c != this_cpu()->cpu_id && percpu_of[c] && __atomic_load_n(&queues[c].waiting, __ATOMIC_RELAXED))
+			cpu_kick(c);
+}
+
 /* Whose turn it is: the current vCPU keeps the CPU until it is a slice
  * ahead of the least-used other one (a millisecond, if that one just
  * woke), halts, stops or yields (a PAUSE loop). */
@@ -290,6 +419,7 @@ static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 		q->min_vruntime = MAX(q->min_vruntime, other->vruntime);
 	}
 	q->cur = other;
+	balance(q, other);
 	return other;
 }
 
@@ -353,20 +483,6 @@ static void finish_requests(struct vm *vm)
 	}
 }
 
-/*
- * State the hardware does not switch on entry: the guest's x87/SSE/AVX
- * state and debug registers (xstate.c, loaded when another vCPU used the
- * CPU last), IA32_TSC_AUX (RDTSCP, RDPID) and XCR0 (which state XSAVE
- * covers; CPUID leaf 0xd answers from it).  TSC_AUX and XCR0 go into the
- * CPU when they differ from what is there: TSC_AUX is 0 from reset; an
- * XCR0 of 0 in the cache means not known (firmware may have changed it, or
- * xstate.c just did), since XCR0 is never 0 where it exists.  The host
- * reads none of it.  A CPU without XSAVE gives its vCPUs XCR0 = 0, and
- * nothing is loaded.
- */
-static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
-static uint32_t pkrs_in[MAX_CPUS]; /* IA32_PKRS: the host never sets CR4.PKS, so it is the guests' */
-
 static void load_guest_extras(struct vcpu *v)
 {
 	uint32_t cpu = this_cpu()->cpu_id;
@@ -429,6 +545,10 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 		v->tsc_exit = rdtsc();
 	} else if (vm->state == VM_RUNNING) {
 		bool again;
+		if (v->moved) {
+			vcpu_ops->load(v);
+			v->moved = false;
+		}
 		arm(q, now, b);
 		v->run_until = b ? now + b : 0;
 		v->tsc_in_hv += now - v->tsc_exit;
@@ -464,20 +584,27 @@ void run_loop(void)
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	/* The BSP enabled its own before creating VMs; APs do it here. */
+	q->can_run = vcpu_ops != NULL;
 	if (this_cpu()->cpu_id != 0 && vcpu_ops) {
 		xstate_cpu_init();
-		if (vcpu_ops->cpu_enable())
+		if (vcpu_ops->cpu_enable()) {
 			pr_err("cpu %u: cannot enable %s: its VMs will not run\n", this_cpu()->cpu_id,
 			       vcpu_ops->name);
+			q->can_run = false;
+		}
 	}
 	for (uint32_t i = 0; i < q->nr; i++)
 		q->v[i]->tsc_exit = rdtsc();
 	for (;;) {
 		uint64_t deadline;
 		struct vcpu *v = pick(q, &deadline);
-		if (v)
+		if (v) {
+			if (__atomic_load_n(&q->idle, __ATOMIC_RELAXED))
+				__atomic_store_n(&q->idle, 0, __ATOMIC_RELAXED);
 			run_one(v, q, deadline);
-		else
+		} else {
+			ask_for_work(q);
 			idle(q, deadline);
+		}
 	}
 }

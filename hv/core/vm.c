@@ -200,8 +200,9 @@ void vm_print_stats(struct vm *vm)
 							 (unsigned long long)v->exits[k]);
 		pr_info("vm %s vcpu %u: %llu exits:%s\n", vm->name, i,
 			(unsigned long long)v->exits_total, n ? line : " none");
-		pr_info("vm %s vcpu %u: %llu us in the hypervisor\n", vm->name, i,
-			(unsigned long long)(v->tsc_in_hv / (tsc_hz / 1000000 ? tsc_hz / 1000000 : 1)));
+		pr_info("vm %s vcpu %u: %llu us in the hypervisor, %llu moves between CPUs\n", vm->name, i,
+			(unsigned long long)(v->tsc_in_hv / (tsc_hz / 1000000 ? tsc_hz / 1000000 : 1)),
+			(unsigned long long)v->migrations);
 	}
 }
 

@@ -176,12 +176,12 @@ grew() {
 # Bochs).
 CPU_MODEL_LINES='RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed'
 linux_session() {
-	local t=$1 log=$2 out=$3 script=tests/integration/linux.script
+	local t=$1 log=$2 out=$3 script=${3%.txt}.script
 	shift 3
-	if [ "${LINUX_REBOOT:-1}" = 0 ]; then # the same session without its reboot
-		script=$B/linux-noreboot.script
-		sed '/^send reboot/,/^run after_reboot/d' tests/integration/linux.script >"$script"
-	fi
+	# @LAST@: the last vCPU, whose statistics end the session; without
+	# LINUX_REBOOT the same session leaves out its reboot.
+	sed "s/@LAST@/$((LINUX_CPUS - 1))/" tests/integration/linux.script >"$script"
+	[ "${LINUX_REBOOT:-1}" = 0 ] && sed -i '/^send reboot/,/^run after_reboot/d' "$script"
 	timeout 1500 tools/serial-driver.py --socket "$sock" --connect-timeout 120 --log "$log" \
 		--line-prefix '\[linux0\] ' --char-delay 0.002 --script "$script" -- \
 		"$@" >"$out" 2>&1
@@ -211,6 +211,10 @@ linux_session() {
 		fail "$t: a thread pinned to each CPU runs there" "$(echo "$got" | tr '\n' '|')"
 	[ "$(section tlb "$out" | tail -1)" = "tlb ok" ] && pass "$t: threads on $n CPUs map, share and unmap memory (TLB shootdowns)" ||
 		fail "$t: threads map, share and unmap memory" "$(section tlb "$out" | tail -2 | tr '\n' '|')"
+	local fpu
+	fpu=$(section fpu "$out" | tail -1)
+	[ "${fpu%% (*}" = "fpu ok" ] && pass "$t: threads keep their vector registers live across the hypervisor's preemptions and moves ${fpu#fpu ok }" ||
+		fail "$t: threads keep their vector registers" "$(section fpu "$out" | tail -2 | tr '\n' '|')"
 	grew "$(per_cpu "$out" irq_before '^ *LOC:')" "$(per_cpu "$out" irq_smp '^ *LOC:')" &&
 		pass "$t: every vCPU takes local timer interrupts ($(per_cpu "$out" irq_smp '^ *LOC:' | tr '\n' ' '))" ||
 		fail "$t: every vCPU takes local timer interrupts" "LOC before '$(per_cpu "$out" irq_before '^ *LOC:' | tr '\n' ' ')' after '$(per_cpu "$out" irq_smp '^ *LOC:' | tr '\n' ' ')'"
@@ -265,6 +269,17 @@ linux_session() {
 
 	grep -aq 'vm linux0 stopped: ACPI S5' "$log" && pass "$t: poweroff -f ends the VM (ACPI S5)" ||
 		fail "$t: poweroff -f ends the VM (ACPI S5)" "no 'vm linux0 stopped: ACPI S5' line"
+
+	# With more vCPUs than CPUs the floating vCPUs move to a CPU that has
+	# nothing to run (hv/core/run.c, balance): Petrel's statistics at the
+	# stop count the moves of each.
+	local moves
+	moves=$(grep -aoE 'vm linux0 vcpu [0-9]+: [0-9]+ us in the hypervisor, [0-9]+ moves' "$log" |
+		awk '{ n++; m += $(NF - 1) } END { if (n) print m " moves of " n " vCPUs" }')
+	if [ "${LINUX_MOVES:-0}" = 1 ]; then
+		[ -n "$moves" ] && [ "${moves%% *}" -gt 0 ] && pass "$t: vCPUs move between the CPUs ($moves)" ||
+			fail "$t: vCPUs move between the CPUs" "statistics: '$moves'"
+	fi
 }
 
 
@@ -315,7 +330,7 @@ reboot_word() { [ "$1" = svm ] && echo "reboots and "; }
 
 # More vCPUs than physical CPUs: four on two, two per CPU.
 test_linux_smp4() {
-	LINUX_REBOOT=$(reboot_on "$1") LINUX_CPUS=4 linux_boot "$1" linux-smp4 \
+	LINUX_REBOOT=$(reboot_on "$1") LINUX_CPUS=4 LINUX_MOVES=1 linux_boot "$1" linux-smp4 \
 		"$B/guest/vmlinuz vm=linux0 mem=512M cpus=4 cmdline=\"console=ttyS0 quiet panic=-1\"" "$INITRD0"
 }
 
@@ -325,7 +340,7 @@ test_linux_smp4() {
 # tools/build-guest.sh) meanwhile, its output on the console as [linux1].
 test_linux_two() {
 	local be=$1 log=$LOGDIR/$1-linux-two.txt
-	LINUX_REBOOT=$(reboot_on "$be") LINUX_CPUS=2 BOCHS_MEGS=1536 linux_boot "$be" linux-two "$LINUX_MODS" "$INITRD0" \
+	LINUX_REBOOT=$(reboot_on "$be") LINUX_CPUS=2 LINUX_MOVES=1 BOCHS_MEGS=1536 linux_boot "$be" linux-two "$LINUX_MODS" "$INITRD0" \
 		"$B/guest/vmlinuz vm=linux1 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.selftest\"" \
 		"$B/guest/initrd.gz vm=linux1 role=initrd"
 	local want got

@@ -171,6 +171,20 @@ bool xstate_load(struct vcpu_xstate *xs, bool dr6)
 	return use_xsave; /* XCR0 is now all_states: the caller loads the guest's */
 }
 
+bool xstate_put(struct vcpu_xstate *xs, bool dr6)
+{
+	uint32_t cpu = this_cpu()->cpu_id;
+
+	if (owner[cpu] != xs)
+		return false;
+	if (use_xsave)
+		xsetbv0(all_states);
+	save_area(xs->area);
+	save_dr(xs, dr6);
+	owner[cpu] = NULL;
+	return use_xsave;
+}
+
 uint64_t xstate_get_dr6(struct vcpu_xstate *xs)
 {
 	return owner[this_cpu()->cpu_id] == xs ? get_dr6() : xs->dr6;

@@ -16,6 +16,9 @@ int xstate_vcpu_reset(struct vcpu_xstate *xs);
  * holds it already (dr6: the backend does not switch DR6 itself).
  * Returns true if XCR0 was changed to do it. */
 bool xstate_load(struct vcpu_xstate *xs, bool dr6);
+/* The vCPU leaves this CPU for another: if this CPU holds its state, it
+ * goes back to memory.  Returns true if XCR0 was changed to do it. */
+bool xstate_put(struct vcpu_xstate *xs, bool dr6);
 /* A guest's XMM register (0-15, the low 128 bits), for the instruction
  * emulator: in the CPU while this vCPU owns it, else in its saved area. */
 #include <stdint.h>

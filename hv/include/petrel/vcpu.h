@@ -128,7 +128,9 @@ struct vcpu_xstate {
 struct vcpu {
 	struct vm *vm;
 	uint32_t id;
-	uint32_t pcpu;         /* the physical CPU it runs on */
+	uint32_t pcpu;         /* the physical CPU whose run queue has it */
+	bool floats;           /* no cpu= list: the scheduler may move it to another CPU (run.c) */
+	bool moved;            /* came from another CPU: vcpu_ops->load before it runs here */
 	uint32_t in_run;       /* its CPU has it in hand: entering, in the guest, in an exit (run.c) */
 	struct vcpu_regs regs;
 	uint32_t valid, dirty; /* REG_* groups */
@@ -164,6 +166,7 @@ struct vcpu {
 	uint64_t run_until; /* host TSC by which the run loop wants the CPU back, 0: no bound */
 	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
 	uint64_t tsc_exit;  /* when it last left the guest */
+	uint64_t migrations; /* moves from one physical CPU to another */
 	void *arch;         /* the backend's state: VMCB or VMCS */
 };
 
@@ -176,6 +179,11 @@ struct vcpu_ops {
 	int (*vm_init)(struct vm *vm);              /* NPT/EPT, bitmaps */
 	int (*vcpu_init)(struct vcpu *v);           /* VMCB/VMCS */
 	void (*run)(struct vcpu *v);                /* enter until the next exit; fills v->exit */
+	/* Moving a vCPU to another physical CPU: put on the CPU it leaves
+	 * (whatever of it that CPU holds goes back to memory), load on the
+	 * one it comes to, before it runs there. */
+	void (*put)(struct vcpu *v);
+	void (*load)(struct vcpu *v);
 	void (*get_regs)(struct vcpu *v, uint32_t groups);
 	void (*set_io_intercept)(struct vm *vm, uint16_t port, uint16_t len, bool on);
 	void (*set_msr_intercept)(struct vm *vm, uint32_t msr, bool read, bool write);

@@ -124,7 +124,7 @@ void vm_reset(struct vm *vm, const char *why);
 void vm_reset_step(struct vm *vm);
 
 /* hv/core/run.c: the scheduler and run loop, one per physical CPU */
-int run_assign(struct vcpu *v, uint32_t pcpu);
+int run_assign(struct vcpu *v, uint32_t pcpu, bool floats);
 void run_start(void);
 /* Every vCPU of the VM out of its guest soon: the state changed. */
 void vm_kick_all(struct vm *vm);

@@ -363,6 +363,23 @@ static void svm_run(struct vcpu *v)
 	svm_decode_exit(v);
 }
 
+/*
+ * Moving a vCPU between CPUs: VMSAVE left everything of it in its VMCB,
+ * so the CPU it leaves holds nothing.  The CPU it comes to must not trust
+ * what it may have cached of this VMCB from an earlier stay (the clean
+ * bits are per CPU, APM vol. 2 §15.15.3), and gives it an ASID of its own
+ * (assign_asid).
+ */
+static void svm_put(struct vcpu *v)
+{
+	(void)v;
+}
+
+static void svm_load(struct vcpu *v)
+{
+	vmcb_of(v)->ctl.clean = 0;
+}
+
 /* Can an external interrupt go in on the next entry?  IF from the neutral
  * block (the core may have changed it); the STI/MOV-SS shadow from the VMCB
  * unless the core has moved RIP past the instruction that set it. */
@@ -444,6 +461,8 @@ const struct vcpu_ops svm_ops = {
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
 	.run = svm_run,
+	.put = svm_put,
+	.load = svm_load,
 	.get_regs = svm_get_regs,
 	.set_io_intercept = svm_set_io_intercept,
 	.set_msr_intercept = svm_set_msr_intercept,

@@ -569,6 +569,53 @@ static int vmcs_load(struct vcpu *v, struct vmx_vcpu *xv)
 	return 0;
 }
 
+/*
+ * Moving a vCPU between CPUs (SDM vol. 3C §25.11.1): a VMCS is active on
+ * one CPU, which may hold parts of it in the processor, so the CPU it
+ * leaves clears it (VMCLEAR writes everything back to memory and sets the
+ * launch state to clear: the next entry is a VMLAUNCH), and the syscall
+ * MSRs VMX does not switch go back into the vCPU.  The CPU it comes to
+ * loads it and writes its own host state (its TSS, GS base: this CPU's
+ * per-CPU data); and since this CPU may hold TLB entries of this VPID and
+ * EPT from an earlier stay, made stale by what the guest did elsewhere
+ * since, it flushes them.
+ */
+static void vmx_put(struct vcpu *v)
+{
+	struct vmx_vcpu *xv = v->arch;
+	uint32_t cpu = this_cpu()->cpu_id;
+
+	if (xv->cpu < 0 || (uint32_t)xv->cpu != cpu)
+		return; /* not active here: nothing of it in this CPU */
+	if (msrs_of[cpu] == xv && !xv->msrs_fresh) {
+		xv->star = rdmsr(MSR_STAR);
+		xv->lstar = rdmsr(MSR_LSTAR);
+		xv->cstar = rdmsr(MSR_CSTAR);
+		xv->sfmask = rdmsr(MSR_SFMASK);
+		xv->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+		xv->msrs_fresh = true; /* loaded from here on the next CPU */
+	}
+	vmcs_forget(xv, cpu);
+	if (xv->stale) { /* reset while active here: it starts afresh anyway */
+		vmcs_region_init(xv->vmcs_pa);
+		xv->stale = false;
+	}
+	xv->cpu = -1;
+	xv->launched = false;
+}
+
+static void vmx_load(struct vcpu *v)
+{
+	struct vmx_vcpu *xv = v->arch;
+
+	if (!xv->set_up || vmcs_load(v, xv))
+		return; /* the first entry sets it up; a failure shows there */
+	host_state();
+	if (vmx_caps.vpid)
+		invvpid_vpid(vpid_of(v));
+	invept_eptp(((struct vmx_vm *)v->vm->arch)->eptp);
+}
+
 /* --- register sync ------------------------------------------------------- */
 
 /* The neutral attribute packing (type S DPL P in 0-7, AVL L DB G in 8-11)
@@ -899,6 +946,8 @@ const struct vcpu_ops vmx_ops = {
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,
 	.run = vmx_run,
+	.put = vmx_put,
+	.load = vmx_load,
 	.get_regs = vmx_get_regs,
 	.set_io_intercept = vmx_set_io_intercept,
 	.set_msr_intercept = vmx_set_msr_intercept,
