@@ -76,6 +76,12 @@ static void madt_entry(const uint8_t *e, struct acpi_info *a)
 			a->nr_ioapics++;
 		}
 		return;
+	case 2: /* Interrupt Source Override: bus (0: ISA), source IRQ, GSI, MPS INTI flags */
+		if (e[2] == 0 && e[3] < ACPI_ISA_IRQS) {
+			a->isa_gsi[e[3]] = rd32(e + 4);
+			a->isa_flags[e[3]] = rd16(e + 8);
+		}
+		return;
 	case 5: /* Local APIC Address Override */
 		a->lapic_phys = rd64(e + 4);
 		return;
@@ -84,7 +90,7 @@ static void madt_entry(const uint8_t *e, struct acpi_info *a)
 	}
 }
 
-static const uint8_t madt_min_len[] = { [0] = 8, [1] = 12, [5] = 12, [9] = 16 };
+static const uint8_t madt_min_len[] = { [0] = 8, [1] = 12, [2] = 10, [5] = 12, [9] = 16 };
 
 static void parse_madt(const uint8_t *t, struct acpi_info *a)
 {
@@ -150,6 +156,8 @@ int acpi_parse(const uint8_t *rsdp, boot_map_fn map, void *ctx, struct acpi_info
 	unsigned width;
 
 	memset(a, 0, sizeof(*a));
+	for (uint32_t i = 0; i < ACPI_ISA_IRQS; i++)
+		a->isa_gsi[i] = i; /* ISA IRQs are GSIs 0-15 unless overridden */
 	if (memcmp(rsdp, "RSD PTR ", 8))
 		return fail(err, errlen, "ACPI RSDP has no 'RSD PTR ' signature");
 	if (acpi_checksum(rsdp, 20) != 0)

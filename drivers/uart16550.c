@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 16550 UART, polled, 115200 8N1.  Registers as in the National
+ * 16550 UART, 115200 8N1: output polled, input polled or by the receive
+ * interrupt (uart_rx_irq_enable).  Registers as in the National
  * Semiconductor PC16550D data sheet; offsets from the base port.
  */
 #include <arch/cpu.h>
@@ -14,6 +15,10 @@
 #define UART_LSR 5 /* line status */
 #define UART_SCR 7 /* scratch: used to probe that a UART is there */
 
+#define IER_RX_DATA 0x01
+#define MCR_DTR_RTS 0x03
+#define MCR_OUT2 0x08   /* gates the interrupt line on PC serial ports */
+#define FCR_ON_1BYTE 0x07 /* FIFOs on and cleared, interrupt at 1 byte */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
@@ -53,6 +58,24 @@ void uart_putc(char c)
 		}
 		cpu_relax();
 	}
+}
+
+int uart_isa_irq(void)
+{
+	if (!uart_ok)
+		return -1;
+	switch (uart_base) {
+	case 0x3f8: case 0x3e8: return 4; /* COM1, COM3 */
+	case 0x2f8: case 0x2e8: return 3; /* COM2, COM4 */
+	default: return -1;
+	}
+}
+
+void uart_rx_irq_enable(void)
+{
+	outb(uart_base + UART_FCR, FCR_ON_1BYTE);
+	outb(uart_base + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
+	outb(uart_base + UART_IER, IER_RX_DATA);
 }
 
 int uart_getc(void)

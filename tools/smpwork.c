@@ -165,13 +165,25 @@ static void *fpu(void *arg)
 		memset(out, 0, sizeof(out));
 		fpu_round(in, out);
 		/* Without AVX only the first 16 bytes of each 32 are used. */
-		for (int reg = 0; reg < 16; reg++)
-			if (memcmp(in + reg * 32, out + reg * 32, have_avx ? 32 : 16)) {
-				printf("fpu: thread %d round %ld: %s%d changed\n", j->index, r, have_avx ? "ymm" : "xmm",
-				       reg);
-				failures++;
-				return NULL;
-			}
+		int bad = 0, first = -1, low = 0, high = 0, zero = 0;
+		for (int reg = 0; reg < 16; reg++) {
+			static const uint8_t zeros[32];
+			int lo = memcmp(in + reg * 32, out + reg * 32, 16) != 0;
+			int hi = have_avx && memcmp(in + reg * 32 + 16, out + reg * 32 + 16, 16) != 0;
+			if (!lo && !hi)
+				continue;
+			bad++, low += lo, high += hi;
+			zero += !memcmp(out + reg * 32, zeros, have_avx ? 32 : 16);
+			if (first < 0)
+				first = reg;
+		}
+		if (bad) {
+			printf("fpu: thread %d round %ld: %d registers changed from %s%d (%d in the low 128 bits, "
+			       "%d in the high, %d now zero)\n", j->index, r, bad, have_avx ? "ymm" : "xmm", first, low,
+			       high, zero);
+			failures++;
+			return NULL;
+		}
 		if (r % 8 == 7)
 			usleep(500);
 	}

@@ -100,6 +100,10 @@ static bool parse_option(const struct cmdline_token *t, struct hv_config *cfg)
 	if (cmdline_key_is(t, "stats"))
 		return t->has_val && parse_u64(t->val, t->val_len, &v, false) && v > 0 && v <= 3600 &&
 		       (cfg->stats_s = (uint32_t)v, true);
+	if (cmdline_key_is(t, "conswitch")) /* a letter: its control character */
+		return t->has_val && t->val_len == 1 &&
+		       ((t->val[0] >= 'a' && t->val[0] <= 'z') || (t->val[0] >= 'A' && t->val[0] <= 'Z')) &&
+		       (cfg->conswitch = (uint8_t)(t->val[0] & 0x1f), true);
 	if (cmdline_key_is(t, "acpidump"))
 		return !t->has_val && (cfg->acpidump = true);
 	return false;
@@ -113,7 +117,7 @@ int hv_config_parse(const char *cmdline, struct hv_config *cfg, char *errs, size
 	size_t used = 0;
 	int nerr = 0;
 
-	*cfg = (struct hv_config){ .serial_port = 0x3f8, .log_level = LOG_INFO };
+	*cfg = (struct hv_config){ .serial_port = 0x3f8, .log_level = LOG_INFO, .conswitch = 0x01 };
 	if (errlen)
 		errs[0] = '\0';
 	while (cmdline_next(&pos, &t, &bad_quote)) {

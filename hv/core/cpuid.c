@@ -14,6 +14,7 @@
  * and, for Linux guests, the KVM clock leaves at 0x40000100 (pvclock.c).
  */
 #include <arch/cpu.h>
+#include <arch/xstate.h>
 #include <petrel/dev/apic.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
@@ -37,6 +38,7 @@
 #define LEAF1_EDX_NO_PM ((1u << 21) | (1u << 22) | (1u << 29) | (1u << 31))          /* DS ACPI TM PBE */
 #define LEAF6_EAX_ARAT (1u << 2)
 #define LEAFD1_EAX_XSAVES (1u << 3) /* no IA32_XSS MSR (msr.c) */
+#define LEAFD1_EAX_XSAVEC (1u << 1) /* hidden where it is broken (xstate.c) */
 #define LEAF7_EBX_TSC_ADJUST (1u << 1) /* no IA32_TSC_ADJUST MSR (msr.c) */
 /* CET: its state lives in MSRs and supervisor XSAVE components Petrel
  * does not give.  Protection keys (PKU, PKS) are the guest's: Petrel's
@@ -194,6 +196,8 @@ struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
 			r.ecx = xsave_size(r.eax | ((uint64_t)r.edx << 32), false);
 		} else if (sub == 1) { /* EBX: XSAVEC's size for XCR0 (IA32_XSS is 0) */
 			r.eax &= ~LEAFD1_EAX_XSAVES;
+			if (xstate_xsavec_broken())
+				r.eax &= ~LEAFD1_EAX_XSAVEC;
 			r.ebx = xsave_size(v->xcr0, true);
 		}
 		break;

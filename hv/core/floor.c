@@ -72,6 +72,8 @@ static uint64_t measure(struct vcpu *v, enum exit_kind want, uint64_t ip)
 	return samples[FLOOR_SAMPLES / 2];
 }
 
+uint64_t exit_floor_cpuid_ns, exit_floor_in_ns;
+
 void exit_floor_measure(void)
 {
 	struct vm *vm = vm_create("floor", 1, MiB(2), 0, &pc_board);
@@ -102,6 +104,8 @@ void exit_floor_measure(void)
 		cpuid_t = measure(v, EXIT_CPUID, CPUID_RIP);
 		in_t = cpuid_t ? measure(v, EXIT_IO, IN_RIP) : 0;
 	}
+	exit_floor_cpuid_ns = cpuid_t && in_t ? tsc_to_ns(cpuid_t) : 0;
+	exit_floor_in_ns = cpuid_t && in_t ? tsc_to_ns(in_t) : 0;
 	if (cpuid_t && in_t)
 		pr_info("exit floor: cpuid %llu ns, port read %llu ns (median of %u round trips, empty handlers)\n",
 			(unsigned long long)tsc_to_ns(cpuid_t), (unsigned long long)tsc_to_ns(in_t), FLOOR_SAMPLES);

@@ -17,6 +17,7 @@
 #include <arch/xstate.h>
 #include <petrel/acpi_build.h>
 #include <petrel/board.h>
+#include <petrel/console.h>
 #include <petrel/boot_info.h>
 #include <petrel/drivers.h>
 #include <petrel/guest_loader.h>
@@ -348,8 +349,8 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		vm->state = VM_STOPPED;
 		return;
 	}
-	if (s->linux && !console_vm && vm->console)
-		console_vm = vm;
+	if (s->linux && vm->console)
+		console_focus_default(vm); /* the first Linux VM gets what is typed */
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
 		uint32_t cpu = place(s, i, spread, ncpus);
 		if (run_assign(&vm->vcpu[i], cpu, !s->cfg.nr_cpu && ncpus > 1)) {

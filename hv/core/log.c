@@ -39,7 +39,8 @@ static void emit(const char *s)
 	}
 }
 
-/* The console VM's output goes out a byte at a time (log_console_byte)
+/* The focused VM's output (and the shell's echo, with no name) goes out
+ * a byte at a time (log_console_byte)
  * and may stop mid-line (a shell prompt); whose line that is: anything
  * else printed meanwhile starts on a line of its own, and the VM's next
  * byte gets its prefix again.  Under the log lock. */
@@ -60,9 +61,11 @@ void log_console_byte(const void *owner, const char *name, char c)
 	log_lock();
 	if (partial != owner) {
 		end_partial();
-		emit("[");
-		emit(name);
-		emit("] ");
+		if (name) {
+			emit("[");
+			emit(name);
+			emit("] ");
+		}
 	}
 	emit(b);
 	partial = c == '\n' ? NULL : owner;

@@ -14,6 +14,7 @@
 #include <petrel/arch.h>
 #include <petrel/boot_info.h>
 #include <petrel/cmdline.h>
+#include <petrel/console.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -270,6 +271,7 @@ static void start_guests(void)
 		n = guests_start(&bi, smp_cpus_online());
 	}
 	pr_info("ready: %u VM%s running\n", n, n == 1 ? "" : "s");
+	console_start();
 	run_start();
 }
 
@@ -288,6 +290,7 @@ void boot_entry(uint64_t magic, uint64_t info)
 	pic_disable();
 	lapic_init();
 	bsp_percpu.apic_id = lapic_id();
+	console_init(&acpi, cfg.conswitch);
 	check_virt();
 	if (acpi.nr_cpus)
 		smp_boot_aps(acpi.apic_ids, acpi.nr_cpus);

@@ -30,6 +30,7 @@
  */
 #include <arch/cpu.h>
 #include <arch/xstate.h>
+#include <petrel/console.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -42,7 +43,6 @@
 #define SLICE_US 10000
 #define WAKE_GRAN_US 1000      /* a woken vCPU behind by more than this preempts */
 #define CONSOLE_WAIT_US 10000  /* how long console input may wait at most */
-#define CONSOLE_POLL_US 500    /* how often, at most, the serial port is read */
 #define REARM_SLACK_US 50      /* a host timer this much early is left as it is */
 #define KICK_WAIT_US 1000      /* the longest a kick may wait where vcpu_ops->kick_may_wait */
 
@@ -53,10 +53,10 @@ struct pcpu_queue {
 	uint64_t min_vruntime; /* never goes back: where a waking vCPU starts at the earliest */
 	uint32_t kicked;       /* vcpu_kick() since this CPU last looked at its vCPUs */
 	uint64_t armed;        /* host TSC the LAPIC timer fires at, 0: not armed */
-	uint64_t console_read; /* host TSC of the last look at the serial port */
 	/* Moving floating vCPUs (balance): a CPU with nothing to run says so
 	 * (idle); one with floating vCPUs waiting for their turn says how
 	 * many (waiting) and hands one to an idle CPU through its inbox. */
+	uint64_t idle_tsc;     /* TSC ticks spent asleep in idle() */
 	uint32_t idle, waiting;
 	bool can_run;          /* the backend is enabled here: it may take vCPUs */
 	struct spinlock inbox_lock;
@@ -66,8 +66,8 @@ struct pcpu_queue {
 
 static struct pcpu_queue queues[MAX_CPUS];
 static volatile uint32_t run_go;
+static uint64_t run_start_tsc; /* when the VMs started running */
 static volatile uint32_t vms_running; /* VMs not yet seen stopped */
-struct vm *console_vm; /* the VM that gets what is typed on Petrel's serial port */
 uint32_t stats_interval_s; /* stats=N on the command line: print exit counts every N s */
 
 /* CPU 0 prints every running VM's exit counts every stats_interval_s. */
@@ -103,6 +103,7 @@ int run_assign(struct vcpu *v, uint32_t pcpu, bool floats)
 
 void run_start(void)
 {
+	run_start_tsc = rdtsc();
 	for (uint32_t c = 0; c < MAX_CPUS; c++)
 		spin_init(&queues[c].inbox_lock, "run queue inbox");
 	__atomic_store_n(&run_go, 1, __ATOMIC_RELEASE);
@@ -125,6 +126,11 @@ static void cpu_kick(uint32_t cpu)
 	    !percpu_of[cpu])
 		return;
 	lapic_send_fixed(percpu_of[cpu]->apic_id, LAPIC_KICK_VECTOR);
+}
+
+void run_kick_self(void)
+{
+	__atomic_store_n(&queues[this_cpu()->cpu_id].kicked, 1, __ATOMIC_RELEASE);
 }
 
 /* A vCPU that moves to another CPU (balance) changes pcpu under its VM's
@@ -150,6 +156,23 @@ bool vm_others_out(struct vm *vm, const struct vcpu *except)
 		if (&vm->vcpu[i] != except && __atomic_load_n(&vm->vcpu[i].in_run, __ATOMIC_SEQ_CST))
 			return false;
 	return true;
+}
+
+void vm_pause(struct vm *vm)
+{
+	__atomic_store_n(&vm->paused, true, __ATOMIC_SEQ_CST);
+	vm_kick_all(vm);
+}
+
+void vm_resume(struct vm *vm)
+{
+	__atomic_store_n(&vm->paused, false, __ATOMIC_SEQ_CST);
+	vm_kick_all(vm);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST) && vm_others_out(vm, NULL);
 }
 
 /* The first of the vCPU's interrupt sources (device.h) with a vector for
@@ -208,27 +231,11 @@ static uint64_t us_to_tsc(uint64_t us)
 	return tsc_hz / 1000000 * us;
 }
 
-/* Only the CPU that runs the console VM's first vCPU reads the serial
- * port (two readers could swap characters), at most every
- * CONSOLE_POLL_US: not on every exit. */
-static void poll_console(struct pcpu_queue *q)
-{
-	struct vm *vm = console_vm;
-	uint64_t now = rdtsc();
-	int c;
-
-	if (!vm || vm->state != VM_RUNNING || vm->vcpu[0].pcpu != this_cpu()->cpu_id || !vm->console ||
-	    now - q->console_read < us_to_tsc(CONSOLE_POLL_US))
-		return;
-	q->console_read = now;
-	spin_lock(&vm->lock);
-	while (vm->console && vm->console->input_ready(vm->console_dev) && (c = uart_getc()) >= 0)
-		vm->console->input(vm->console_dev, (uint8_t)c);
-	spin_unlock(&vm->lock);
-}
 
 static bool runnable(const struct vcpu *v)
 {
+	if (__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE))
+		return false;
 	return (v->vm->state == VM_RUNNING && !v->halted && !v->wait_sipi) ||
 	       (v->vm->state == VM_RESETTING && v->id == 0);
 }
@@ -405,7 +412,7 @@ static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 {
 	struct vcpu *cur = q->cur, *other;
 
-	poll_console(q);
+	console_service(); /* CPU 0: what was typed goes to the VM or shell with the focus */
 	periodic_stats();
 	tick_all(q, deadline);
 	other = least_used(q, cur);
@@ -438,7 +445,7 @@ static uint64_t budget(struct pcpu_queue *q, struct vcpu *v, uint64_t deadline, 
 		uint64_t left = end > v->vruntime ? end - v->vruntime : 1;
 		b = b ? MIN(b, left) : left;
 	}
-	if ((console_vm && console_vm->vcpu[0].pcpu == this_cpu()->cpu_id) || stats_interval_s)
+	if ((this_cpu()->cpu_id == 0 && console_wants_cpu0()) || stats_interval_s)
 		b = b ? MIN(b, us_to_tsc(CONSOLE_WAIT_US)) : us_to_tsc(CONSOLE_WAIT_US);
 	/* Where a kick may not take the CPU out of the guest (Bochs's VMX),
 	 * a vCPU whose VM runs on other CPUs too comes out by itself. */
@@ -470,6 +477,7 @@ static void idle(struct pcpu_queue *q, uint64_t deadline)
 	arm(q, now, budget(q, NULL, deadline, now));
 	if (!__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE))
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	q->idle_tsc += rdtsc() - now;
 }
 
 static void finish_requests(struct vm *vm)
@@ -518,7 +526,8 @@ static void save_guest_extras(struct vcpu *v)
  * was not an interrupt's.  Under the VM's lock. */
 static bool stay_in(struct pcpu_queue *q, struct vcpu *v)
 {
-	return v->vm->state == VM_RUNNING && v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
+	return v->vm->state == VM_RUNNING && !__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE) &&
+	       v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
 	       !v->init_pending && !v->yielded && !__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE) &&
 	       (!v->run_until || rdtsc() < v->run_until);
 }
@@ -543,7 +552,7 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 			vm_reset_step(vm); /* the first vCPU's turn goes to zeroing its RAM */
 		spin_unlock(&vm->lock);
 		v->tsc_exit = rdtsc();
-	} else if (vm->state == VM_RUNNING) {
+	} else if (vm->state == VM_RUNNING && !__atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST)) {
 		bool again;
 		if (v->moved) {
 			vcpu_ops->load(v);
@@ -572,6 +581,25 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 	if (vm->state == VM_STOPPED && !__atomic_exchange_n(&vm->stop_counted, true, __ATOMIC_ACQ_REL) &&
 	    __atomic_sub_fetch(&vms_running, 1, __ATOMIC_RELAXED) == 0)
 		pr_info("all VMs stopped\n");
+}
+
+void run_show_cpus(void)
+{
+	uint64_t since = rdtsc() - run_start_tsc;
+
+	for (uint32_t c = 0; c < MAX_CPUS; c++) {
+		struct pcpu_queue *q = &queues[c];
+		char list[200] = "";
+		size_t n = 0;
+		if (!percpu_of[c])
+			continue;
+		for (uint32_t i = 0; i < q->nr && n < sizeof(list); i++) /* a glimpse: it may change meanwhile */
+			n += (size_t)pt_snprintf(list + n, sizeof(list) - n, " %s/%u%s", q->v[i]->vm->name, q->v[i]->id,
+						 q->v[i]->in_run ? "*" : "");
+		log_raw("cpu %u: APIC ID %u, %llu%% idle since start, vCPUs:%s\n", c, percpu_of[c]->apic_id,
+			(unsigned long long)(since ? q->idle_tsc * 100 / since : 0), n ? list : " none");
+	}
+	log_raw("(* in the guest or in an exit now; vm/N is vCPU N of the VM)\n");
 }
 
 void run_loop(void)

@@ -412,17 +412,6 @@ void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev)
 	vm->console_dev = dev;
 }
 
-void vm_console_flush(struct vm *vm)
-{
-	if (vm->console)
-		vm->console->flush(vm->console_dev);
-}
-
-bool vm_is_console(const struct vm *vm)
-{
-	return vm == console_vm;
-}
-
 void vm_request_reset(struct vm *vm, const char *why)
 {
 	vm->reset_reason = why;

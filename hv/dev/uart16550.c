@@ -2,16 +2,12 @@
 /*
  * The guest's COM1 (0x3f8-0x3ff, IRQ 4): a 16550A (PC16550D data sheet).
  *
- * Output: bytes the guest writes are collected into lines and printed on
- * Petrel's console, each prefixed with the VM's name ("[linux0] ...").
- * The console VM's bytes go out as they come (a shell prompt must show
- * before its line ends), with the prefix at the start of each line; a
- * line printed by anyone else meanwhile starts on a line of its own
- * (log_console_byte).
- * The transmitter is infinitely fast: THR is empty again as soon as a byte
- * is written, so LSR always shows THRE and TEMT.
- * Input: what is typed on Petrel's serial port reaches the console VM
- * (uart_dev_input), through a 16-byte receive FIFO.
+ * Output: the bytes the guest writes go to Petrel's console
+ * (vm_console_out, hv/core/console.c), which prints them.  The
+ * transmitter is infinitely fast: THR is empty again as soon as a byte is
+ * written, so LSR always shows THRE and TEMT.
+ * Input: what is typed on Petrel's serial port for this VM comes in
+ * through its console_ops, into a 16-byte receive FIFO.
  * Interrupts: receive data, THR empty, line status; IIR reports the
  * highest; the line to the interrupt controllers is gated by MCR.OUT2, as
  * PC serial ports wire it.  The line is recomputed after every access, so
@@ -23,7 +19,6 @@
 #include <petrel/log.h>
 
 #define RX_FIFO 16
-#define LINE_MAX 160
 
 #define IER_RDI 0x01  /* receive data available */
 #define IER_THRI 0x02 /* THR empty */
@@ -50,43 +45,8 @@ struct uart_dev {
 	bool thre_pending; /* the THR-empty interrupt, until IIR reports it or THR is written */
 	uint8_t rx[RX_FIFO];
 	uint32_t rx_head, rx_count;
-	char line[LINE_MAX + 1];
-	uint32_t len;
 };
 
-
-static void flush_line(struct uart_dev *u)
-{
-	u->line[u->len] = '\0';
-	log_raw("[%s] %s\n", vm_name(u->vm), u->line);
-	u->len = 0;
-}
-
-/* The console VM: straight through, escape sequences and all, so the
- * terminal on Petrel's serial port is the guest's terminal. */
-static void put_console(struct uart_dev *u, uint8_t c)
-{
-	if (c != '\r')
-		log_console_byte(u, vm_name(u->vm), (char)c);
-}
-
-static void put(struct uart_dev *u, uint8_t c)
-{
-	if (vm_is_console(u->vm)) {
-		put_console(u, c);
-		return;
-	}
-	if (c == '\r')
-		return;
-	if (c == '\n') {
-		flush_line(u);
-		return;
-	}
-	/* Escape sequences and other control bytes print as '.'. */
-	u->line[u->len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-	if (u->len == LINE_MAX)
-		flush_line(u);
-}
 
 static void rx_push(struct uart_dev *u, uint8_t c)
 {
@@ -131,7 +91,7 @@ static void transmit(struct uart_dev *u, uint8_t c)
 	if (u->mcr & MCR_LOOP)
 		rx_push(u, c); /* loopback: drivers probe the UART this way */
 	else
-		put(u, c);
+		vm_console_out(u->vm, c);
 	u->thre_pending = true;
 }
 
@@ -231,19 +191,7 @@ static void input(void *dev, uint8_t c)
 	update_irq(u);
 }
 
-/* What is still in the line buffer when the VM ends (for the console VM:
- * end the line it was on). */
-static void flush(void *dev)
-{
-	struct uart_dev *u = dev;
-
-	if (vm_is_console(u->vm))
-		log_console_end(u);
-	else if (u->len)
-		flush_line(u);
-}
-
-static const struct console_ops uart_console = { .input_ready = input_ready, .input = input, .flush = flush };
+static const struct console_ops uart_console = { .input_ready = input_ready, .input = input };
 
 /* At the board's port and GSI (COM1: 0x3f8, 4); the VM's console. */
 static int uart_create(struct vm *vm, const struct board_device *bd)

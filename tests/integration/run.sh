@@ -355,6 +355,66 @@ test_linux_two() {
 		pass "$be linux-two: the second VM goes on while the first $(reboot_word "$be")powers off"
 }
 
+# The console multiplexer and the shell (tests/integration/shell.script):
+# two Linux VMs; the focus moves with Ctrl-A three times, both Linux
+# shells answer, every shell command runs (a VM paused and resumed with its
+# vCPUs held meanwhile: their exit counts stand still; its clock goes on:
+# the two VMs' clocks agree within the RTC's second after 4 s paused), bad input gets its
+# error line, and `reboot` resets the machine (QEMU -no-reboot and Bochs
+# then end).
+test_shell() {
+	local be=$1 t="$1 shell" log=$LOGDIR/$1-shell.txt out=$LOGDIR/$1-shell-steps.txt port sock
+	local m0="$B/guest/vmlinuz vm=linux0 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux0\""
+	local m1="$B/guest/vmlinuz vm=linux1 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux1\""
+	local i1="$B/guest/initrd.gz vm=linux1 role=initrd"
+	guest_image_present "$t" || return
+	if [ "$be" = svm ]; then
+		sock=$B/shell-test.sock
+		rm -f "$sock"
+		timeout 1500 tools/serial-driver.py --socket "$sock" --connect-timeout 120 --log "$log" \
+			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script tests/integration/shell.script -- \
+			qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot \
+			-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf \
+			-initrd "$m0,$INITRD0,$m1,$i1" >"$out" 2>&1
+	else
+		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
+		tools/mkiso.sh $B/vmx-shell.iso $B/hv.elf --cmdline "loglevel=info" --module "$m0" --module "$INITRD0" \
+			--module "$m1" --module "$i1"
+		timeout 1500 tools/serial-driver.py --socket tcp:localhost:$port --connect-timeout 120 --log "$log" \
+			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script tests/integration/shell.script -- \
+			env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-shell.bochs.log \
+			tools/run-bochs.sh $B/vmx-shell.iso - 1500 >"$out" 2>&1
+	fi
+	local rc=$?
+	expect "$t: the serial port's input by interrupt" "$log" 'console: input by interrupt \(IRQ 4\), to vm linux0'
+	[ "$(section first "$out")" = petrel.vm=linux0 ] && [ "$(section second "$out")" = petrel.vm=linux1 ] &&
+		pass "$t: Ctrl-A three times moves the input from the first Linux VM's shell to the second's" ||
+		fail "$t: the focus moves between the two Linux shells" "first '$(section first "$out")', second '$(section second "$out")' (driver exit $rc; $out)"
+	local paused
+	paused=$(grep -aoE '^linux1 +1 +[0-9]+ +paused +[0-9]+' "$log" | awk '{ print $5 }' | sort -u)
+	[ "$(grep -acE '^linux1 +1 +[0-9]+ +paused +[0-9]+' "$log")" = 2 ] && [ "$(echo "$paused" | wc -l)" = 1 ] &&
+		grep -aq 'vm linux1 paused: its 2 vCPUs out of the guest and held' "$log" &&
+		pass "$t: vm pause holds every vCPU of the VM out of the guest (exits stay at $paused over 4 s)" ||
+		fail "$t: vm pause holds the VM's vCPUs" "paused exit counts: '$(echo "$paused" | tr '\n' ' ')'"
+	expect "$t: help, version, vm list, vcpu list, cpus, stats, exitcost, loglevel, vm output answer" "$out" \
+		'^=== wait /reboot \+reset the whole machine/: matched' '^=== wait /linux0 \+running/: matched' \
+		'^=== wait /cpu 1: APIC ID/: matched' '^=== wait /exit floor' '^=== wait /loglevel info/: matched' \
+		'^=== wait /--- end ---/: matched'
+	expect "$t: bad input gets one error line: unknown VM, bad usage, unknown command (with close ones), over-long line, resume of a running VM" "$out" \
+		"^=== wait /no VM named 'nosuchvm'/: matched" '^=== wait /usage: vm list/: matched' \
+		"^=== wait /unknown command 'vmm'; close: vm/: matched" "^=== wait /unknown command 'frobnicate'" \
+		'^=== wait /line too long/: matched' '^=== wait /vm linux1 is not paused/: matched'
+	local c0 c1
+	c0=$(section clock0 "$out") c1=$(section clock1 "$out")
+	[ -n "$c0" ] && [ -n "$c1" ] && [ $((c1 - c0)) -ge -2 ] && [ $((c1 - c0)) -le 2 ] &&
+		[ "$(section after "$out")" = "still here" ] &&
+		pass "$t: after vm resume both shells answer and the paused VM's clock went on (date $c0, then $c1)" ||
+		fail "$t: after vm resume both shells answer" "dates '$c0' '$c1', after '$(section after "$out")'"
+	grep -aq '^=== exit: socket closed' "$out" && grep -aq 'rebooting the machine' "$log" &&
+		pass "$t: reboot resets the machine" || fail "$t: reboot resets the machine" "(driver exit $rc; $out)"
+	expect_not "$t: no entry failure or unhandled exit" "$log" "$PETREL_BUG_RE"
+}
+
 # RAM above 4 GiB, in the e820 map Linux prints and up to its shell.
 # SVM: more RAM than fits below the MMIO hole, 3 GiB at 0 and the rest at
 # 4 GiB.  VMX: Bochs 2.7 backs at most 2 GiB of host memory (memory: host=;

@@ -284,18 +284,11 @@ void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev)
 	vm->console_dev = dev;
 }
 
-void vm_console_flush(struct vm *vm)
-{
-	if (vm->console)
-		vm->console->flush(vm->console_dev);
-}
-
-bool vm_is_console(const struct vm *vm) { (void)vm; return false; }
+void vm_console_flush(struct vm *vm) { (void)vm; }
+void vm_console_out(struct vm *vm, uint8_t c) { (void)vm; (void)c; }
 void vm_request_reset(struct vm *vm, const char *why) { (void)vm; fake_reset_why = why; fake_resets++; }
 void vm_request_poweroff(struct vm *vm, const char *why) { (void)vm; fake_poweroff_why = why; }
 void vm_test_exit(struct vm *vm, uint32_t code) { (void)vm; fake_exit_code = (int)code; }
 
 void log_printf(int level, const char *fmt, ...) { (void)level, (void)fmt; }
 void log_raw(const char *fmt, ...) { (void)fmt; }
-void log_console_byte(const void *owner, const char *name, char c) { (void)owner; (void)name; (void)c; }
-void log_console_end(const void *owner) { (void)owner; }

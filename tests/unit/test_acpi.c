@@ -244,6 +244,14 @@ TEST(test_qemu_bios)
 	assert_int_equal(a->ioapic[0].id, 0);
 	assert_int_equal(a->ioapic[0].phys, 0xfec00000);
 	assert_int_equal(a->ioapic[0].gsi_base, 0);
+	/* Interrupt source overrides: the PIT's IRQ 0 at GSI 2; the serial
+	 * port's IRQ 4 not overridden; PCI's IRQ 9-11 level, active high. */
+	assert_int_equal(a->isa_gsi[0], 2);
+	assert_int_equal(a->isa_flags[0], 0);
+	assert_int_equal(a->isa_gsi[4], 4);
+	assert_int_equal(a->isa_flags[4], 0);
+	assert_int_equal(a->isa_gsi[9], 9);
+	assert_int_equal(a->isa_flags[9], 0xd);
 
 	assert_true(a->has_fadt);
 	assert_int_equal(a->pm_timer_port, 0x608); /* PIIX4 PM base 0x600 */
@@ -311,6 +319,9 @@ TEST(test_bochs)
 	assert_int_equal(a->ioapic[0].id, 2); /* Bochs numbers its IOAPIC after the CPUs */
 	assert_int_equal(a->ioapic[0].phys, 0xfec00000);
 	assert_int_equal(a->ioapic[0].gsi_base, 0);
+	assert_int_equal(a->isa_gsi[0], 2);
+	assert_int_equal(a->isa_gsi[4], 4);
+	assert_int_equal(a->isa_flags[4], 0);
 
 	assert_true(a->has_fadt);
 	assert_int_equal(a->pm_timer_port, 0xb008);

@@ -183,6 +183,11 @@ TEST(test_config_all_options)
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_string_equal(cfg.selftest, "pf");
 	assert_true(cfg.acpidump);
+	assert_int_equal(cfg.conswitch, 0x01); /* Ctrl-A unless asked */
+	assert_int_equal(parse("conswitch=t", &cfg, errs, sizeof(errs)), 0);
+	assert_int_equal(cfg.conswitch, 0x14); /* Ctrl-T */
+	assert_int_equal(parse("conswitch=B", &cfg, errs, sizeof(errs)), 0);
+	assert_int_equal(cfg.conswitch, 0x02);
 
 	/* Decimal ports, every level name, and the last word wins. */
 	assert_int_equal(parse("serial=1016 loglevel=error", &cfg, errs, sizeof(errs)), 0);
@@ -231,6 +236,11 @@ TEST(test_config_bad_options)
 	expect_bad("loglevel");
 	expect_bad("selftest");
 	expect_bad("selftest=abcdefghijklmnop"); /* 16 characters */
+	expect_bad("conswitch=");
+	expect_bad("conswitch");
+	expect_bad("conswitch=ab");
+	expect_bad("conswitch=1");
+	expect_bad("conswitch=^");
 	expect_bad("acpidump=1");
 	expect_bad("acpidump=");
 	expect_bad("nosuchoption");

@@ -7,6 +7,7 @@
  */
 #include <arch/cpu.h>
 #include <petrel/arch.h>
+#include <petrel/console.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -108,6 +109,11 @@ void trap_dispatch(struct trap_frame *f)
 	 * the CPU (out of HLT or out of a guest); the run loop looks at the
 	 * clock and its kick flag itself. */
 	if (f->vector == LAPIC_TIMER_VECTOR || f->vector == LAPIC_KICK_VECTOR) {
+		lapic_eoi();
+		return;
+	}
+	if (f->vector == UART_VECTOR) {
+		console_irq();
 		lapic_eoi();
 		return;
 	}

@@ -30,6 +30,7 @@ static bool use_xsave;
 static uint64_t all_states; /* every component XCR0 may enable */
 static uint32_t area_size;
 static struct vcpu_xstate *owner[MAX_CPUS];
+static bool xsavec_broken;
 static uint32_t pkru_offset; /* of PKRU in the standard XSAVE format, 0: none */
 
 #define XCR0_PKRU_ (1ull << 9)
@@ -47,6 +48,34 @@ static uint32_t full_size(uint64_t mask)
 			size = MAX(size, c.ebx + c.eax);
 		}
 	return size;
+}
+
+/*
+ * XSAVEC (compacted format, SDM vol. 1 §13.4.3) puts AVX, the first
+ * component after the 576-byte legacy area and header, at offset 576.
+ * Bochs 2.7 puts it at 416 (the end of the SSE registers in the legacy
+ * area), over the header's reserved bytes: the XRSTOR that follows faults
+ * and the guest loses its vector registers (Linux then starts its task's
+ * FPU state afresh).  Probed once at boot, before any guest's state is in
+ * the registers: YMM0's upper half set, XSAVEC of x87|SSE|AVX, and the
+ * pattern looked for at 576.
+ */
+static bool xsavec_places_avx_right(void)
+{
+	static uint8_t area[1024] __attribute__((aligned(64)));
+	static const uint8_t pattern[32] = { [16] = 0x5a, 0xa5, 0x3c, 0xc3, [31] = 0x77 };
+	const uint64_t rfbm = 7; /* x87, SSE, AVX */
+
+	if (!(cpuid(0xd, 1).eax & (1u << 1)) || (all_states & rfbm) != rfbm)
+		return true; /* no XSAVEC, or no AVX: nothing to get wrong */
+	memset(area, 0, sizeof(area));
+	xsetbv0(all_states);
+	__asm__ volatile("vmovdqu %1, %%ymm0\n\t"
+			 "xsavec64 %0\n\t"
+			 "vpxor %%ymm0, %%ymm0, %%ymm0"
+			 : "+m"(area) : "m"(pattern), "a"((uint32_t)rfbm), "d"(0u) : "memory");
+	/* (no xmm0 clobber to declare: Petrel's own code has no vector registers) */
+	return !memcmp(area + 576, pattern + 16, 16);
 }
 
 /* Per CPU: SSE enabled for FXSAVE/XSAVE to cover the XMM registers, and
@@ -77,6 +106,16 @@ void xstate_cpu_init(void)
 	}
 	pr_info("xstate: %s, %u bytes per vCPU, states 0x%llx\n", use_xsave ? "xsave" : "fxsave",
 		area_size, (unsigned long long)all_states);
+	if (use_xsave && !xsavec_places_avx_right()) {
+		xsavec_broken = true;
+		pr_warn("xstate: XSAVEC puts the AVX state in the wrong place (a known bug of Bochs 2.7): "
+			"hidden from guests, which save with XSAVE instead\n");
+	}
+}
+
+bool xstate_xsavec_broken(void)
+{
+	return xsavec_broken;
 }
 
 static void save_area(uint8_t *area)

@@ -10,6 +10,9 @@ struct vcpu_xstate;
 /* Per CPU, before the backend is enabled; the first call (the BSP's)
  * also sizes the per-vCPU area. */
 void xstate_cpu_init(void);
+/* XSAVEC saves to the wrong offsets here (an emulator's bug): guests are
+ * not offered it (hv/core/cpuid.c). */
+bool xstate_xsavec_broken(void);
 /* Power-on state; allocates the area the first time.  0 or -1. */
 int xstate_vcpu_reset(struct vcpu_xstate *xs);
 /* Before entering the guest whose state xs is: loads it unless this CPU

@@ -15,6 +15,7 @@
 
 #define ACPI_MAX_TABLES 32
 #define ACPI_MAX_IOAPICS 8
+#define ACPI_ISA_IRQS 16
 
 struct acpi_table_ref {
 	char sig[5];
@@ -36,6 +37,11 @@ struct acpi_info {
 	uint32_t nr_cpus_disabled; /* listed but neither enabled nor usable */
 	uint32_t nr_ioapics;
 	struct { uint32_t id, gsi_base; uint64_t phys; } ioapic[ACPI_MAX_IOAPICS];
+	/* Interrupt source overrides: ISA IRQ i arrives at GSI isa_gsi[i] with
+	 * MPS INTI flags isa_flags[i] (polarity in bits 0-1, trigger in 2-3;
+	 * 0 is the bus's default: edge, active high). */
+	uint32_t isa_gsi[ACPI_ISA_IRQS];
+	uint16_t isa_flags[ACPI_ISA_IRQS];
 
 	/* FADT (ACPI 6.5 §5.2.9) */
 	bool has_fadt;

@@ -35,6 +35,7 @@ struct hv_config {
 	char selftest[16];     /* selftest=ud|pf|gp: fault on purpose after the banner */
 	bool acpidump;         /* acpidump: hex-dump the firmware's ACPI tables */
 	uint32_t stats_s;      /* stats=N: print every VM's exit counts every N seconds */
+	uint8_t conswitch;     /* conswitch=x: Ctrl-X three times moves the console's focus (default a) */
 };
 
 /* Fills `cfg` (defaults first).  Each problem is written as one line into

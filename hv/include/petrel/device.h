@@ -171,16 +171,18 @@ void vcpu_kick(struct vcpu *v);     /* an interrupt arrived: leave HLT if halted
 
 /* --- the console and the VM as a whole ------------------------------------------ */
 
-/* The device that connects the VM to Petrel's serial console (its COM1). */
+/* The device that connects the VM to Petrel's serial console (its COM1):
+ * what is typed for the VM comes in through these (hv/core/console.c). */
 struct console_ops {
 	bool (*input_ready)(void *dev);           /* room for one more typed byte? */
 	void (*input)(void *dev, uint8_t c);
-	void (*flush)(void *dev);                 /* end a partial output line */
 };
 void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev);
+/* A byte the guest wrote to its console, under the VM's lock: Petrel's
+ * console shows it (and keeps it for the shell's `vm output`). */
+void vm_console_out(struct vm *vm, uint8_t c);
+/* Its output ends here for now (a stop, a reset): a partial line is ended. */
 void vm_console_flush(struct vm *vm);
-/* Whether the VM owns Petrel's serial console (what is typed goes to it). */
-bool vm_is_console(const struct vm *vm);
 
 /* What a write asks of the VM as a whole, for the models that return it;
  * their glue turns it into vm_request_reset() or vm_request_poweroff(). */

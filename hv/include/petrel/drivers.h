@@ -6,11 +6,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* 16550 UART: 115200 8N1, polled. */
+/* 16550 UART: 115200 8N1; output polled, input polled or by interrupt. */
 void uart_init(uint16_t port);
 bool uart_present(void);
 void uart_putc(char c);
 int uart_getc(void); /* -1 if nothing waiting */
+/* The ISA IRQ of the UART (COM1 and COM3: 4, COM2 and COM4: 3), or -1
+ * (no UART, or not at a COM port); its receive interrupt on, at one byte. */
+int uart_isa_irq(void);
+void uart_rx_irq_enable(void);
+
+/* The host's I/O APICs: ISA IRQ `irq` (through the MADT's overrides) to
+ * `vector` on the CPU with that APIC ID.  0, or -1 if no I/O APIC has it. */
+struct acpi_info;
+int ioapic_route_isa(const struct acpi_info *a, unsigned irq, uint8_t vector, uint32_t apic_id);
 
 /* 8254 PIT: busy-wait on channel 2 (gate via port 0x61). */
 void pit_wait_us(uint32_t us);
@@ -35,6 +44,7 @@ void lapic_send_fixed(uint32_t apic_id, uint8_t vector);
 void lapic_eoi(void);
 #define LAPIC_TIMER_VECTOR 0xf0
 #define LAPIC_KICK_VECTOR 0xf1 /* another CPU wants this one out of its guest (run.c) */
+#define UART_VECTOR 0xf2       /* the serial port's receive interrupt (console.c) */
 void lapic_timer_calibrate(void);
 uint64_t lapic_timer_rate(void);
 /* Fires LAPIC_TIMER_VECTOR once, `tsc_delta` TSC ticks from now. */

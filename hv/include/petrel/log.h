@@ -18,8 +18,8 @@ void log_vprintf(int level, const char *fmt, va_list ap);
 /* Raw output, no prefix (used by the exception dumper). */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_lock(void);
-/* A byte of the console VM's output (its COM1): "[name] " starts each of
- * its lines, and a line of anything else printed meanwhile is kept apart
+/* A byte of the focused VM's output (its COM1), or of the shell's echo:
+ * "[name] " starts each of its lines (none with name NULL), and a line of anything else printed meanwhile is kept apart
  * from it.  log_console_end: the owner's output ended mid-line. */
 void log_console_byte(const void *owner, const char *name, char c);
 void log_console_end(const void *owner);

@@ -68,6 +68,7 @@ struct vm {
 	uint64_t ram_host_low, ram_host_high; /* where it is in host memory: below the hole, above */
 	uint32_t nr_vcpus;
 	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */
+	bool paused;              /* vm_pause: its vCPUs stay out of the guest */
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
 	struct msr_range msr[VM_MAX_MSR_RANGES];
@@ -85,7 +86,6 @@ struct vm {
 };
 
 extern struct vm vms[MAX_VMS];
-extern struct vm *console_vm;  /* the VM that gets what is typed on Petrel's serial port */
 extern uint32_t stats_interval_s;
 
 /* hv/core/vm.c */
@@ -128,8 +128,17 @@ int run_assign(struct vcpu *v, uint32_t pcpu, bool floats);
 void run_start(void);
 /* Every vCPU of the VM out of its guest soon: the state changed. */
 void vm_kick_all(struct vm *vm);
-/* No vCPU of the VM but `except` is in the run loop's hands (run.c). */
+/* No vCPU of the VM but `except` (NULL: none) is in the run loop's
+ * hands (run.c). */
 bool vm_others_out(struct vm *vm, const struct vcpu *except);
+/* The VM as a whole held out of the guest (the shell; later the debugger):
+ * vm_pause kicks every vCPU out and keeps them out until vm_resume; its
+ * devices and clock go on (timers fire, interrupts wait to be taken).
+ * vm_pause returns at once; vm_is_paused says when no vCPU is left in
+ * the guest.  Either may be called with or without the VM's lock. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
 void run_loop(void) __attribute__((noreturn));
 
 /* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The console multiplexer: Petrel's serial port carries Petrel's log,
+ * every VM's console and Petrel's shell (shell.c).
+ *
+ * Input.  The UART's receive interrupt, routed through the host's I/O
+ * APIC to CPU 0, moves what arrived into a ring (console_irq) and kicks
+ * CPU 0's run loop, which hands it on at its next pick (console_service).
+ * Where there is no route (no I/O APIC, a UART at an odd port), and
+ * against a lost edge, CPU 0 also reads the port when it picks, at most
+ * every 0.5 ms; no exit path reads it.  Typed bytes go to whoever has the
+ * input focus: a VM (through its COM1, console_ops) or the shell.  The
+ * escape, Ctrl-A three times in a row (Xen's; conswitch=x on the command
+ * line makes it Ctrl-X), moves the focus: the first VM, the next...,
+ * the shell, the first VM again.  Ctrl-As that turn out not to be the
+ * escape go on to the focus, in order: nothing typed is lost or
+ * reordered by the escape.
+ *
+ * A VM's typed bytes wait in its queue until its UART's receive FIFO has
+ * room (the guest reads it).  A guest that never reads holds up nothing
+ * but its own queue: when that is full, what else is typed for it is
+ * dropped, with one warning.
+ *
+ * Output.  Every byte a VM writes goes into a ring of its recent output
+ * (the shell's `vm output`) and onto the serial port: the focused VM's as
+ * it comes (a prompt must show before its line ends), with "[name] " at
+ * the start of each line; the others' a whole line at a time with their
+ * name in front, so that lines never interleave.
+ */
+#include <arch/cpu.h>
+#include <petrel/acpi.h>
+#include <petrel/console.h>
+#include <petrel/drivers.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/percpu.h>
+#include <petrel/vm.h>
+
+#define RX_RING 1024   /* typed, not yet handed on */
+#define IN_QUEUE 1024  /* typed for a VM, not yet in its UART */
+#define OUT_RING 4096  /* a VM's recent output */
+#define LINE_MAX 160   /* an unfocused VM's line is printed at this length */
+#define POLL_US 500
+#define ESCAPE_COUNT 3
+
+struct vm_console {
+	char line[LINE_MAX + 1]; /* an unfocused VM's line so far */
+	uint32_t len;
+	uint8_t out[OUT_RING];
+	uint64_t out_total;      /* bytes written to out, ever */
+	uint8_t in[IN_QUEUE];
+	uint32_t in_head, in_count;
+	bool in_dropped;         /* warned about input dropped since the queue last emptied */
+};
+
+static struct vm_console cons[MAX_VMS];
+static volatile uint8_t rx[RX_RING];
+static volatile uint32_t rx_head, rx_tail; /* console_irq writes at tail; CPU 0 reads at head */
+static uint32_t rx_lost;
+static int focus = CONSOLE_SHELL;
+static bool focus_set;
+static uint8_t escape = 0x01;
+static uint32_t escape_held;
+static int rx_irq = -1; /* the UART's ISA IRQ when it interrupts, else -1 */
+static uint64_t last_poll;
+
+/* Reads what the UART has into the ring.  On CPU 0, with interrupts off
+ * (the interrupt handler, or the run loop's poll): one writer at a time. */
+static void drain_uart(void)
+{
+	int c;
+
+	while ((c = uart_getc()) >= 0) {
+		uint32_t next = (rx_tail + 1) % RX_RING;
+		if (next == rx_head) {
+			rx_lost++;
+			continue;
+		}
+		rx[rx_tail] = (uint8_t)c;
+		rx_tail = next;
+	}
+}
+
+void console_irq(void)
+{
+	drain_uart();
+	run_kick_self(); /* out of the guest's fast path: the pick hands it on */
+}
+
+void console_init(const struct acpi_info *acpi, uint8_t conswitch)
+{
+	int irq = uart_isa_irq();
+
+	escape = conswitch;
+	if (irq >= 0 && !ioapic_route_isa(acpi, (unsigned)irq, UART_VECTOR, this_cpu()->apic_id)) {
+		rx_irq = irq;
+		uart_rx_irq_enable();
+	}
+}
+
+static const char *focus_name(void)
+{
+	return focus == CONSOLE_SHELL ? "Petrel's shell" : vms[focus].name;
+}
+
+void console_start(void)
+{
+	char esc = (char)('A' + escape - 1);
+
+	if (rx_irq >= 0)
+		pr_info("console: input by interrupt (IRQ %d), to %s%s; Ctrl-%c three times moves it\n", rx_irq,
+			focus == CONSOLE_SHELL ? "" : "vm ", focus_name(), esc);
+	else
+		pr_info("console: input polled, to %s%s; Ctrl-%c three times moves it\n",
+			focus == CONSOLE_SHELL ? "" : "vm ", focus_name(), esc);
+	if (focus == CONSOLE_SHELL)
+		shell_enter();
+}
+
+void console_focus_default(struct vm *vm)
+{
+	if (!focus_set) {
+		focus = (int)vm->id;
+		focus_set = true;
+	}
+}
+
+bool vm_is_console(const struct vm *vm)
+{
+	return focus == (int)vm->id;
+}
+
+/* --- output ---------------------------------------------------------------- */
+
+static void print_line(struct vm *vm, struct vm_console *k)
+{
+	k->line[k->len] = '\0';
+	log_raw("[%s] %s\n", vm->name, k->line);
+	k->len = 0;
+}
+
+void vm_console_out(struct vm *vm, uint8_t c)
+{
+	struct vm_console *k = &cons[vm->id];
+
+	k->out[k->out_total++ % OUT_RING] = c;
+	if (c == '\r')
+		return;
+	if (vm_is_console(vm)) { /* straight through, escape sequences and all */
+		if (k->len)
+			print_line(vm, k); /* what it wrote before it had the focus */
+		log_console_byte(k, vm->name, (char)c);
+		return;
+	}
+	if (c == '\n') {
+		print_line(vm, k);
+		return;
+	}
+	/* Escape sequences and other control bytes print as '.'. */
+	k->line[k->len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	if (k->len == LINE_MAX)
+		print_line(vm, k);
+}
+
+void vm_console_flush(struct vm *vm)
+{
+	struct vm_console *k = &cons[vm->id];
+
+	log_console_end(k);
+	if (k->len)
+		print_line(vm, k);
+}
+
+void console_show_output(struct vm *vm, uint32_t max)
+{
+	struct vm_console *k = &cons[vm->id];
+	static char buf[OUT_RING + 1]; /* CPU 0 only (the shell) */
+	uint64_t n, start;
+	uint32_t len = 0;
+
+	spin_lock(&vm->lock);
+	n = MIN(k->out_total, (uint64_t)MIN(max, OUT_RING));
+	start = k->out_total - n;
+	for (uint64_t i = start; i < k->out_total; i++) {
+		uint8_t c = k->out[i % OUT_RING];
+		if (c == '\n' || (c >= 0x20 && c < 0x7f))
+			buf[len++] = (char)c;
+	}
+	spin_unlock(&vm->lock);
+	buf[len] = '\0';
+	log_raw("--- the last %llu bytes vm %s wrote (of %llu) ---\n", (unsigned long long)n, vm->name,
+		(unsigned long long)k->out_total);
+	log_raw("%s%s--- end ---\n", buf, len && buf[len - 1] != '\n' ? "\n" : "");
+}
+
+/* --- input ----------------------------------------------------------------- */
+
+static bool focusable(int i)
+{
+	return vms[i].state == VM_RUNNING || vms[i].state == VM_RESETTING;
+}
+
+/* The next VM that runs, after the last one the shell. */
+static void next_focus(void)
+{
+	int old = focus, i = focus == CONSOLE_SHELL ? 0 : focus + 1;
+
+	while (i < MAX_VMS && !focusable(i))
+		i++;
+	focus = i < MAX_VMS ? i : CONSOLE_SHELL;
+	if (old != CONSOLE_SHELL) { /* its partial line ends before anything else */
+		spin_lock(&vms[old].lock);
+		log_console_end(&cons[old]);
+		spin_unlock(&vms[old].lock);
+	}
+	if (focus == CONSOLE_SHELL) {
+		pr_info("console: input to Petrel's shell (Ctrl-%c three times: to the next)\n",
+			'A' + escape - 1);
+		shell_enter();
+	} else {
+		pr_info("console: input to vm %s (Ctrl-%c three times: to the next)\n", vms[focus].name,
+			'A' + escape - 1);
+	}
+}
+
+static void queue_for_vm(int id, uint8_t c)
+{
+	struct vm_console *k = &cons[id];
+
+	if (k->in_count == IN_QUEUE) {
+		if (!k->in_dropped)
+			pr_warn("console: vm %s is not reading its serial port: what is typed for it is dropped\n",
+				vms[id].name);
+		k->in_dropped = true;
+		return;
+	}
+	k->in[(k->in_head + k->in_count++) % IN_QUEUE] = c;
+}
+
+static void to_focus(uint8_t c)
+{
+	if (focus == CONSOLE_SHELL)
+		shell_input(c);
+	else
+		queue_for_vm(focus, c);
+}
+
+static void feed(uint8_t c)
+{
+	if (c == escape) {
+		if (++escape_held == ESCAPE_COUNT) {
+			escape_held = 0;
+			next_focus();
+		}
+		return;
+	}
+	for (; escape_held; escape_held--)
+		to_focus(escape);
+	to_focus(c);
+}
+
+/* Each VM's queue into its UART, as far as its receive FIFO takes it. */
+static void deliver(void)
+{
+	for (int i = 0; i < MAX_VMS; i++) {
+		struct vm_console *k = &cons[i];
+		struct vm *vm = &vms[i];
+		if (!k->in_count || vm->state != VM_RUNNING)
+			continue;
+		spin_lock(&vm->lock);
+		while (k->in_count && vm->console && vm->console->input_ready(vm->console_dev)) {
+			vm->console->input(vm->console_dev, k->in[k->in_head]);
+			k->in_head = (k->in_head + 1) % IN_QUEUE;
+			k->in_count--;
+		}
+		spin_unlock(&vm->lock);
+		if (!k->in_count)
+			k->in_dropped = false;
+	}
+}
+
+void console_service(void)
+{
+	uint64_t now = rdtsc();
+
+	if (this_cpu()->cpu_id != 0)
+		return;
+	if (now - last_poll >= tsc_hz / 1000000 * POLL_US) {
+		last_poll = now;
+		drain_uart();
+	}
+	while (rx_head != rx_tail) {
+		uint8_t c = rx[rx_head];
+		rx_head = (rx_head + 1) % RX_RING;
+		feed(c);
+	}
+	if (rx_lost) {
+		pr_warn("console: %u typed bytes lost (input came faster than Petrel took it)\n", rx_lost);
+		rx_lost = 0;
+	}
+	deliver();
+}
+
+bool console_wants_cpu0(void)
+{
+	if (rx_irq < 0)
+		return true; /* polled: CPU 0 must come round to read */
+	for (int i = 0; i < MAX_VMS; i++)
+		if (cons[i].in_count && vms[i].state == VM_RUNNING)
+			return true; /* the guest reads its FIFO without telling anyone */
+	return false;
+}

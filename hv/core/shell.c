@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Petrel's shell, on the serial console when it has the input focus
+ * (console.c; Ctrl-A three times moves it there).  It runs on CPU 0, in
+ * that CPU's run loop, a typed byte at a time: a line is edited
+ * (backspace, Ctrl-U, Ctrl-C; terminal escape sequences ignored) and run
+ * when it ends.  Every answer is plain lines; an error is one line.
+ */
+#include <arch/cpu.h>
+#include <petrel/console.h>
+#include <petrel/drivers.h>
+#include <petrel/lib.h>
+#include <petrel/log.h>
+#include <petrel/percpu.h>
+#include <petrel/vm.h>
+
+#include "core.h"
+
+#define LINE_MAX 120
+#define MAX_ARGS 8
+#define PAUSE_WAIT_US 200000 /* how long `vm pause` waits for every vCPU to leave the guest */
+
+static char line[LINE_MAX + 1];
+static uint32_t len;
+static bool overlong, after_cr;
+static enum { IN_TEXT, IN_ESC, IN_CSI } esc_state;
+
+static const char prompt[] = "petrel> ";
+
+static void echo(const char *s)
+{
+	for (; *s; s++)
+		log_console_byte(prompt, NULL, *s);
+}
+
+void shell_enter(void)
+{
+	echo(prompt);
+	echo(line); /* what was typed before the focus went elsewhere */
+}
+
+/* --- commands ----------------------------------------------------------- */
+
+struct command {
+	const char *name, *args, *help;
+	void (*run)(int argc, char **argv);
+};
+
+static const struct command commands[];
+
+static struct vm *vm_named(const char *name)
+{
+	for (uint32_t i = 0; i < MAX_VMS; i++)
+		if (vms[i].state != VM_FREE && !strcmp(vms[i].name, name))
+			return &vms[i];
+	log_raw("petrel: error: no VM named '%s' (vm list shows them)\n", name);
+	return NULL;
+}
+
+static const char *state_name(const struct vm *vm)
+{
+	switch (vm->state) {
+	case VM_RUNNING: return vm->paused ? "paused" : "running";
+	case VM_RESETTING: return "resetting";
+	case VM_STOPPED: return "stopped";
+	default: return "free";
+	}
+}
+
+static void cmd_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	log_raw("Petrel's shell; Ctrl-A three times moves the console's input to the next VM.\n");
+	for (const struct command *c = commands; c->name; c++) {
+		char usage[48];
+		pt_snprintf(usage, sizeof(usage), "%s%s%s", c->name, c->args[0] ? " " : "", c->args);
+		log_raw("  %-34s %s\n", usage, c->help);
+	}
+}
+
+static void cmd_version(int argc, char **argv)
+{
+	uint32_t n = 0;
+	(void)argc, (void)argv;
+	for (uint32_t c = 0; c < MAX_CPUS; c++)
+		n += percpu_of[c] != NULL;
+	log_raw("Petrel %s, %s backend, %u CPUs, up %llu s\n", PETREL_VERSION, vcpu_ops ? vcpu_ops->name : "no",
+		n, (unsigned long long)(rdtsc() / (tsc_hz ? tsc_hz : 1)));
+}
+
+static void vm_list(void)
+{
+	log_raw("%-16s %-10s %5s %8s  %s\n", "VM", "state", "vCPUs", "MiB", "CPUs (vCPU 0, 1, ...)");
+	for (uint32_t i = 0; i < MAX_VMS; i++) {
+		struct vm *vm = &vms[i];
+		char where[64] = "";
+		size_t n = 0;
+		if (vm->state == VM_FREE)
+			continue;
+		for (uint32_t j = 0; j < vm->nr_vcpus; j++)
+			n += (size_t)pt_snprintf(where + n, sizeof(where) - n, "%s%u", j ? "," : "", vm->vcpu[j].pcpu);
+		log_raw("%-16s %-10s %5u %8llu  %s%s\n", vm->name, state_name(vm), vm->nr_vcpus,
+			(unsigned long long)(vm->ram_size >> 20), where, vm->vcpu[0].floats ? " (floating)" : "");
+	}
+}
+
+static void vm_do_pause(struct vm *vm)
+{
+	uint64_t until = rdtsc() + tsc_hz / 1000000 * PAUSE_WAIT_US;
+
+	if (vm->state != VM_RUNNING) {
+		log_raw("petrel: error: vm %s is %s: only a running VM is paused\n", vm->name, state_name(vm));
+		return;
+	}
+	vm_pause(vm);
+	while (!vm_is_paused(vm) && rdtsc() < until)
+		cpu_relax();
+	if (vm_is_paused(vm))
+		log_raw("vm %s paused: its %u vCPU%s out of the guest and held\n", vm->name, vm->nr_vcpus,
+			vm->nr_vcpus == 1 ? "" : "s");
+	else
+		log_raw("vm %s pausing: a vCPU is still in the guest after %u ms\n", vm->name, PAUSE_WAIT_US / 1000);
+}
+
+static void cmd_vm(int argc, char **argv)
+{
+	struct vm *vm;
+
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		vm_list();
+		return;
+	}
+	if (argc != 3 || (strcmp(argv[1], "pause") && strcmp(argv[1], "resume") && strcmp(argv[1], "reset") &&
+			  strcmp(argv[1], "stop") && strcmp(argv[1], "output"))) {
+		log_raw("petrel: error: usage: vm list | vm pause|resume|reset|stop|output NAME\n");
+		return;
+	}
+	if (!(vm = vm_named(argv[2])))
+		return;
+	if (!strcmp(argv[1], "output")) {
+		console_show_output(vm, 4096);
+	} else if (!strcmp(argv[1], "pause")) {
+		vm_do_pause(vm);
+	} else if (!strcmp(argv[1], "resume")) {
+		if (!vm->paused) {
+			log_raw("petrel: error: vm %s is not paused\n", vm->name);
+			return;
+		}
+		vm_resume(vm);
+		log_raw("vm %s resumed\n", vm->name);
+	} else if (vm->state != VM_RUNNING && vm->state != VM_RESETTING) {
+		log_raw("petrel: error: vm %s is %s\n", vm->name, state_name(vm));
+	} else {
+		spin_lock(&vm->lock);
+		if (!strcmp(argv[1], "reset"))
+			vm_reset(vm, "the shell's vm reset");
+		else
+			vm_stop(vm, "the shell's vm stop");
+		spin_unlock(&vm->lock);
+		if (vm->paused)
+			vm_resume(vm); /* a reset VM starts afresh; a stopped one stays stopped */
+	}
+}
+
+static const char *vcpu_state(const struct vcpu *v)
+{
+	if (v->vm->state != VM_RUNNING)
+		return state_name(v->vm);
+	if (v->vm->paused)
+		return "paused";
+	if (v->wait_sipi)
+		return "waiting for SIPI";
+	if (v->halted)
+		return "halted";
+	return v->in_run ? "in guest" : "ready";
+}
+
+static void cmd_vcpu(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "list")) {
+		log_raw("petrel: error: usage: vcpu list\n");
+		return;
+	}
+	log_raw("%-16s %4s %4s %-17s %12s %8s\n", "VM", "vCPU", "CPU", "state", "exits", "moves");
+	for (uint32_t i = 0; i < MAX_VMS; i++)
+		for (uint32_t j = 0; vms[i].state != VM_FREE && j < vms[i].nr_vcpus; j++) {
+			const struct vcpu *v = &vms[i].vcpu[j];
+			log_raw("%-16s %4u %4u %-17s %12llu %8llu\n", vms[i].name, j, v->pcpu, vcpu_state(v),
+				(unsigned long long)v->exits_total, (unsigned long long)v->migrations);
+		}
+}
+
+static void cmd_stats(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	for (uint32_t i = 0; i < MAX_VMS; i++)
+		if (vms[i].state != VM_FREE)
+			vm_print_stats(&vms[i]);
+}
+
+static void cmd_cpus(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	run_show_cpus();
+}
+
+static void cmd_exitcost(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	if (!exit_floor_cpuid_ns) {
+		log_raw("petrel: error: the exit floor was not measured at boot\n");
+		return;
+	}
+	log_raw("exit floor (measured at boot, empty handlers): cpuid %llu ns, port read %llu ns\n",
+		(unsigned long long)exit_floor_cpuid_ns, (unsigned long long)exit_floor_in_ns);
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static void cmd_loglevel(int argc, char **argv)
+{
+	if (argc == 1) {
+		log_raw("loglevel %s\n", level_names[log_level]);
+		return;
+	}
+	for (int i = 0; argc == 2 && i < (int)ARRAY_SIZE(level_names); i++)
+		if (!strcmp(argv[1], level_names[i])) {
+			log_level = i;
+			log_raw("loglevel %s\n", level_names[i]);
+			return;
+		}
+	log_raw("petrel: error: usage: loglevel [error|warn|info|debug]\n");
+}
+
+/* The machine's reset: the chipset's reset control register (0xcf9, a
+ * full reset), then the keyboard controller's reset line. */
+static void cmd_reboot(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	log_raw("petrel: rebooting the machine\n");
+	outb(0xcf9, 0x02);
+	outb(0xcf9, 0x06);
+	udelay(100000);
+	outb(0x64, 0xfe);
+	udelay(100000);
+	log_raw("petrel: error: the machine did not reset\n");
+}
+
+static const struct command commands[] = {
+	{ "help", "", "this list", cmd_help },
+	{ "version", "", "Petrel's version, backend, CPUs, uptime", cmd_version },
+	{ "vm", "list", "the VMs: state, vCPUs, memory, CPUs", cmd_vm },
+	{ "vm", "pause|resume NAME", "hold every vCPU of the VM out of the guest, or let them go on", cmd_vm },
+	{ "vm", "reset|stop NAME", "reset the VM as a PC resets, or stop it for good", cmd_vm },
+	{ "vm", "output NAME", "the last 4 KiB the VM wrote on its console", cmd_vm },
+	{ "vcpu", "list", "every vCPU: its CPU, state, exits, moves between CPUs", cmd_vcpu },
+	{ "stats", "", "exits by reason and time in Petrel, per vCPU", cmd_stats },
+	{ "cpus", "", "the physical CPUs: what each runs, how idle", cmd_cpus },
+	{ "exitcost", "", "Petrel's own exit round trips, measured at boot", cmd_exitcost },
+	{ "loglevel", "[error|warn|info|debug]", "show or set what Petrel logs", cmd_loglevel },
+	{ "reboot", "", "reset the whole machine", cmd_reboot },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* Edit distance, for suggestions: names are short, the table is small. */
+static uint32_t distance(const char *a, const char *b)
+{
+	uint32_t prev[LINE_MAX + 1], cur[LINE_MAX + 1], la = (uint32_t)strlen(a), lb = (uint32_t)strlen(b);
+
+	if (la > LINE_MAX || lb > LINE_MAX)
+		return UINT32_MAX;
+	for (uint32_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (uint32_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (uint32_t j = 1; j <= lb; j++)
+			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] != b[j - 1]));
+		memcpy(prev, cur, sizeof(prev[0]) * (lb + 1));
+	}
+	return prev[lb];
+}
+
+static void unknown(const char *word)
+{
+	char close[120] = "";
+	size_t n = 0;
+
+	for (const struct command *c = commands; c->name; c++) {
+		if (c != commands && !strcmp(c->name, c[-1].name))
+			continue;
+		if (distance(word, c->name) <= 2 || !strncmp(word, c->name, strlen(word) ? strlen(word) : 1))
+			n += (size_t)pt_snprintf(close + n, sizeof(close) - n, "%s%s", n ? ", " : "", c->name);
+	}
+	log_raw("petrel: error: unknown command '%s'%s%s%s\n", word, n ? "; close: " : "", close,
+		n ? "" : " (help lists the commands)");
+}
+
+static void run_line(char *s)
+{
+	char *argv[MAX_ARGS + 1];
+	int argc = 0;
+
+	while (*s) {
+		while (*s == ' ')
+			*s++ = '\0';
+		if (!*s)
+			break;
+		if (argc == MAX_ARGS) {
+			log_raw("petrel: error: more than %d words\n", MAX_ARGS);
+			return;
+		}
+		argv[argc++] = s;
+		while (*s && *s != ' ')
+			s++;
+	}
+	if (!argc)
+		return;
+	argv[argc] = NULL;
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[0])) {
+			c->run(argc, argv);
+			return;
+		}
+	unknown(argv[0]);
+}
+
+/* --- the line editor ---------------------------------------------------- */
+
+static void end_line(void)
+{
+	echo("\n");
+	if (overlong)
+		log_raw("petrel: error: line too long (at most %d characters): not run\n", LINE_MAX);
+	else
+		run_line(line);
+	len = 0;
+	line[0] = '\0';
+	overlong = false;
+	echo(prompt);
+}
+
+void shell_input(uint8_t c)
+{
+	bool cr = after_cr;
+
+	after_cr = c == '\r';
+	if (esc_state == IN_ESC) { /* ESC [ starts a control sequence; ESC x is two bytes */
+		esc_state = c == '[' ? IN_CSI : IN_TEXT;
+		return;
+	}
+	if (esc_state == IN_CSI) { /* parameters until a final byte 0x40-0x7e */
+		if (c >= 0x40 && c <= 0x7e)
+			esc_state = IN_TEXT;
+		return;
+	}
+	switch (c) {
+	case '\n':
+		if (cr)
+			return; /* CR LF: one end of line */
+		/* fall through */
+	case '\r':
+		end_line();
+		return;
+	case 0x1b:
+		esc_state = IN_ESC;
+		return;
+	case 0x7f: case 0x08: /* backspace */
+		if (len && !overlong) {
+			line[--len] = '\0';
+			echo("\b \b");
+		}
+		return;
+	case 0x03: /* Ctrl-C: drop the line */
+	case 0x15: /* Ctrl-U */
+		echo(c == 0x03 ? "^C\n" : "\n");
+		len = 0;
+		line[0] = '\0';
+		overlong = false;
+		echo(prompt);
+		return;
+	default:
+		break;
+	}
+	if (c < 0x20 || c > 0x7e)
+		return; /* other control bytes, and non-ASCII: ignored */
+	if (len == LINE_MAX) {
+		overlong = true;
+		return;
+	}
+	line[len++] = (char)c;
+	line[len] = '\0';
+	char b[2] = { (char)c, '\0' };
+	echo(b);
+}
