@@ -30,6 +30,7 @@
 #include <arch/cpu.h>
 #include <petrel/acpi.h>
 #include <petrel/console.h>
+#include <petrel/console_input.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -41,7 +42,6 @@
 #define OUT_RING 4096  /* a VM's recent output */
 #define LINE_MAX 160   /* an unfocused VM's line is printed at this length */
 #define POLL_US 500
-#define ESCAPE_COUNT 3
 
 struct vm_console {
 	char line[LINE_MAX + 1]; /* an unfocused VM's line so far */
@@ -59,8 +59,7 @@ static volatile uint32_t rx_head, rx_tail; /* console_irq writes at tail; CPU 0 
 static uint32_t rx_lost;
 static int focus = CONSOLE_SHELL;
 static bool focus_set;
-static uint8_t escape = 0x01;
-static uint32_t escape_held;
+static struct escape escape = { .ch = 0x01 };
 static int rx_irq = -1; /* the UART's ISA IRQ when it interrupts, else -1 */
 static uint64_t last_poll;
 
@@ -91,7 +90,7 @@ void console_init(const struct acpi_info *acpi, uint8_t conswitch)
 {
 	int irq = uart_isa_irq();
 
-	escape = conswitch;
+	escape.ch = conswitch;
 	if (irq >= 0 && !ioapic_route_isa(acpi, (unsigned)irq, UART_VECTOR, this_cpu()->apic_id)) {
 		rx_irq = irq;
 		uart_rx_irq_enable();
@@ -105,7 +104,7 @@ static const char *focus_name(void)
 
 void console_start(void)
 {
-	char esc = (char)('A' + escape - 1);
+	char esc = (char)('A' + escape.ch - 1);
 
 	if (rx_irq >= 0)
 		pr_info("console: input by interrupt (IRQ %d), to %s%s; Ctrl-%c three times moves it\n", rx_irq,
@@ -215,11 +214,11 @@ static void next_focus(void)
 	}
 	if (focus == CONSOLE_SHELL) {
 		pr_info("console: input to Petrel's shell (Ctrl-%c three times: to the next)\n",
-			'A' + escape - 1);
+			'A' + escape.ch - 1);
 		shell_enter();
 	} else {
 		pr_info("console: input to vm %s (Ctrl-%c three times: to the next)\n", vms[focus].name,
-			'A' + escape - 1);
+			'A' + escape.ch - 1);
 	}
 }
 
@@ -247,16 +246,14 @@ static void to_focus(uint8_t c)
 
 static void feed(uint8_t c)
 {
-	if (c == escape) {
-		if (++escape_held == ESCAPE_COUNT) {
-			escape_held = 0;
-			next_focus();
-		}
-		return;
-	}
-	for (; escape_held; escape_held--)
-		to_focus(escape);
-	to_focus(c);
+	uint8_t out[ESCAPE_COUNT];
+	bool next;
+	uint32_t n = escape_feed(&escape, c, out, &next);
+
+	for (uint32_t i = 0; i < n; i++)
+		to_focus(out[i]);
+	if (next)
+		next_focus();
 }
 
 /* Each VM's queue into its UART, as far as its receive FIFO takes it. */

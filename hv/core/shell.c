@@ -3,11 +3,13 @@
  * Petrel's shell, on the serial console when it has the input focus
  * (console.c; Ctrl-A three times moves it there).  It runs on CPU 0, in
  * that CPU's run loop, a typed byte at a time: a line is edited
- * (backspace, Ctrl-U, Ctrl-C; terminal escape sequences ignored) and run
- * when it ends.  Every answer is plain lines; an error is one line.
+ * (console_input.c: backspace, Ctrl-U, Ctrl-C; terminal escape sequences
+ * ignored) and run when it ends.  Every answer is plain lines; an error is
+ * one line.
  */
 #include <arch/cpu.h>
 #include <petrel/console.h>
+#include <petrel/console_input.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -16,14 +18,10 @@
 
 #include "core.h"
 
-#define LINE_MAX 120
 #define MAX_ARGS 8
 #define PAUSE_WAIT_US 200000 /* how long `vm pause` waits for every vCPU to leave the guest */
 
-static char line[LINE_MAX + 1];
-static uint32_t len;
-static bool overlong, after_cr;
-static enum { IN_TEXT, IN_ESC, IN_CSI } esc_state;
+static struct line_editor editor;
 
 static const char prompt[] = "petrel> ";
 
@@ -36,7 +34,7 @@ static void echo(const char *s)
 void shell_enter(void)
 {
 	echo(prompt);
-	echo(line); /* what was typed before the focus went elsewhere */
+	echo(editor.buf); /* what was typed before the focus went elsewhere */
 }
 
 /* --- commands ----------------------------------------------------------- */
@@ -262,24 +260,6 @@ static const struct command commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-/* Edit distance, for suggestions: names are short, the table is small. */
-static uint32_t distance(const char *a, const char *b)
-{
-	uint32_t prev[LINE_MAX + 1], cur[LINE_MAX + 1], la = (uint32_t)strlen(a), lb = (uint32_t)strlen(b);
-
-	if (la > LINE_MAX || lb > LINE_MAX)
-		return UINT32_MAX;
-	for (uint32_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (uint32_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (uint32_t j = 1; j <= lb; j++)
-			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] != b[j - 1]));
-		memcpy(prev, cur, sizeof(prev[0]) * (lb + 1));
-	}
-	return prev[lb];
-}
-
 static void unknown(const char *word)
 {
 	char close[120] = "";
@@ -288,7 +268,7 @@ static void unknown(const char *word)
 	for (const struct command *c = commands; c->name; c++) {
 		if (c != commands && !strcmp(c->name, c[-1].name))
 			continue;
-		if (distance(word, c->name) <= 2 || !strncmp(word, c->name, strlen(word) ? strlen(word) : 1))
+		if (edit_distance(word, c->name) <= 2 || !strncmp(word, c->name, strlen(word) ? strlen(word) : 1))
 			n += (size_t)pt_snprintf(close + n, sizeof(close) - n, "%s%s", n ? ", " : "", c->name);
 	}
 	log_raw("petrel: error: unknown command '%s'%s%s%s\n", word, n ? "; close: " : "", close,
@@ -298,24 +278,14 @@ static void unknown(const char *word)
 static void run_line(char *s)
 {
 	char *argv[MAX_ARGS + 1];
-	int argc = 0;
+	int argc = line_split(s, argv, MAX_ARGS);
 
-	while (*s) {
-		while (*s == ' ')
-			*s++ = '\0';
-		if (!*s)
-			break;
-		if (argc == MAX_ARGS) {
-			log_raw("petrel: error: more than %d words\n", MAX_ARGS);
-			return;
-		}
-		argv[argc++] = s;
-		while (*s && *s != ' ')
-			s++;
+	if (argc < 0) {
+		log_raw("petrel: error: more than %d words\n", MAX_ARGS);
+		return;
 	}
 	if (!argc)
 		return;
-	argv[argc] = NULL;
 	for (const struct command *c = commands; c->name; c++)
 		if (!strcmp(c->name, argv[0])) {
 			c->run(argc, argv);
@@ -324,71 +294,29 @@ static void run_line(char *s)
 	unknown(argv[0]);
 }
 
-/* --- the line editor ---------------------------------------------------- */
-
-static void end_line(void)
-{
-	echo("\n");
-	if (overlong)
-		log_raw("petrel: error: line too long (at most %d characters): not run\n", LINE_MAX);
-	else
-		run_line(line);
-	len = 0;
-	line[0] = '\0';
-	overlong = false;
-	echo(prompt);
-}
+/* --- the line editor (console_input.c) ------------------------------------ */
 
 void shell_input(uint8_t c)
 {
-	bool cr = after_cr;
+	char out[8];
 
-	after_cr = c == '\r';
-	if (esc_state == IN_ESC) { /* ESC [ starts a control sequence; ESC x is two bytes */
-		esc_state = c == '[' ? IN_CSI : IN_TEXT;
-		return;
-	}
-	if (esc_state == IN_CSI) { /* parameters until a final byte 0x40-0x7e */
-		if (c >= 0x40 && c <= 0x7e)
-			esc_state = IN_TEXT;
-		return;
-	}
-	switch (c) {
-	case '\n':
-		if (cr)
-			return; /* CR LF: one end of line */
-		/* fall through */
-	case '\r':
-		end_line();
-		return;
-	case 0x1b:
-		esc_state = IN_ESC;
-		return;
-	case 0x7f: case 0x08: /* backspace */
-		if (len && !overlong) {
-			line[--len] = '\0';
-			echo("\b \b");
-		}
-		return;
-	case 0x03: /* Ctrl-C: drop the line */
-	case 0x15: /* Ctrl-U */
-		echo(c == 0x03 ? "^C\n" : "\n");
-		len = 0;
-		line[0] = '\0';
-		overlong = false;
+	switch (line_feed(&editor, c, out, sizeof(out))) {
+	case LINE_READY:
+		echo(out);
+		run_line(editor.buf);
+		break;
+	case LINE_TOO_LONG:
+		echo(out);
+		log_raw("petrel: error: line too long (at most %d characters): not run\n", LINE_EDIT_MAX);
+		break;
+	case LINE_CANCELLED:
+		echo(out);
 		echo(prompt);
 		return;
-	default:
-		break;
-	}
-	if (c < 0x20 || c > 0x7e)
-		return; /* other control bytes, and non-ASCII: ignored */
-	if (len == LINE_MAX) {
-		overlong = true;
+	case LINE_NONE:
+		echo(out);
 		return;
 	}
-	line[len++] = (char)c;
-	line[len] = '\0';
-	char b[2] = { (char)c, '\0' };
-	echo(b);
+	line_reset(&editor);
+	echo(prompt);
 }
