@@ -396,11 +396,13 @@ test_shell() {
 		grep -aq 'vm linux1 paused: its 2 vCPUs out of the guest and held' "$log" &&
 		pass "$t: vm pause holds every vCPU of the VM out of the guest (exits stay at $paused over 4 s)" ||
 		fail "$t: vm pause holds the VM's vCPUs" "paused exit counts: '$(echo "$paused" | tr '\n' ' ')'"
-	expect "$t: help, version, vm list, vcpu list, cpus, stats, exitcost, loglevel, vm output answer" "$out" \
+	expect "$t: help, version, vm list, vcpu list, cpus, stats, exitcost, loglevel, vm output, vm reset, vm stop answer" "$out" \
 		'^=== wait /reboot \+reset the whole machine/: matched' '^=== wait /linux0 \+running/: matched' \
 		'^=== wait /cpu 1: APIC ID/: matched' '^=== wait /exit floor' '^=== wait /loglevel info/: matched' \
-		'^=== wait /--- end ---/: matched'
-	expect "$t: bad input gets one error line: unknown VM, bad usage, unknown command (with close ones), over-long line, resume of a running VM" "$out" \
+		'^=== wait /--- end ---/: matched' "^=== wait /vm linux1 reset: the shell's vm reset/: matched" \
+		"^=== wait /linux1 \\+stopped/: matched"
+	expect "$t: bad input gets one error line: unknown VM, bad usage, unknown command (with close ones), over-long line, resume of a running VM, stop of a stopped one" "$out" \
+		'^=== wait /vm linux1 is stopped/: matched' \
 		"^=== wait /no VM named 'nosuchvm'/: matched" '^=== wait /usage: vm list/: matched' \
 		"^=== wait /unknown command 'vmm'; close: vm/: matched" "^=== wait /unknown command 'frobnicate'" \
 		'^=== wait /line too long/: matched' '^=== wait /vm linux1 is not paused/: matched'
