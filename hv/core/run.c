@@ -172,7 +172,12 @@ void vm_resume(struct vm *vm)
 
 bool vm_is_paused(struct vm *vm)
 {
-	return __atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST) && vm_others_out(vm, NULL);
+	if (!__atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST) || !vm_others_out(vm, NULL))
+		return false;
+	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+		if ((__atomic_load_n(&vm->vcpu[i].valid, __ATOMIC_ACQUIRE) & REG_ALL_STATE) != REG_ALL_STATE)
+			return false; /* its CPU has not fetched them yet (tick_all) */
+	return true;
 }
 
 /* The first of the vCPU's interrupt sources (device.h) with a vector for
@@ -270,6 +275,10 @@ static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
 		if (vm->state != VM_RUNNING)
 			continue;
 		spin_lock(&vm->lock);
+		/* A paused vCPU's registers all fetched, here where its VMCS is:
+		 * the shell (and a debugger) read them from any CPU. */
+		if (vm->paused && (v->valid & REG_ALL_STATE) != REG_ALL_STATE)
+			vcpu_need(v, REG_ALL_STATE);
 		if (vm->state == VM_RUNNING) {
 			d = vm_timers(vm);
 			vcpu_take_signals(v);

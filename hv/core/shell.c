@@ -11,6 +11,7 @@
 #include <petrel/console.h>
 #include <petrel/console_input.h>
 #include <petrel/drivers.h>
+#include <petrel/gmem.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/percpu.h>
@@ -45,6 +46,8 @@ struct command {
 };
 
 static const struct command commands[];
+static struct vcpu *paused_vcpu(const char *name, const char *which);
+static void cmd_vcpu_regs(struct vcpu *v);
 
 static struct vm *vm_named(const char *name)
 {
@@ -175,8 +178,15 @@ static const char *vcpu_state(const struct vcpu *v)
 
 static void cmd_vcpu(int argc, char **argv)
 {
+	struct vcpu *pv;
+
+	if (argc == 4 && !strcmp(argv[1], "regs")) {
+		if ((pv = paused_vcpu(argv[2], argv[3])))
+			cmd_vcpu_regs(pv);
+		return;
+	}
 	if (argc != 2 || strcmp(argv[1], "list")) {
-		log_raw("petrel: error: usage: vcpu list\n");
+		log_raw("petrel: error: usage: vcpu list | vcpu regs VM N\n");
 		return;
 	}
 	log_raw("%-16s %4s %4s %-17s %12s %8s\n", "VM", "vCPU", "CPU", "state", "exits", "moves");
@@ -211,6 +221,206 @@ static void cmd_exitcost(int argc, char **argv)
 	}
 	log_raw("exit floor (measured at boot, empty handlers): cpuid %llu ns, port read %llu ns\n",
 		(unsigned long long)exit_floor_cpuid_ns, (unsigned long long)exit_floor_in_ns);
+}
+
+/* --- a paused VM's vCPUs and memory --------------------------------------- */
+
+static bool parse_num(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* vCPU `which` of VM `name`, which must be paused (its registers are then
+ * in v->regs, fetched by its own CPU: run.c). */
+static struct vcpu *paused_vcpu(const char *name, const char *which)
+{
+	struct vm *vm = vm_named(name);
+	uint64_t n;
+
+	if (!vm)
+		return NULL;
+	if (!parse_num(which, &n) || n >= vm->nr_vcpus) {
+		log_raw("petrel: error: vm %s has vCPUs 0 to %u, not '%s'\n", vm->name, vm->nr_vcpus - 1, which);
+		return NULL;
+	}
+	if (!vm_is_paused(vm)) {
+		log_raw("petrel: error: vm %s is %s: pause it first (vm pause %s)\n", vm->name,
+			vm->paused ? "still pausing" : state_name(vm), vm->name);
+		return NULL;
+	}
+	return &vm->vcpu[n];
+}
+
+static void print_seg(const char *name, const struct segment *s)
+{
+	log_raw("  %-4s sel %04x base %016llx limit %08x attr %03x\n", name, s->sel, (unsigned long long)s->base,
+		s->limit, s->attr);
+}
+
+static void cmd_vcpu_regs(struct vcpu *v)
+{
+	static const char *const gpr_names[NR_GPRS] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+							 "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+	static const char *const seg_names[NR_SEGS] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
+	const struct vcpu_regs *r = &v->regs;
+	const struct vcpu_irq_source *src = NULL;
+
+	log_raw("vm %s vcpu %u (CPL %u, %s):\n", v->vm->name, v->id, r->cpl,
+		v->wait_sipi ? "waiting for SIPI" : v->halted ? "halted" : "paused");
+	log_raw("  rip %016llx rflags %016llx\n", (unsigned long long)r->rip, (unsigned long long)r->rflags);
+	for (int i = 0; i < NR_GPRS; i += 4)
+		log_raw("  %-3s %016llx %-3s %016llx %-3s %016llx %-3s %016llx\n", gpr_names[i],
+			(unsigned long long)r->gpr[i], gpr_names[i + 1], (unsigned long long)r->gpr[i + 1],
+			gpr_names[i + 2], (unsigned long long)r->gpr[i + 2], gpr_names[i + 3],
+			(unsigned long long)r->gpr[i + 3]);
+	log_raw("  cr0 %016llx cr2 %016llx cr3 %016llx\n  cr4 %016llx efer %016llx\n",
+		(unsigned long long)r->cr0, (unsigned long long)r->cr2, (unsigned long long)r->cr3,
+		(unsigned long long)r->cr4, (unsigned long long)r->efer);
+	for (int i = 0; i < NR_SEGS; i++)
+		print_seg(seg_names[i], &r->seg[i]);
+	log_raw("  gdtr base %016llx limit %04x  idtr base %016llx limit %04x\n", (unsigned long long)r->gdtr.base,
+		r->gdtr.limit, (unsigned long long)r->idtr.base, r->idtr.limit);
+	spin_lock(&v->vm->lock);
+	for (unsigned i = 0; i < VCPU_IRQ_SOURCES && v->irq[i].pending && !src; i++)
+		if (v->irq[i].pending(v->irq[i].ctx))
+			src = &v->irq[i];
+	spin_unlock(&v->vm->lock);
+	log_raw("  pending: %s%s%s%s\n",
+		v->event.pending ? (v->event.type == EV_NMI ? "NMI being injected " :
+				    v->event.type == EV_EXCEPTION ? "exception being injected " :
+								    "interrupt being injected ") : "",
+		v->nmi_pending ? "NMI " : "", src ? "an interrupt for the guest " : "",
+		v->event.pending || v->nmi_pending || src ? "" : "nothing");
+}
+
+/* The guest-physical page behind gva through v's page tables, as a
+ * supervisor read would find it (accessed flags set, as the CPU's own walk
+ * sets them); false with the line printed if there is none. */
+static bool shell_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
+{
+	uint32_t err = 0;
+	int rc;
+
+	if (v->regs.efer & EFER_LMA) { /* canonical: bits 63..47 (56 with 5-level paging) all equal */
+		unsigned bits = (v->regs.cr4 & CR4_LA57) ? 56 : 47;
+		uint64_t top = gva >> bits;
+		if (top && top != (~0ull >> bits)) {
+			log_raw("petrel: error: 0x%llx is not canonical\n", (unsigned long long)gva);
+			return false;
+		}
+	} else {
+		gva &= 0xffffffffull;
+	}
+	spin_lock(&v->vm->lock);
+	rc = gva_translate(v, gva, 0, gpa, &err);
+	spin_unlock(&v->vm->lock);
+	if (rc) {
+		log_raw("petrel: error: 0x%llx is not mapped for a read (#PF error code 0x%x)\n",
+			(unsigned long long)gva, err);
+		return false;
+	}
+	return true;
+}
+
+static void cmd_translate(int argc, char **argv)
+{
+	struct vcpu *v;
+	uint64_t gva, gpa;
+
+	if (argc != 4 || !parse_num(argv[3], &gva)) {
+		log_raw("petrel: error: usage: translate VM VCPU ADDRESS\n");
+		return;
+	}
+	if (!(v = paused_vcpu(argv[1], argv[2])) || !shell_translate(v, gva, &gpa))
+		return;
+	log_raw("vm %s vcpu %u: 0x%llx -> guest-physical 0x%llx (CR3 0x%llx)\n", v->vm->name, v->id,
+		(unsigned long long)gva, (unsigned long long)gpa, (unsigned long long)v->regs.cr3);
+}
+
+#define MEM_MAX 4096
+
+/* 16 bytes a line, hex and ASCII. */
+static void dump_line(uint64_t addr, const uint8_t *b, uint32_t n)
+{
+	char hex[16 * 3 + 1] = "", asc[17] = "";
+	size_t h = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		h += (size_t)pt_snprintf(hex + h, sizeof(hex) - h, "%02x ", b[i]);
+		asc[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+	}
+	asc[n] = '\0';
+	log_raw("  %016llx  %-48s %s\n", (unsigned long long)addr, hex, asc);
+}
+
+/* mem VM ADDRESS LENGTH: guest-physical RAM and ROM (a device's registers
+ * are not read: reading may change them); mem VM vcpu N ADDRESS LENGTH:
+ * guest-virtual, through that paused vCPU's page tables. */
+static void cmd_mem(int argc, char **argv)
+{
+	struct vm *vm;
+	struct vcpu *v = NULL;
+	uint64_t addr, len;
+	bool virt = argc == 6;
+
+	if ((argc != 4 && argc != 6) || (virt && strcmp(argv[2], "vcpu")) ||
+	    !parse_num(argv[virt ? 4 : 2], &addr) || !parse_num(argv[virt ? 5 : 3], &len)) {
+		log_raw("petrel: error: usage: mem VM ADDRESS LENGTH | mem VM vcpu N ADDRESS LENGTH\n");
+		return;
+	}
+	if (!len || len > MEM_MAX) {
+		log_raw("petrel: error: a length of 1 to %u bytes\n", MEM_MAX);
+		return;
+	}
+	if (virt ? !(v = paused_vcpu(argv[1], argv[3])) : !(vm = vm_named(argv[1])))
+		return;
+	if (virt)
+		vm = v->vm;
+	log_raw("vm %s, %s 0x%llx, %llu bytes:\n", vm->name, virt ? "guest-virtual" : "guest-physical",
+		(unsigned long long)addr, (unsigned long long)len);
+	for (uint64_t done = 0; done < len;) {
+		uint64_t a = addr + done, gpa = a, n = MIN(len - done, 16 - (a & 15));
+		uint8_t buf[16];
+		const void *host;
+		if (virt && !shell_translate(v, a, &gpa))
+			return;
+		spin_lock(&vm->lock);
+		host = gpa_to_hva(vm, gpa, n);
+		if (host)
+			memcpy(buf, host, n);
+		spin_unlock(&vm->lock);
+		if (!host) {
+			log_raw("petrel: error: guest-physical 0x%llx is not RAM or ROM: not read\n",
+				(unsigned long long)gpa);
+			return;
+		}
+		dump_line(a, buf, (uint32_t)n);
+		done += n;
+	}
 }
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -252,6 +462,10 @@ static const struct command commands[] = {
 	{ "vm", "reset|stop NAME", "reset the VM as a PC resets, or stop it for good", cmd_vm },
 	{ "vm", "output NAME", "the last 4 KiB the VM wrote on its console", cmd_vm },
 	{ "vcpu", "list", "every vCPU: its CPU, state, exits, moves between CPUs", cmd_vcpu },
+	{ "vcpu", "regs VM N", "a paused vCPU's registers and pending events", cmd_vcpu },
+	{ "translate", "VM N ADDRESS", "a guest-virtual address through a paused vCPU's page tables", cmd_translate },
+	{ "mem", "VM ADDRESS LENGTH", "guest-physical memory (RAM and ROM), hex and ASCII", cmd_mem },
+	{ "mem", "VM vcpu N ADDRESS LENGTH", "guest-virtual memory through a paused vCPU's page tables", cmd_mem },
 	{ "stats", "", "exits by reason and time in Petrel, per vCPU", cmd_stats },
 	{ "cpus", "", "the physical CPUs: what each runs, how idle", cmd_cpus },
 	{ "exitcost", "", "Petrel's own exit round trips, measured at boot", cmd_exitcost },

@@ -365,7 +365,7 @@ test_linux_two() {
 test_shell() {
 	local be=$1 t="$1 shell" log=$LOGDIR/$1-shell.txt out=$LOGDIR/$1-shell-steps.txt port sock
 	local m0="$B/guest/vmlinuz vm=linux0 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux0\""
-	local m1="$B/guest/vmlinuz vm=linux1 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux1\""
+	local m1="$B/guest/vmlinuz vm=linux1 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux1 nokaslr\""
 	local i1="$B/guest/initrd.gz vm=linux1 role=initrd"
 	guest_image_present "$t" || return
 	if [ "$be" = svm ]; then
@@ -406,6 +406,23 @@ test_shell() {
 		"^=== wait /no VM named 'nosuchvm'/: matched" '^=== wait /usage: vm list/: matched' \
 		"^=== wait /unknown command 'vmm'; close: vm/: matched" "^=== wait /unknown command 'frobnicate'" \
 		'^=== wait /line too long/: matched' '^=== wait /vm linux1 is not paused/: matched'
+	# The paused vCPU's view: its registers; the same bytes read through its
+	# page tables (the direct map) and by guest-physical address.
+	local vdump pdump
+	vdump=$(grep -aE '^  ffffffff810000[0-2]0  ' "$log" | cut -c21-68)
+	pdump=$(grep -aE '^  00000000010000[0-2]0  ' "$log" | cut -c21-68)
+	grep -aqE '^  rip [0-9a-f]{16} rflags [0-9a-f]{16}$' "$log" && grep -aqE '^  cr0 [0-9a-f]{16} cr2' "$log" &&
+		grep -aqE '^  cs +sel [0-9a-f]{4} base' "$log" &&
+		pass "$t: vcpu regs shows a paused vCPU's general, control and segment registers and pending events" ||
+		fail "$t: vcpu regs shows a paused vCPU's registers" "(log: $log)"
+	[ "$(echo "$vdump" | wc -l)" = 3 ] && [ -n "$(echo "$vdump" | tr -d ' \n')" ] && [ "$vdump" = "$pdump" ] &&
+		grep -aq "^=== wait /0xffffffff81000010 -> guest-physical 0x1000010/: matched" "$out" &&
+		pass "$t: translate and mem by guest-virtual address go through the paused vCPU's page tables (the same 48 bytes as by guest-physical address)" ||
+		fail "$t: translate and mem through the vCPU's page tables" "virtual '$(echo "$vdump" | head -1)' physical '$(echo "$pdump" | head -1)'"
+	expect "$t: unmapped, non-canonical, non-RAM addresses, a vCPU that is not there and a running VM get their error line" "$out" \
+		'^=== wait /0x10 is not mapped for a read/: matched' '^=== wait /0x100000000000000 is not canonical/: matched' \
+		'^=== wait /guest-physical 0xfee00000 is not RAM or ROM: not read/: matched' \
+		"^=== wait /vm linux1 has vCPUs 0 to 1, not '7'/: matched" '^=== wait /vm linux0 is running: pause it first/: matched'
 	local c0 c1
 	c0=$(section clock0 "$out") c1=$(section clock1 "$out")
 	[ -n "$c0" ] && [ -n "$c1" ] && [ $((c1 - c0)) -ge -2 ] && [ $((c1 - c0)) -le 2 ] &&

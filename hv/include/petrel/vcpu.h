@@ -41,6 +41,8 @@ enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_T
 #define REG_SEGS (1u << 3)   /* segments, gdtr, idtr, cpl */
 #define REG_PDPTE (1u << 4)  /* the PAE PDPTE registers (VMX keeps them; SVM reads memory) */
 #define REG_TSC_OFFSET (1u << 5) /* tsc_offset (write-only: a WRMSR to IA32_TSC changed it) */
+/* Everything a debugger or the shell shows of a paused vCPU. */
+#define REG_ALL_STATE (REG_GPRS | REG_RIP | REG_CR | REG_SEGS)
 
 struct vcpu_regs {
 	uint64_t gpr[NR_GPRS];

@@ -135,7 +135,9 @@ bool vm_others_out(struct vm *vm, const struct vcpu *except);
  * vm_pause kicks every vCPU out and keeps them out until vm_resume; its
  * devices and clock go on (timers fire, interrupts wait to be taken).
  * vm_pause returns at once; vm_is_paused says when no vCPU is left in
- * the guest.  Either may be called with or without the VM's lock. */
+ * the guest and each one's registers are in its struct vcpu_regs
+ * (REG_ALL_STATE valid: fetched by its own CPU, so any CPU may read them).
+ * Either may be called with or without the VM's lock. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);

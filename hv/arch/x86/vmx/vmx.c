@@ -637,6 +637,10 @@ static void vmx_get_regs(struct vcpu *v, uint32_t groups)
 	struct vmx_vcpu *xv = v->arch;
 	struct vcpu_regs *r = &v->regs;
 
+	/* Outside an exit (a paused vCPU's registers, run.c) another vCPU's
+	 * VMCS may be the current one here, or this one cleared for a move. */
+	if (current_vmcs[this_cpu()->cpu_id] != xv->vmcs_pa && vmcs_load(v, xv))
+		return;
 	if (groups & REG_RIP) {
 		r->rip = vmcs_readnat(GUEST_RIP);
 		r->rflags = vmcs_readnat(GUEST_RFLAGS);
