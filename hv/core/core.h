@@ -36,6 +36,17 @@ int pvclock_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val);
 
 /* emulate.c: instructions Petrel looks at itself */
 int vcpu_decode(struct vcpu *v, struct x86_insn *insn);
+/* The bytes at CS:rip, as many as the guest can fetch (up to 15), and
+ * the mode to decode them in. */
+enum x86_mode;
+size_t vcpu_insn_bytes(struct vcpu *v, uint64_t rip, uint8_t bytes[15], enum x86_mode *mode);
+/* vm.c: an exit kind's name, as the statistics print it */
+const char *exit_kind_name(enum exit_kind k);
+/* profile.c: the live exit profiler (the shell's `profile`) */
+void profile_exit(struct vcpu *v, enum exit_kind kind, uint64_t rip, uint64_t tsc_in_petrel);
+int profile_start(struct vm *vm, uint32_t seconds);
+void profile_service(void);
+bool profile_pending(void); /* a VM is profiled: CPU 0 must come round to end it */
 int emulate_mmio(struct vcpu *v);
 
 /* string_io.c: INS/OUTS, at most STRING_IO_CHUNK elements per exit */

@@ -48,14 +48,28 @@ static enum x86_mode vcpu_mode(struct vcpu *v)
 	return (cs & SEG_ATTR_DB) ? X86_MODE_32 : X86_MODE_16;
 }
 
-/* The linear address of RIP. */
-static uint64_t rip_linear(struct vcpu *v, enum x86_mode mode)
+/* The linear address of an instruction pointer. */
+static uint64_t rip_linear(struct vcpu *v, uint64_t pc, enum x86_mode mode)
 {
-	uint64_t pc = v->regs.rip;
-
 	if (mode == X86_MODE_64)
 		return pc;
 	return (uint32_t)(v->regs.seg[SEG_CS].base + pc);
+}
+
+size_t vcpu_insn_bytes(struct vcpu *v, uint64_t rip, uint8_t bytes[X86_MAX_INSN_LEN], enum x86_mode *mode)
+{
+	size_t avail = 0;
+	uint64_t pc;
+
+	*mode = vcpu_mode(v);
+	pc = rip_linear(v, rip, *mode);
+	while (avail < X86_MAX_INSN_LEN) {
+		size_t chunk = MIN(X86_MAX_INSN_LEN - avail, PAGE_SIZE - ((pc + avail) & (PAGE_SIZE - 1)));
+		if (guest_fetch(v, pc + avail, bytes + avail, chunk))
+			break;
+		avail += chunk;
+	}
+	return avail;
 }
 
 /* Fetches the bytes at CS:RIP (stopping early at a page the guest cannot
@@ -64,16 +78,10 @@ static uint64_t rip_linear(struct vcpu *v, enum x86_mode mode)
 int vcpu_decode(struct vcpu *v, struct x86_insn *insn)
 {
 	uint8_t bytes[X86_MAX_INSN_LEN];
-	size_t avail = 0;
-	enum x86_mode mode = vcpu_mode(v);
-	uint64_t pc = rip_linear(v, mode);
+	enum x86_mode mode;
+	size_t avail = vcpu_insn_bytes(v, v->regs.rip, bytes, &mode);
+	uint64_t pc = rip_linear(v, v->regs.rip, mode);
 
-	while (avail < sizeof(bytes)) {
-		size_t chunk = MIN(sizeof(bytes) - avail, PAGE_SIZE - ((pc + avail) & (PAGE_SIZE - 1)));
-		if (guest_fetch(v, pc + avail, bytes + avail, chunk))
-			break;
-		avail += chunk;
-	}
 	if (x86_decode(bytes, avail, mode, insn) != X86_DECODE_OK) {
 		pr_err("vm %s: cannot decode the instruction at 0x%llx (%zu bytes readable)\n",
 		       v->vm->name, (unsigned long long)pc, avail);
@@ -119,7 +127,7 @@ void vcpu_insn_done(struct vcpu *v, uint64_t rflags_before)
  * outside RAM, and Petrel does not execute from the bus. */
 static int fetch_fault(struct vcpu *v)
 {
-	uint64_t gpa, pc = rip_linear(v, vcpu_mode(v));
+	uint64_t gpa, pc = rip_linear(v, v->regs.rip, vcpu_mode(v));
 	uint32_t err;
 
 	if (gva_translate(v, pc, GACC_FETCH | (v->regs.cpl == 3 ? GACC_USER : 0), &gpa, &err)) {

@@ -422,6 +422,7 @@ static struct vcpu *pick(struct pcpu_queue *q, uint64_t *deadline)
 	struct vcpu *cur = q->cur, *other;
 
 	console_service(); /* CPU 0: what was typed goes to the VM or shell with the focus */
+	profile_service(); /* CPU 0: a profile that has run its time is printed */
 	periodic_stats();
 	tick_all(q, deadline);
 	other = least_used(q, cur);
@@ -454,7 +455,7 @@ static uint64_t budget(struct pcpu_queue *q, struct vcpu *v, uint64_t deadline, 
 		uint64_t left = end > v->vruntime ? end - v->vruntime : 1;
 		b = b ? MIN(b, left) : left;
 	}
-	if ((this_cpu()->cpu_id == 0 && console_wants_cpu0()) || stats_interval_s)
+	if ((this_cpu()->cpu_id == 0 && (console_wants_cpu0() || profile_pending())) || stats_interval_s)
 		b = b ? MIN(b, us_to_tsc(CONSOLE_WAIT_US)) : us_to_tsc(CONSOLE_WAIT_US);
 	/* Where a kick may not take the CPU out of the guest (Bochs's VMX),
 	 * a vCPU whose VM runs on other CPUs too comes out by itself. */
@@ -571,12 +572,18 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 		v->run_until = b ? now + b : 0;
 		v->tsc_in_hv += now - v->tsc_exit;
 		do {
+			enum exit_kind kind;
+			uint64_t rip;
 			load_guest_extras(v);
 			vcpu_ops->run(v);
 			v->tsc_exit = rdtsc();
 			save_guest_extras(v);
+			kind = v->exit.kind;
+			rip = v->regs.rip; /* every backend fetches it at the exit */
 			spin_lock(&vm->lock);
 			exit_dispatch(v);
+			if (__builtin_expect(vm->profiling, 0))
+				profile_exit(v, kind, rip, rdtsc() - v->tsc_exit);
 			finish_requests(vm);
 			if ((again = stay_in(q, v)))
 				deliver_irq(v);

@@ -423,6 +423,30 @@ static void cmd_mem(int argc, char **argv)
 	}
 }
 
+static void cmd_profile(int argc, char **argv)
+{
+	struct vm *vm;
+	uint64_t s = 5;
+
+	if ((argc != 2 && argc != 3) || (argc == 3 && !parse_num(argv[2], &s))) {
+		log_raw("petrel: error: usage: profile VM [SECONDS]\n");
+		return;
+	}
+	if (!(vm = vm_named(argv[1])))
+		return;
+	if (vm->state != VM_RUNNING || vm->paused) {
+		log_raw("petrel: error: vm %s is %s: only a running VM has exits to profile\n", vm->name,
+			state_name(vm));
+		return;
+	}
+	if (s < 1 || s > 60 || profile_start(vm, (uint32_t)s)) {
+		log_raw("petrel: error: %s\n", s < 1 || s > 60 ? "a profile runs 1 to 60 seconds" :
+			"vm is being profiled already");
+		return;
+	}
+	log_raw("profiling vm %s for %llu s: the report follows then\n", vm->name, (unsigned long long)s);
+}
+
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static void cmd_loglevel(int argc, char **argv)
@@ -467,6 +491,7 @@ static const struct command commands[] = {
 	{ "mem", "VM ADDRESS LENGTH", "guest-physical memory (RAM and ROM), hex and ASCII", cmd_mem },
 	{ "mem", "VM vcpu N ADDRESS LENGTH", "guest-virtual memory through a paused vCPU's page tables", cmd_mem },
 	{ "stats", "", "exits by reason and time in Petrel, per vCPU", cmd_stats },
+	{ "profile", "VM [SECONDS]", "exits a second by reason, time histograms, the RIPs behind them (5 s)", cmd_profile },
 	{ "cpus", "", "the physical CPUs: what each runs, how idle", cmd_cpus },
 	{ "exitcost", "", "Petrel's own exit round trips, measured at boot", cmd_exitcost },
 	{ "loglevel", "[error|warn|info|debug]", "show or set what Petrel logs", cmd_loglevel },

@@ -187,6 +187,11 @@ int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, 
 	return 0;
 }
 
+const char *exit_kind_name(enum exit_kind k)
+{
+	return k < NR_EXIT_KINDS && exit_names[k] ? exit_names[k] : "?";
+}
+
 void vm_print_stats(struct vm *vm)
 {
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {

@@ -434,6 +434,44 @@ test_shell() {
 	expect_not "$t: no entry failure or unhandled exit" "$log" "$PETREL_BUG_RE"
 }
 
+# The exit profiler (tests/integration/profile.script): exitmix makes two
+# CPUID exits to one port read; `profile` must report that mix, and the
+# three RIPs behind it with their instructions decoded.
+test_profile() {
+	local be=$1 t="$1 profile" log=$LOGDIR/$1-profile.txt out=$LOGDIR/$1-profile-steps.txt port
+	local m="$B/guests/exitmix.elf vm=mix cmdline=\"seconds=60\""
+	if [ "$be" = svm ]; then
+		rm -f $B/profile-test.sock
+		timeout 600 tools/serial-driver.py --socket $B/profile-test.sock --connect-timeout 60 --log "$log" \
+			--script tests/integration/profile.script -- \
+			qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 2 -display none -nic none -no-reboot \
+			-serial "unix:$B/profile-test.sock,server=on,wait=on" -kernel $B/hv.elf -initrd "$m" >"$out" 2>&1
+	else
+		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
+		tools/mkiso.sh $B/vmx-profile.iso $B/hv.elf --cmdline "loglevel=info" --module "$m"
+		timeout 900 tools/serial-driver.py --socket tcp:localhost:$port --connect-timeout 120 --log "$log" \
+			--script tests/integration/profile.script -- \
+			env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=512 BOCHS_LOG=$LOGDIR/vmx-profile.bochs.log \
+			tools/run-bochs.sh $B/vmx-profile.iso - 900 >"$out" 2>&1
+	fi
+	local rc=$? cpuid io ratio
+	cpuid=$(grep -aE '^  cpuid +[0-9]+ +[0-9]+ ' "$log" | awk '{ print $2 }' | head -1)
+	io=$(grep -aE '^  io +[0-9]+ +[0-9]+ ' "$log" | awk '{ print $2 }' | head -1)
+	ratio=$([ -n "$cpuid" ] && [ -n "$io" ] && [ "$io" -gt 0 ] && echo $((cpuid * 100 / io)))
+	[ -n "$ratio" ] && [ "$ratio" -ge 195 ] && [ "$ratio" -le 205 ] && [ "$io" -ge 100 ] &&
+		pass "$t: profile reports the guest's mix: $cpuid CPUID to $io port exits in 2 s (2:1)" ||
+		fail "$t: profile reports the guest's mix" "cpuid '$cpuid', io '$io' (driver exit $rc; $log)"
+	local top
+	top=$(grep -aE '^  [0-9a-f]{16} +[0-9]+ +[0-9]+%  ' "$log" | head -3)
+	[ "$(echo "$top" | grep -cE '%  cpuid +0f a2 +cpuid$')" = 2 ] && echo "$top" | grep -qE '%  io +e4 61 +in$' &&
+		grep -aqE '^  cpuid +[0-9]+ +[0-9]+ +[0-9 ]+$' "$log" &&
+		pass "$t: its top RIPs are the two CPUIDs and the port read, decoded, with a histogram per exit" ||
+		fail "$t: its top RIPs are the exits' instructions" "$(echo "$top" | tr '\n' '|')"
+	expect "$t: a bad length and an unknown VM get their error line" "$out" \
+		'^=== wait /a profile runs 1 to 60 seconds/: matched' "^=== wait /no VM named 'nosuchvm'/: matched"
+	expect_not "$t: no entry failure or unhandled exit" "$log" "$PETREL_BUG_RE"
+}
+
 # RAM above 4 GiB, in the e820 map Linux prints and up to its shell.
 # SVM: more RAM than fits below the MMIO hole, 3 GiB at 0 and the rest at
 # 4 GiB.  VMX: Bochs 2.7 backs at most 2 GiB of host memory (memory: host=;

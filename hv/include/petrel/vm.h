@@ -69,6 +69,7 @@ struct vm {
 	uint32_t nr_vcpus;
 	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */
 	bool paused;              /* vm_pause: its vCPUs stay out of the guest */
+	bool profiling;           /* its exits are recorded (profile.c) */
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
 	struct msr_range msr[VM_MAX_MSR_RANGES];
