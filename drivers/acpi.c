@@ -126,6 +126,61 @@ static void parse_fadt(const uint8_t *t, struct acpi_info *a)
 		a->pm_timer_port = (uint16_t)rd32(t + 76);
 	if (len >= 116)
 		a->pm_timer_32bit = (rd32(t + 112) >> 8) & 1;
+	/* DSDT (offset 40; X_DSDT at 140 wins where set), PM1a/b_CNT_BLK (64, 68) */
+	if (len >= 44)
+		a->dsdt = rd32(t + 40);
+	if (len >= 148 && rd64(t + 140))
+		a->dsdt = rd64(t + 140);
+	if (len >= 72) {
+		a->pm1a_cnt = rd32(t + 64);
+		a->pm1b_cnt = rd32(t + 68);
+	}
+}
+
+/* An AML integer at p (ACPI 6.5 §20.2.3): Zero, One, Ones, or a byte,
+ * word, dword or qword constant; the byte after it in *next. */
+static bool aml_int(const uint8_t *p, const uint8_t *end, uint64_t *v, const uint8_t **next)
+{
+	static const uint8_t size[] = { [0x0a] = 1, [0x0b] = 2, [0x0c] = 4, [0x0e] = 8 };
+
+	if (p >= end)
+		return false;
+	if (*p == 0x00 || *p == 0x01 || *p == 0xff) {
+		*v = *p == 0xff ? ~0ull : *p;
+		*next = p + 1;
+		return true;
+	}
+	if (*p >= sizeof(size) || !size[*p] || end - p - 1 < size[*p])
+		return false;
+	*v = le_get(p + 1, size[*p]);
+	*next = p + 1 + size[*p];
+	return true;
+}
+
+/* Name (_S5_, Package (n) { a, b, ... }): NameOp 0x08, the name (maybe
+ * after a root prefix '\\'), PackageOp 0x12, PkgLength (its first byte's
+ * bits 7-6 count the bytes that follow), NumElements, the elements. */
+bool acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_b)
+{
+	for (uint32_t i = 1; i + 4 <= len; i++) {
+		const uint8_t *p = aml + i + 4, *end = aml + len;
+		uint64_t a, b;
+		if (memcmp(aml + i, "_S5_", 4) ||
+		    !(aml[i - 1] == 0x08 || (aml[i - 1] == '\\' && i >= 2 && aml[i - 2] == 0x08)))
+			continue;
+		if (p >= end || *p != 0x12)
+			continue;
+		p++;
+		if (p >= end || end - p < 1 + (*p >> 6) + 1)
+			continue;
+		p += 1 + (*p >> 6) + 1; /* PkgLength, NumElements */
+		if (!aml_int(p, end, &a, &p) || !aml_int(p, end, &b, &p))
+			continue;
+		*typ_a = (uint8_t)(a & 7);
+		*typ_b = (uint8_t)(b & 7);
+		return true;
+	}
+	return false;
 }
 
 static void add_table(uint64_t phys, boot_map_fn map, void *ctx, struct acpi_info *a)
@@ -144,6 +199,10 @@ static void add_table(uint64_t phys, boot_map_fn map, void *ctx, struct acpi_inf
 		parse_madt(t, a);
 	else if (!memcmp(t, "FACP", 4))
 		parse_fadt(t, a);
+	else if (!memcmp(t, "DSDT", 4))
+		a->has_s5 = acpi_find_s5(t + SDT_HEADER_LEN, r->len - SDT_HEADER_LEN, &a->s5_typ_a, &a->s5_typ_b);
+	if (!memcmp(t, "FACP", 4) && a->dsdt)
+		add_table(a->dsdt, map, ctx, a); /* not in the root table: the FADT points at it */
 }
 
 #define fail fail_with

@@ -291,6 +291,7 @@ void boot_entry(uint64_t magic, uint64_t info)
 	lapic_init();
 	bsp_percpu.apic_id = lapic_id();
 	console_init(&acpi, cfg.conswitch);
+	power_init(&acpi);
 	check_virt();
 	if (acpi.nr_cpus)
 		smp_boot_aps(acpi.apic_ids, acpi.nr_cpus);

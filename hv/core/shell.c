@@ -464,18 +464,20 @@ static void cmd_loglevel(int argc, char **argv)
 	log_raw("petrel: error: usage: loglevel [error|warn|info|debug]\n");
 }
 
-/* The machine's reset: the chipset's reset control register (0xcf9, a
- * full reset), then the keyboard controller's reset line. */
 static void cmd_reboot(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	log_raw("petrel: rebooting the machine\n");
-	outb(0xcf9, 0x02);
-	outb(0xcf9, 0x06);
-	udelay(100000);
-	outb(0x64, 0xfe);
-	udelay(100000);
+	machine_reset();
 	log_raw("petrel: error: the machine did not reset\n");
+}
+
+static void cmd_poweroff(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	log_raw("petrel: powering the machine off (ACPI S5)\n");
+	if (machine_poweroff())
+		log_raw("petrel: error: the machine is still on (no \\_S5_ in the firmware's DSDT, or no PM1a_CNT)\n");
 }
 
 static const struct command commands[] = {
@@ -496,6 +498,7 @@ static const struct command commands[] = {
 	{ "exitcost", "", "Petrel's own exit round trips, measured at boot", cmd_exitcost },
 	{ "loglevel", "[error|warn|info|debug]", "show or set what Petrel logs", cmd_loglevel },
 	{ "reboot", "", "reset the whole machine", cmd_reboot },
+	{ "poweroff", "", "power the whole machine off (ACPI S5)", cmd_poweroff },
 	{ NULL, NULL, NULL, NULL },
 };
 

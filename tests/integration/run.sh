@@ -436,7 +436,8 @@ test_shell() {
 
 # The exit profiler (tests/integration/profile.script): exitmix makes two
 # CPUID exits to one port read; `profile` must report that mix, and the
-# three RIPs behind it with their instructions decoded.
+# three RIPs behind it with their instructions decoded.  The session ends
+# with the shell's poweroff, which must end the emulator.
 test_profile() {
 	local be=$1 t="$1 profile" log=$LOGDIR/$1-profile.txt out=$LOGDIR/$1-profile-steps.txt port
 	local m="$B/guests/exitmix.elf vm=mix cmdline=\"seconds=60\""
@@ -469,6 +470,9 @@ test_profile() {
 		fail "$t: its top RIPs are the exits' instructions" "$(echo "$top" | tr '\n' '|')"
 	expect "$t: a bad length and an unknown VM get their error line" "$out" \
 		'^=== wait /a profile runs 1 to 60 seconds/: matched' "^=== wait /no VM named 'nosuchvm'/: matched"
+	grep -aq '^=== exit: socket closed' "$out" && grep -aq 'powering the machine off (ACPI S5)' "$log" &&
+		pass "$t: poweroff powers the machine off (ACPI S5 from the firmware's DSDT)" ||
+		fail "$t: poweroff powers the machine off" "(driver exit $rc; $out)"
 	expect_not "$t: no entry failure or unhandled exit" "$log" "$PETREL_BUG_RE"
 }
 

@@ -244,6 +244,11 @@ TEST(test_qemu_bios)
 	assert_int_equal(a->ioapic[0].id, 0);
 	assert_int_equal(a->ioapic[0].phys, 0xfec00000);
 	assert_int_equal(a->ioapic[0].gsi_base, 0);
+	/* The FADT's DSDT, which has \_S5_ (sleep type 0), and PM1a_CNT. */
+	assert_int_equal(a->dsdt, 0x3ffe0040);
+	assert_int_equal(a->pm1a_cnt, 0x604); /* PIIX4 PM base 0x600 */
+	assert_true(a->has_s5);
+	assert_int_equal(a->s5_typ_a, 0);
 	/* Interrupt source overrides: the PIT's IRQ 0 at GSI 2; the serial
 	 * port's IRQ 4 not overridden; PCI's IRQ 9-11 level, active high. */
 	assert_int_equal(a->isa_gsi[0], 2);
@@ -307,7 +312,14 @@ TEST(test_bochs)
 	expect_tables(c);
 	assert_string_equal(a->tables[0].sig, "RSDT");
 	assert_int_equal(a->tables[0].phys, 0x1fff0000); /* top of 512 MiB */
-	assert_int_equal(a->nr_tables, 5);               /* RSDT FACP APIC SSDT HPET */
+	assert_int_equal(a->nr_tables, 6);               /* RSDT FACP DSDT APIC SSDT HPET */
+	assert_string_equal(a->tables[2].sig, "DSDT");    /* from the FADT, right after it */
+	assert_int_equal(a->dsdt, 0x1fff0100);
+	assert_int_equal(a->pm1a_cnt, 0xb004);
+	assert_int_equal(a->pm1b_cnt, 0);
+	assert_true(a->has_s5); /* Name (_S5, Package (4) { Zero, Zero, Zero, Zero }) */
+	assert_int_equal(a->s5_typ_a, 0);
+	assert_int_equal(a->s5_typ_b, 0);
 
 	assert_true(a->has_madt);
 	assert_int_equal(a->lapic_phys, 0xfee00000);
@@ -667,6 +679,36 @@ TEST(test_find_rsdp_absent)
 	assert_true(none.calls > 0);
 }
 
+/* \_S5_ in AML: every integer encoding, a root prefix, and what is not it. */
+TEST(test_find_s5)
+{
+	static const uint8_t zeros[] = { 0x10, 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t bytes[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x02, 0x0a, 0x07, 0x0a, 0x05 };
+	static const uint8_t long_pkglen[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x40, 0x00, 0x02, 0x01, 0x0b, 0x06, 0x00 };
+	static const uint8_t method[] = { 0x14, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00 }; /* not after NameOp */
+	static const uint8_t not_pkg[] = { 0x08, '_', 'S', '5', '_', 0x0a, 0x05 };
+	static const uint8_t cut[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x0a };
+	static const uint8_t bad_int[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x5b, 0x00 };
+	uint8_t a = 9, b = 9;
+
+	assert_true(acpi_find_s5(zeros, sizeof(zeros), &a, &b));
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 0);
+	assert_true(acpi_find_s5(bytes, sizeof(bytes), &a, &b));
+	assert_int_equal(a, 7);
+	assert_int_equal(b, 5);
+	assert_true(acpi_find_s5(long_pkglen, sizeof(long_pkglen), &a, &b)); /* a two-byte PkgLength */
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 6);
+	assert_false(acpi_find_s5(method, sizeof(method), &a, &b));
+	assert_false(acpi_find_s5(not_pkg, sizeof(not_pkg), &a, &b));
+	for (uint32_t n = 0; n <= sizeof(cut); n++) /* cut anywhere: never found, never read past */
+		assert_false(acpi_find_s5(cut, n, &a, &b));
+	for (uint32_t n = 0; n < sizeof(bytes); n++)
+		assert_false(acpi_find_s5(bytes, n, &a, &b));
+	assert_false(acpi_find_s5(bad_int, sizeof(bad_int), &a, &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_find_rsdp_in_bios_area),
 		cmocka_unit_test(test_find_rsdp_in_ebda_first),
 		cmocka_unit_test(test_find_rsdp_absent),
+		cmocka_unit_test(test_find_s5),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

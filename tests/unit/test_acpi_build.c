@@ -221,10 +221,12 @@ static void parse_back(uint32_t nr_cpus, uint16_t pm_base, uint8_t sci)
 	assert_string_equal(a->warnings, "");
 	assert_int_equal(a->revision, 2);
 	assert_string_equal(a->oem, "PETREL");
-	assert_int_equal(a->nr_tables, 3);
+	assert_int_equal(a->nr_tables, 4);
 	assert_string_equal(a->tables[0].sig, "XSDT");
 	assert_string_equal(a->tables[1].sig, "FACP");
-	assert_string_equal(a->tables[2].sig, "APIC");
+	assert_string_equal(a->tables[2].sig, "DSDT"); /* the FADT's */
+	assert_string_equal(a->tables[3].sig, "APIC");
+	assert_true(a->has_s5); /* a guest's poweroff goes through S5 */
 
 	assert_true(a->has_madt);
 	assert_int_equal(a->lapic_phys, 0xfee00000);

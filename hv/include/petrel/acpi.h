@@ -48,6 +48,12 @@ struct acpi_info {
 	uint16_t pm_timer_port; /* 0 if none */
 	bool pm_timer_32bit;
 	uint16_t sci_irq;
+	uint32_t pm1a_cnt, pm1b_cnt; /* the PM1 control registers' ports, 0 if none */
+	uint64_t dsdt;        /* where the FADT says the DSDT is (X_DSDT if set), 0 if nowhere */
+	/* The DSDT: Name (\_S5_, Package () { SLP_TYPa, SLP_TYPb, ... }), the
+	 * values that put the machine into S5 (soft off) through PM1x_CNT. */
+	bool has_s5;
+	uint8_t s5_typ_a, s5_typ_b;
 
 	char warnings[256]; /* non-fatal problems, one per line */
 };
@@ -60,5 +66,8 @@ int acpi_parse(const uint8_t *rsdp, boot_map_fn map, void *ctx, struct acpi_info
  * EBDA, then 0xE0000-0xFFFFF, on 16-byte boundaries.  0 if not found. */
 uint64_t acpi_find_rsdp_bios(boot_map_fn map, void *ctx);
 uint8_t acpi_checksum(const void *p, uint64_t len);
+/* Looks for \_S5_ in AML (a DSDT or SSDT's body): true with the sleep
+ * types, false if it is not there as a Name of a Package of integers. */
+bool acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_b);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct acpi_info;
+
 /* 16550 UART: 115200 8N1; output polled, input polled or by interrupt. */
 void uart_init(uint16_t port);
 bool uart_present(void);
@@ -16,9 +18,15 @@ int uart_getc(void); /* -1 if nothing waiting */
 int uart_isa_irq(void);
 void uart_rx_irq_enable(void);
 
+/* The whole machine (drivers/power.c): power_init with the firmware's
+ * ACPI tables at boot; machine_reset returns only if the machine did not
+ * reset; machine_poweroff -1 if there is no ACPI S5 or it did not act. */
+void power_init(const struct acpi_info *a);
+void machine_reset(void);
+int machine_poweroff(void);
+
 /* The host's I/O APICs: ISA IRQ `irq` (through the MADT's overrides) to
  * `vector` on the CPU with that APIC ID.  0, or -1 if no I/O APIC has it. */
-struct acpi_info;
 int ioapic_route_isa(const struct acpi_info *a, unsigned irq, uint8_t vector, uint32_t apic_id);
 
 /* 8254 PIT: busy-wait on channel 2 (gate via port 0x61). */
