@@ -21,6 +21,7 @@ FUZZ_SRC_decode := hv/arch/x86/decode.c
 FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 FUZZ_SRC_emulate := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 FUZZ_SRC_console_input := hv/core/console_input.c
+FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM; the emulator's
 # control bytes, instruction, registers and 64 bytes of memory (253); the
@@ -29,6 +30,7 @@ FUZZ_LEN_decode := 32
 FUZZ_LEN_walk   := 16384
 FUZZ_LEN_emulate := 256
 FUZZ_LEN_console_input := 1024
+FUZZ_LEN_gdb_packet := 9000
 
 FUZZ_TESTS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_TESTS:%=$(FUZZ_DIR)/fuzz_%)
@@ -56,6 +58,7 @@ fuzz: fuzz-deps $(FUZZ_BINS)
 		ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
 			-max_len=$$(case $$t in walk) echo $(FUZZ_LEN_walk) ;; emulate) echo $(FUZZ_LEN_emulate) ;; \
 				console_input) echo $(FUZZ_LEN_console_input) ;; \
+				gdb_packet) echo $(FUZZ_LEN_gdb_packet) ;; \
 				*) echo $(FUZZ_LEN_decode) ;; esac) \
 			-print_final_stats=1 $(FUZZ_ARGS) \
 			-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$t || exit 1; \
