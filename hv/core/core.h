@@ -15,8 +15,11 @@ struct x86_insn;
 /* floor.c: the round trip of an empty exit, measured at boot (banner) */
 void exit_floor_measure(void);
 extern uint64_t exit_floor_cpuid_ns, exit_floor_in_ns; /* 0: not measured */
-/* run.c: what each physical CPU runs (the shell's `cpus`) */
+/* run.c: what each physical CPU runs (the shell's `cpus`); the registers
+ * of the paused vCPUs this CPU holds, fetched (the shell waits on CPU 0
+ * for a VM to pause, while that CPU's own tick cannot run) */
 void run_show_cpus(void);
+void run_fetch_paused_here(void);
 
 /* exit.c: the neutral handlers, one per exit kind. */
 void exit_dispatch(struct vcpu *v);

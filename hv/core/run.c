@@ -245,6 +245,28 @@ static bool runnable(const struct vcpu *v)
 	       (v->vm->state == VM_RESETTING && v->id == 0);
 }
 
+/* A paused vCPU's registers all fetched, here where its VMCS is: the
+ * shell (and a debugger) read them from any CPU.  Under the VM's lock. */
+static void fetch_if_paused(struct vcpu *v)
+{
+	if (v->vm->paused && !v->in_run && (v->valid & REG_ALL_STATE) != REG_ALL_STATE)
+		vcpu_need(v, REG_ALL_STATE);
+}
+
+void run_fetch_paused_here(void)
+{
+	struct pcpu_queue *q = &queues[this_cpu()->cpu_id];
+
+	for (uint32_t i = 0; i < q->nr; i++) {
+		struct vcpu *v = q->v[i];
+		if (!v->vm->paused)
+			continue;
+		spin_lock(&v->vm->lock);
+		fetch_if_paused(v);
+		spin_unlock(&v->vm->lock);
+	}
+}
+
 /* vCPUs another CPU handed to this one (balance) join its queue. */
 static void adopt(struct pcpu_queue *q)
 {
@@ -275,10 +297,7 @@ static void tick_all(struct pcpu_queue *q, uint64_t *deadline)
 		if (vm->state != VM_RUNNING)
 			continue;
 		spin_lock(&vm->lock);
-		/* A paused vCPU's registers all fetched, here where its VMCS is:
-		 * the shell (and a debugger) read them from any CPU. */
-		if (vm->paused && (v->valid & REG_ALL_STATE) != REG_ALL_STATE)
-			vcpu_need(v, REG_ALL_STATE);
+		fetch_if_paused(v);
 		if (vm->state == VM_RUNNING) {
 			d = vm_timers(vm);
 			vcpu_take_signals(v);

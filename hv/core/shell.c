@@ -114,8 +114,10 @@ static void vm_do_pause(struct vm *vm)
 		return;
 	}
 	vm_pause(vm);
-	while (!vm_is_paused(vm) && rdtsc() < until)
+	while (!vm_is_paused(vm) && rdtsc() < until) {
+		run_fetch_paused_here(); /* this CPU's own: its run loop is here, in the shell */
 		cpu_relax();
+	}
 	if (vm_is_paused(vm))
 		log_raw("vm %s paused: its %u vCPU%s out of the guest and held\n", vm->name, vm->nr_vcpus,
 			vm->nr_vcpus == 1 ? "" : "s");
