@@ -12,7 +12,12 @@
 set -euo pipefail
 iso=$1 out=$2 limit=${3:-300} until=${4:-}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Stopped from outside (serial-driver.py ends a failed session), Bochs
+# goes too: timeout runs in a process group of its own, so it is told
+# (and passes it on to Bochs).
+pid=
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exit 143' TERM INT HUP
 cat > "$work/bochsrc" <<RC
 megs: ${BOCHS_MEGS:-512}
 cpu: model=corei7_skylake_x, count=${BOCHS_CPUS:-2}, ips=100000000

@@ -100,6 +100,7 @@ import re
 import secrets
 import select
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -566,7 +567,9 @@ def main(argv=None):
         if not tcp_address(a.socket) and os.path.exists(a.socket) and not os.path.isdir(a.socket):
             os.unlink(a.socket)  # stale socket from an earlier run
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+            # Its own process group, so that stopping it stops what it
+            # started too (env -> tools/run-bochs.sh -> bochs-bin).
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as e:
             return err(f"cannot start {shlex.join(cmd)}: {e}", 2)
     d = None
@@ -589,14 +592,21 @@ def main(argv=None):
     finally:
         if d:
             d.close()
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            print(f"serial-driver: stopped {cmd[0]} (it was still running)", file=sys.stderr)
+        if proc is not None:
+            running = proc.poll() is None
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(proc.pid, sig)  # the group: its children too, even after it exited
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(5)
+                    if sig == signal.SIGTERM:
+                        time.sleep(0.2)  # let the children act on it before SIGKILL looks
+                except subprocess.TimeoutExpired:
+                    pass
+            if running:
+                print(f"serial-driver: stopped {cmd[0]} (it was still running)", file=sys.stderr)
 
 
 if __name__ == "__main__":
