@@ -53,10 +53,10 @@ struct pcpu_queue {
 	uint64_t min_vruntime; /* never goes back: where a waking vCPU starts at the earliest */
 	uint32_t kicked;       /* vcpu_kick() since this CPU last looked at its vCPUs */
 	uint64_t armed;        /* host TSC the LAPIC timer fires at, 0: not armed */
+	uint64_t idle_tsc;     /* TSC ticks spent asleep in idle() */
 	/* Moving floating vCPUs (balance): a CPU with nothing to run says so
 	 * (idle); one with floating vCPUs waiting for their turn says how
 	 * many (waiting) and hands one to an idle CPU through its inbox. */
-	uint64_t idle_tsc;     /* TSC ticks spent asleep in idle() */
 	uint32_t idle, waiting;
 	bool can_run;          /* the backend is enabled here: it may take vCPUs */
 	struct spinlock inbox_lock;
@@ -334,19 +334,7 @@ static uint64_t lead(const struct vcpu *other)
 	return us_to_tsc(other->woke ? WAKE_GRAN_US : SLICE_US / 2);
 }
 
-/*
- * State the hardware does not switch on entry: the guest's x87/SSE/AVX
- * state and debug registers (xstate.c, loaded when another vCPU used the
- * CPU last), IA32_TSC_AUX (RDTSCP, RDPID) and XCR0 (which state XSAVE
- * covers; CPUID leaf 0xd answers from it).  TSC_AUX and XCR0 go into the
- * CPU when they differ from what is there: TSC_AUX is 0 from reset; an
- * XCR0 of 0 in the cache means not known (firmware may have changed it, or
- * xstate.c just did), since XCR0 is never 0 where it exists.  The host
- * reads none of it.  A CPU without XSAVE gives its vCPUs XCR0 = 0, and
- * nothing is loaded.
- */
-static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
-static uint32_t pkrs_in[MAX_CPUS]; /* IA32_PKRS: the host never sets CR4.PKS, so it is the guests' */
+static uint64_t xcr0_in[MAX_CPUS]; /* with load_guest_extras, below */
 
 /* v goes from this CPU (q) to CPU `to`: what this CPU holds of it goes
  * back to memory here (vcpu_ops->put, its x87/SSE state), and it keeps
@@ -519,6 +507,20 @@ static void finish_requests(struct vm *vm)
 		vm_reset(vm, why);
 	}
 }
+
+/*
+ * State the hardware does not switch on entry: the guest's x87/SSE/AVX
+ * state and debug registers (xstate.c, loaded when another vCPU used the
+ * CPU last), IA32_TSC_AUX (RDTSCP, RDPID) and XCR0 (which state XSAVE
+ * covers; CPUID leaf 0xd answers from it).  TSC_AUX and XCR0 go into the
+ * CPU when they differ from what is there: TSC_AUX is 0 from reset; an
+ * XCR0 of 0 in the cache means not known (firmware may have changed it, or
+ * xstate.c just did), since XCR0 is never 0 where it exists.  The host
+ * reads none of it.  A CPU without XSAVE gives its vCPUs XCR0 = 0, and
+ * nothing is loaded.
+ */
+static uint64_t tsc_aux_in[MAX_CPUS], xcr0_in[MAX_CPUS];
+static uint32_t pkrs_in[MAX_CPUS]; /* IA32_PKRS: the host never sets CR4.PKS, so it is the guests' */
 
 static void load_guest_extras(struct vcpu *v)
 {
