@@ -468,6 +468,12 @@ test_profile() {
 		grep -aqE '^  cpuid +[0-9]+ +[0-9]+ +[0-9 ]+$' "$log" &&
 		pass "$t: its top RIPs are the two CPUIDs and the port read, decoded, with a histogram per exit" ||
 		fail "$t: its top RIPs are the exits' instructions" "$(echo "$top" | tr '\n' '|')"
+	expect "$t: on the paused multiboot guest: vcpu regs, translate (paging off), mem by physical and virtual address" "$out" \
+		'^=== wait /vm mix paused/: matched' '^=== wait /pending: ' \
+		'^=== wait /0x100000 -> guest-physical 0x100000/: matched' '^=== wait /vm mix resumed/: matched'
+	[ "$(grep -acE '^  0000000000100000  02 b0 ad 1b 03 00 00 00 ' "$log")" = 2 ] &&
+		pass "$t: its multiboot header reads the same at 1 MiB by physical and by virtual address" ||
+		fail "$t: its multiboot header reads the same both ways" "(log: $log)"
 	expect "$t: a bad length and an unknown VM get their error line" "$out" \
 		'^=== wait /a profile runs 1 to 60 seconds/: matched' "^=== wait /no VM named 'nosuchvm'/: matched"
 	grep -aq '^=== exit: socket closed' "$out" && grep -aq 'powering the machine off (ACPI S5)' "$log" &&
