@@ -227,33 +227,10 @@ static void cmd_exitcost(int argc, char **argv)
 
 /* --- a paused VM's vCPUs and memory --------------------------------------- */
 
+/* A number as typed: decimal, or hex with 0x. */
 static bool parse_num(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-	unsigned base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
+	return parse_u64(s, strlen(s), out, false);
 }
 
 /* vCPU `which` of VM `name`, which must be paused (its registers are then

@@ -102,7 +102,7 @@ bool str_starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int digit_value(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -138,7 +138,7 @@ bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix)
 	if (i == n)
 		return false;
 	for (; i < n; i++) {
-		int d = digit_value(s[i]);
+		int d = hex_digit(s[i]);
 		if (d < 0 || (unsigned)d >= base)
 			return false;
 		if (v > (UINT64_MAX - (unsigned)d) / base)

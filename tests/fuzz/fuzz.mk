@@ -21,7 +21,7 @@ FUZZ_SRC_decode := hv/arch/x86/decode.c
 FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 FUZZ_SRC_emulate := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 FUZZ_SRC_console_input := hv/core/console_input.c
-FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c
+FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM; the emulator's
 # control bytes, instruction, registers and 64 bytes of memory (253); the

@@ -48,7 +48,7 @@ UNIT_SRC_pc_testdev := hv/dev/pc_testdev.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_memory    := hv/core/memory.c
 UNIT_SRC_fw_cfg    := hv/dev/fw_cfg.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_console_input := hv/core/console_input.c
-UNIT_SRC_gdb_packet := hv/core/gdb_packet.c
+UNIT_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
 UNIT_SRC_acpi_build := guest-loader/acpi_build.c drivers/acpi.c hv/lib/printf.c hv/lib/string.c
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))

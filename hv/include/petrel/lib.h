@@ -37,6 +37,8 @@ bool str_starts(const char *s, const char *prefix);
 /* Parses an unsigned number: decimal, 0x hex, optional K/M/G suffix when
  * `suffix` is set.  Returns false on garbage or overflow. */
 bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix);
+/* A hex digit's value (either case), or -1. */
+int hex_digit(char c);
 
 /* Little-endian fields of firmware tables and boot structures, at any
  * alignment (n = 1..8 bytes). */
