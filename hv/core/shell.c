@@ -45,7 +45,7 @@ struct command {
 	void (*run)(int argc, char **argv);
 };
 
-static const struct command commands[];
+static const struct command *command_table(void); /* after the commands */
 static struct vcpu *paused_vcpu(const char *name, const char *which);
 static void cmd_vcpu_regs(struct vcpu *v);
 
@@ -72,7 +72,7 @@ static void cmd_help(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	log_raw("Petrel's shell; Ctrl-A three times moves the console's input to the next VM.\n");
-	for (const struct command *c = commands; c->name; c++) {
+	for (const struct command *c = command_table(); c->name; c++) {
 		char usage[48];
 		pt_snprintf(usage, sizeof(usage), "%s%s%s", c->name, c->args[0] ? " " : "", c->args);
 		log_raw("  %-34s %s\n", usage, c->help);
@@ -481,12 +481,17 @@ static const struct command commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+static const struct command *command_table(void)
+{
+	return commands;
+}
+
 static void unknown(const char *word)
 {
 	char close[120] = "";
 	size_t n = 0;
 
-	for (const struct command *c = commands; c->name; c++) {
+	for (const struct command *c = commands; c->name && n < sizeof(close); c++) {
 		if (c != commands && !strcmp(c->name, c[-1].name))
 			continue;
 		if (edit_distance(word, c->name) <= 2 || !strncmp(word, c->name, strlen(word) ? strlen(word) : 1))
