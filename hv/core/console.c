@@ -25,7 +25,11 @@
  * (the shell's `vm output`) and onto the serial port: the focused VM's as
  * it comes (a prompt must show before its line ends), with "[name] " at
  * the start of each line; the others' a whole line at a time with their
- * name in front, so that lines never interleave.
+ * name in front, so that lines never interleave.  While the focused VM is
+ * in the middle of a line, the others' lines wait (held, up to HOLD_MS
+ * and HELD_MAX bytes each) until it ends that line: a line being typed
+ * into, or a command's output, is not cut by another VM's.  A prompt that
+ * stays unfinished lets them through after HOLD_MS.
  */
 #include <arch/cpu.h>
 #include <petrel/acpi.h>
@@ -42,6 +46,8 @@
 #define OUT_RING 4096  /* a VM's recent output */
 #define LINE_MAX 160   /* an unfocused VM's line is printed at this length */
 #define POLL_US 500
+#define HOLD_MS 200    /* the longest another VM's line waits for the focused VM's line to end */
+#define HELD_MAX 2048  /* bytes of held lines per VM */
 
 struct vm_console {
 	char line[LINE_MAX + 1]; /* an unfocused VM's line so far */
@@ -51,6 +57,8 @@ struct vm_console {
 	uint8_t in[IN_QUEUE];
 	uint32_t in_head, in_count;
 	bool in_dropped;         /* warned about input dropped since the queue last emptied */
+	char held[HELD_MAX];     /* complete lines waiting for the focused VM's line (out_lock) */
+	uint32_t held_len;
 };
 
 static struct vm_console cons[MAX_VMS];
@@ -62,6 +70,10 @@ static bool focus_set;
 static struct escape escape = { .ch = 0x01 };
 static int rx_irq = -1; /* the UART's ISA IRQ when it interrupts, else -1 */
 static uint64_t last_poll;
+/* The held lines, and since when the focused VM has a line unfinished
+ * (0: it has none).  Inside any VM's lock, outside the log's. */
+static struct spinlock out_lock = SPINLOCK_INIT("console output");
+static uint64_t focus_partial_since;
 
 /* Reads what the UART has into the ring.  On CPU 0, with interrupts off
  * (the interrupt handler, or the run loop's poll): one writer at a time. */
@@ -131,11 +143,57 @@ bool vm_is_console(const struct vm *vm)
 
 /* --- output ---------------------------------------------------------------- */
 
+/* Every VM's held lines go out, in order.  Under out_lock. */
+static void release_held(void)
+{
+	for (int i = 0; i < MAX_VMS; i++) {
+		struct vm_console *h = &cons[i];
+		for (uint32_t at = 0; at < h->held_len;) {
+			const char *line = h->held + at;
+			log_raw("%s\n", line);
+			at += (uint32_t)strlen(line) + 1;
+		}
+		h->held_len = 0;
+	}
+}
+
+static bool hold_expired(uint64_t now)
+{
+	return !focus_partial_since || now - focus_partial_since >= tsc_hz / 1000 * HOLD_MS;
+}
+
+/* An unfocused VM's complete line: out now, or held while the focused VM
+ * is in the middle of one of its own. */
 static void print_line(struct vm *vm, struct vm_console *k)
 {
+	char line[LINE_MAX + VM_NAME_MAX + 4];
+	uint32_t n;
+
 	k->line[k->len] = '\0';
-	log_raw("[%s] %s\n", vm->name, k->line);
+	n = (uint32_t)pt_snprintf(line, sizeof(line), "[%s] %s", vm->name, k->line);
 	k->len = 0;
+	spin_lock(&out_lock);
+	if (!hold_expired(rdtsc()) && k->held_len + n + 1 <= HELD_MAX) {
+		memcpy(k->held + k->held_len, line, n + 1);
+		k->held_len += n + 1;
+	} else {
+		release_held(); /* what waited goes first */
+		log_raw("%s\n", line);
+	}
+	spin_unlock(&out_lock);
+}
+
+/* The focused VM's byte went out: whether its line is unfinished now. */
+static void focus_progress(uint8_t c)
+{
+	spin_lock(&out_lock);
+	if (c == '\n') {
+		focus_partial_since = 0;
+		release_held();
+	} else if (!focus_partial_since) {
+		focus_partial_since = rdtsc();
+	}
+	spin_unlock(&out_lock);
 }
 
 void vm_console_out(struct vm *vm, uint8_t c)
@@ -149,6 +207,7 @@ void vm_console_out(struct vm *vm, uint8_t c)
 		if (k->len)
 			print_line(vm, k); /* what it wrote before it had the focus */
 		log_console_byte(k, vm->name, (char)c);
+		focus_progress(c);
 		return;
 	}
 	if (c == '\n') {
@@ -166,6 +225,8 @@ void vm_console_flush(struct vm *vm)
 	struct vm_console *k = &cons[vm->id];
 
 	log_console_end(k);
+	if (vm_is_console(vm))
+		focus_progress('\n'); /* its line ended: what waited for it goes out */
 	if (k->len)
 		print_line(vm, k);
 }
@@ -212,6 +273,10 @@ static void next_focus(void)
 		log_console_end(&cons[old]);
 		spin_unlock(&vms[old].lock);
 	}
+	spin_lock(&out_lock);
+	focus_partial_since = 0;
+	release_held();
+	spin_unlock(&out_lock);
 	if (focus == CONSOLE_SHELL) {
 		pr_info("console: input to Petrel's shell (Ctrl-%c three times: to the next)\n",
 			'A' + escape.ch - 1);
@@ -276,6 +341,14 @@ static void deliver(void)
 	}
 }
 
+static bool held_waiting(void)
+{
+	for (int i = 0; i < MAX_VMS; i++)
+		if (__atomic_load_n(&cons[i].held_len, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 void console_service(void)
 {
 	uint64_t now = rdtsc();
@@ -296,12 +369,17 @@ void console_service(void)
 		rx_lost = 0;
 	}
 	deliver();
+	if (held_waiting() && hold_expired(now)) { /* a prompt that stays unfinished */
+		spin_lock(&out_lock);
+		release_held();
+		spin_unlock(&out_lock);
+	}
 }
 
 bool console_wants_cpu0(void)
 {
-	if (rx_irq < 0)
-		return true; /* polled: CPU 0 must come round to read */
+	if (rx_irq < 0 || held_waiting())
+		return true; /* polled: CPU 0 must come round to read; held lines to release */
 	for (int i = 0; i < MAX_VMS; i++)
 		if (cons[i].in_count && vms[i].state == VM_RUNNING)
 			return true; /* the guest reads its FIFO without telling anyone */
