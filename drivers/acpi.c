@@ -183,6 +183,16 @@ bool acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ
 	return false;
 }
 
+/* Whether a table at phys is listed already (a FADT whose DSDT pointer
+ * is itself, or a second FADT, must not send the parser round again). */
+static bool listed(const struct acpi_info *a, uint64_t phys)
+{
+	for (uint32_t i = 0; i < a->nr_tables; i++)
+		if (a->tables[i].phys == phys)
+			return true;
+	return false;
+}
+
 static void add_table(uint64_t phys, boot_map_fn map, void *ctx, struct acpi_info *a)
 {
 	const uint8_t *t = map_sdt(phys, map, ctx, a);
@@ -201,7 +211,7 @@ static void add_table(uint64_t phys, boot_map_fn map, void *ctx, struct acpi_inf
 		parse_fadt(t, a);
 	else if (!memcmp(t, "DSDT", 4))
 		a->has_s5 = acpi_find_s5(t + SDT_HEADER_LEN, r->len - SDT_HEADER_LEN, &a->s5_typ_a, &a->s5_typ_b);
-	if (!memcmp(t, "FACP", 4) && a->dsdt)
+	if (!memcmp(t, "FACP", 4) && a->dsdt && !listed(a, a->dsdt))
 		add_table(a->dsdt, map, ctx, a); /* not in the root table: the FADT points at it */
 }
 

@@ -558,6 +558,26 @@ TEST(test_missing_and_bad_length_tables)
 	unload(c);
 }
 
+/* A FADT whose DSDT pointer is the FADT itself: listed once, parsed once,
+ * no DSDT and no S5; the parser does not go round again. */
+TEST(test_fadt_pointing_at_itself)
+{
+	struct capture *c = load("qemu-bios");
+	uint8_t *facp = table(c, "FACP");
+	uint64_t facp_phys = phys_of(c, "FACP");
+	uint32_t n = 0;
+
+	wr32(facp + 40, (uint32_t)facp_phys);
+	fix_checksum(facp);
+	parse_ok(c);
+	for (uint32_t i = 0; i < c->info->nr_tables; i++)
+		n += !strcmp(c->info->tables[i].sig, "FACP");
+	assert_int_equal(n, 1);
+	assert_int_equal(c->info->nr_tables, c->n - 1); /* all but the DSDT, which is not reached */
+	assert_false(c->info->has_s5);
+	unload(c);
+}
+
 /* A root table with more entries than acpi_info holds, all of them
  * unreadable: the table list and the warning text stay in bounds. */
 TEST(test_too_many_tables_and_warnings)
@@ -732,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_find_rsdp_in_ebda_first),
 		cmocka_unit_test(test_find_rsdp_absent),
 		cmocka_unit_test(test_find_s5),
+		cmocka_unit_test(test_fadt_pointing_at_itself),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
