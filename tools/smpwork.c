@@ -119,36 +119,27 @@ static void *tlb(void *arg)
 static int have_avx;
 
 /* The registers live across a spin of FPU_SPIN loop turns: loaded from
- * `in`, stored to `out` after it (32 bytes a register with AVX). */
+ * `in`, stored to `out` after it (32 bytes a register with AVX).  One
+ * template for both widths: MOV is the move, R the register name. */
+#define FPU_LOAD(mov, r, i) mov " " #i "*32(%1), %%" r #i "\n\t"
+#define FPU_STORE(mov, r, i) mov " %%" r #i ", " #i "*32(%2)\n\t"
+#define FPU_EACH(f, mov, r)                                                                         \
+	f(mov, r, 0) f(mov, r, 1) f(mov, r, 2) f(mov, r, 3) f(mov, r, 4) f(mov, r, 5) f(mov, r, 6) \
+	f(mov, r, 7) f(mov, r, 8) f(mov, r, 9) f(mov, r, 10) f(mov, r, 11) f(mov, r, 12)          \
+	f(mov, r, 13) f(mov, r, 14) f(mov, r, 15)
+#define FPU_ROUND(mov, r) FPU_EACH(FPU_LOAD, mov, r) "1: dec %0\n\tjnz 1b\n\t" FPU_EACH(FPU_STORE, mov, r)
+#define FPU_CLOBBERS                                                                                \
+	"memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
+		"xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 static void fpu_round(const uint8_t *in, uint8_t *out)
 {
 	long n = FPU_SPIN;
 
 	if (have_avx)
-		__asm__ volatile(
-#define L(i) "vmovdqu " #i "*32(%1), %%ymm" #i "\n\t"
-#define S(i) "vmovdqu %%ymm" #i ", " #i "*32(%2)\n\t"
-			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
-			"1: dec %0\n\tjnz 1b\n\t"
-			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
-#undef L
-#undef S
-			"vzeroupper"
-			: "+r"(n) : "r"(in), "r"(out)
-			: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-			  "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+		__asm__ volatile(FPU_ROUND("vmovdqu", "ymm") "vzeroupper" : "+r"(n) : "r"(in), "r"(out) : FPU_CLOBBERS);
 	else
-		__asm__ volatile(
-#define L(i) "movdqu " #i "*32(%1), %%xmm" #i "\n\t"
-#define S(i) "movdqu %%xmm" #i ", " #i "*32(%2)\n\t"
-			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
-			"1: dec %0\n\tjnz 1b\n\t"
-			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
-#undef L
-#undef S
-			: "+r"(n) : "r"(in), "r"(out)
-			: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-			  "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+		__asm__ volatile(FPU_ROUND("movdqu", "xmm") : "+r"(n) : "r"(in), "r"(out) : FPU_CLOBBERS);
 }
 
 static void *fpu(void *arg)

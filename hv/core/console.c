@@ -109,21 +109,31 @@ void console_init(const struct acpi_info *acpi, uint8_t conswitch)
 	}
 }
 
+/* Where typed input goes, as the console's lines say it. */
 static const char *focus_name(void)
 {
 	return focus == CONSOLE_SHELL ? "Petrel's shell" : vms[focus].name;
 }
 
+static const char *focus_kind(void)
+{
+	return focus == CONSOLE_SHELL ? "" : "vm ";
+}
+
+/* The escape's letter: Ctrl-A is 0x01. */
+static char escape_letter(void)
+{
+	return (char)('A' + escape.ch - 1);
+}
+
 void console_start(void)
 {
-	char esc = (char)('A' + escape.ch - 1);
+	char how[32] = "polled";
 
 	if (rx_irq >= 0)
-		pr_info("console: input by interrupt (IRQ %d), to %s%s; Ctrl-%c three times moves it\n", rx_irq,
-			focus == CONSOLE_SHELL ? "" : "vm ", focus_name(), esc);
-	else
-		pr_info("console: input polled, to %s%s; Ctrl-%c three times moves it\n",
-			focus == CONSOLE_SHELL ? "" : "vm ", focus_name(), esc);
+		pt_snprintf(how, sizeof(how), "by interrupt (IRQ %d)", rx_irq);
+	pr_info("console: input %s, to %s%s; Ctrl-%c three times moves it\n", how, focus_kind(), focus_name(),
+		escape_letter());
 	if (focus == CONSOLE_SHELL)
 		shell_enter();
 }
@@ -273,18 +283,11 @@ static void next_focus(void)
 		log_console_end(&cons[old]);
 		spin_unlock(&vms[old].lock);
 	}
-	spin_lock(&out_lock);
-	focus_partial_since = 0;
-	release_held();
-	spin_unlock(&out_lock);
-	if (focus == CONSOLE_SHELL) {
-		pr_info("console: input to Petrel's shell (Ctrl-%c three times: to the next)\n",
-			'A' + escape.ch - 1);
+	focus_progress('\n'); /* no focused line is unfinished now: what waited goes out */
+	pr_info("console: input to %s%s (Ctrl-%c three times: to the next)\n", focus_kind(), focus_name(),
+		escape_letter());
+	if (focus == CONSOLE_SHELL)
 		shell_enter();
-	} else {
-		pr_info("console: input to vm %s (Ctrl-%c three times: to the next)\n", vms[focus].name,
-			'A' + escape.ch - 1);
-	}
 }
 
 static void queue_for_vm(int id, uint8_t c)
@@ -369,9 +372,10 @@ void console_service(void)
 		rx_lost = 0;
 	}
 	deliver();
-	if (held_waiting() && hold_expired(now)) { /* a prompt that stays unfinished */
+	if (held_waiting()) { /* a prompt that stays unfinished lets them through in time */
 		spin_lock(&out_lock);
-		release_held();
+		if (hold_expired(now))
+			release_held();
 		spin_unlock(&out_lock);
 	}
 }

@@ -322,7 +322,7 @@ void inject_page_fault(struct vcpu *v, uint64_t gva, uint32_t error)
 #define AC_VECTOR 17
 
 /* Bits 63:47 (or 63:56 with LA57) all equal (SDM vol. 1 §3.3.7.1). */
-static bool canonical(const struct vcpu *v, uint64_t a)
+bool gva_canonical(const struct vcpu *v, uint64_t a)
 {
 	unsigned bits = (v->regs.cr4 & CR4_LA57) ? 57 : 48;
 	int64_t s = (int64_t)(a << (64 - bits)) >> (64 - bits);
@@ -355,7 +355,7 @@ int guest_seg_linear(struct vcpu *v, int seg, uint64_t off, uint64_t len, bool w
 	vcpu_need(v, REG_CR | REG_SEGS | REG_RIP);
 	if ((r->efer & EFER_LMA) && (r->seg[SEG_CS].attr & SEG_ATTR_L)) {
 		*lin = off + (seg == SEG_FS || seg == SEG_GS ? s->base : 0);
-		if (!canonical(v, *lin) || !canonical(v, *lin + len - 1)) {
+		if (!gva_canonical(v, *lin) || !gva_canonical(v, *lin + len - 1)) {
 			vcpu_inject_exception(v, fault, true, 0);
 			return -1;
 		}

@@ -304,10 +304,8 @@ static bool shell_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
 	uint32_t err = 0;
 	int rc;
 
-	if (v->regs.efer & EFER_LMA) { /* canonical: bits 63..47 (56 with 5-level paging) all equal */
-		unsigned bits = (v->regs.cr4 & CR4_LA57) ? 56 : 47;
-		uint64_t top = gva >> bits;
-		if (top && top != (~0ull >> bits)) {
+	if (v->regs.efer & EFER_LMA) {
+		if (!gva_canonical(v, gva)) {
 			log_raw("petrel: error: 0x%llx is not canonical\n", (unsigned long long)gva);
 			return false;
 		}

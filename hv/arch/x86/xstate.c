@@ -191,25 +191,6 @@ int xstate_vcpu_reset(struct vcpu_xstate *xs)
 	return 0;
 }
 
-bool xstate_load(struct vcpu_xstate *xs, bool dr6)
-{
-	uint32_t cpu = this_cpu()->cpu_id;
-	struct vcpu_xstate *old = owner[cpu];
-
-	if (old == xs)
-		return false;
-	if (use_xsave)
-		xsetbv0(all_states); /* XSAVE/XRSTOR cover what XCR0 enables */
-	if (old) {
-		save_area(old->area);
-		save_dr(old, dr6);
-	}
-	load_area(xs->area);
-	load_dr(xs, dr6);
-	owner[cpu] = xs;
-	return use_xsave; /* XCR0 is now all_states: the caller loads the guest's */
-}
-
 bool xstate_put(struct vcpu_xstate *xs, bool dr6)
 {
 	uint32_t cpu = this_cpu()->cpu_id;
@@ -217,11 +198,28 @@ bool xstate_put(struct vcpu_xstate *xs, bool dr6)
 	if (owner[cpu] != xs)
 		return false;
 	if (use_xsave)
-		xsetbv0(all_states);
+		xsetbv0(all_states); /* XSAVE/XRSTOR cover what XCR0 enables */
 	save_area(xs->area);
 	save_dr(xs, dr6);
 	owner[cpu] = NULL;
 	return use_xsave;
+}
+
+bool xstate_load(struct vcpu_xstate *xs, bool dr6)
+{
+	uint32_t cpu = this_cpu()->cpu_id;
+	struct vcpu_xstate *old = owner[cpu];
+
+	if (old == xs)
+		return false;
+	if (old)
+		xstate_put(old, dr6); /* the last owner's state back to memory */
+	else if (use_xsave)
+		xsetbv0(all_states);
+	load_area(xs->area);
+	load_dr(xs, dr6);
+	owner[cpu] = xs;
+	return use_xsave; /* XCR0 is now all_states: the caller loads the guest's */
 }
 
 uint64_t xstate_get_dr6(struct vcpu_xstate *xs)

@@ -50,6 +50,9 @@ uint32_t vcpu_pkru(struct vcpu *v);
  * checked canonicality (and truncated to 32 bits outside IA-32e mode).
  */
 int gva_translate(struct vcpu *v, uint64_t gva, unsigned acc, uint64_t *gpa, uint32_t *pf_error);
+/* Whether a 64-bit linear address is canonical for v (48 bits, 57 with
+ * CR4.LA57). */
+bool gva_canonical(const struct vcpu *v, uint64_t a);
 
 /* Injects #PF for gva with the given error code (CR2 = gva). */
 void inject_page_fault(struct vcpu *v, uint64_t gva, uint32_t error);

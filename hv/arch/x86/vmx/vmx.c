@@ -382,6 +382,16 @@ static void vmcs_region_init(uint64_t pa)
 	*(volatile uint32_t *)(uintptr_t)pa = vmx_caps.revision;
 }
 
+/* The syscall MSRs in this CPU are xv's guest values: back into xv. */
+static void save_syscall_msrs(struct vmx_vcpu *xv)
+{
+	xv->star = rdmsr(MSR_STAR);
+	xv->lstar = rdmsr(MSR_LSTAR);
+	xv->cstar = rdmsr(MSR_CSTAR);
+	xv->sfmask = rdmsr(MSR_SFMASK);
+	xv->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+}
+
 /* The VMCS is active on cpu and only that CPU may VMCLEAR it: done there
  * before it is used again. */
 static void vmcs_forget(struct vmx_vcpu *xv, uint32_t cpu)
@@ -588,11 +598,7 @@ static void vmx_put(struct vcpu *v)
 	if (xv->cpu < 0 || (uint32_t)xv->cpu != cpu)
 		return; /* not active here: nothing of it in this CPU */
 	if (msrs_of[cpu] == xv && !xv->msrs_fresh) {
-		xv->star = rdmsr(MSR_STAR);
-		xv->lstar = rdmsr(MSR_LSTAR);
-		xv->cstar = rdmsr(MSR_CSTAR);
-		xv->sfmask = rdmsr(MSR_SFMASK);
-		xv->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+		save_syscall_msrs(xv);
 		xv->msrs_fresh = true; /* loaded from here on the next CPU */
 	}
 	vmcs_forget(xv, cpu);
@@ -788,13 +794,8 @@ static void switch_msrs(struct vmx_vcpu *xv)
 
 	if (old == xv && !xv->msrs_fresh)
 		return;
-	if (old && old != xv && !old->msrs_fresh) { /* a fresh one has its values already */
-		old->star = rdmsr(MSR_STAR);
-		old->lstar = rdmsr(MSR_LSTAR);
-		old->cstar = rdmsr(MSR_CSTAR);
-		old->sfmask = rdmsr(MSR_SFMASK);
-		old->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
-	}
+	if (old && old != xv && !old->msrs_fresh) /* a fresh one has its values already */
+		save_syscall_msrs(old);
 	wrmsr(MSR_STAR, xv->star);
 	wrmsr(MSR_LSTAR, xv->lstar);
 	wrmsr(MSR_CSTAR, xv->cstar);
