@@ -22,17 +22,16 @@
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
-static uint16_t uart_base;
-static bool uart_ok;
+struct uart uart_console, uart_gdb;
 
-void uart_init(uint16_t port)
+void uart_init(struct uart *u, uint16_t port)
 {
-	uart_base = port;
+	u->base = port;
 	/* A missing UART reads back 0xff from every register: check the
 	 * scratch register holds what we write before trusting it. */
 	outb(port + UART_SCR, 0x5a);
-	uart_ok = inb(port + UART_SCR) == 0x5a;
-	if (!uart_ok)
+	u->ok = inb(port + UART_SCR) == 0x5a;
+	if (!u->ok)
 		return;
 	outb(port + UART_IER, 0x00); /* we poll: no interrupts */
 	outb(port + UART_LCR, 0x80); /* DLAB on to set the divisor */
@@ -43,44 +42,39 @@ void uart_init(uint16_t port)
 	outb(port + UART_MCR, 0x03); /* DTR, RTS */
 }
 
-bool uart_present(void)
-{
-	return uart_ok;
-}
-
-void uart_putc(char c)
+void uart_putc(struct uart *u, char c)
 {
 	/* Bounded wait so a wedged UART cannot hang the hypervisor. */
-	for (int i = 0; i < 1000000 && uart_ok; i++) {
-		if (inb(uart_base + UART_LSR) & LSR_THR_EMPTY) {
-			outb(uart_base + UART_THR, (uint8_t)c);
+	for (int i = 0; i < 1000000 && u->ok; i++) {
+		if (inb(u->base + UART_LSR) & LSR_THR_EMPTY) {
+			outb(u->base + UART_THR, (uint8_t)c);
 			return;
 		}
 		cpu_relax();
 	}
 }
 
-int uart_isa_irq(void)
+int uart_isa_irq(const struct uart *u)
 {
-	if (!uart_ok)
+	if (!u->ok)
 		return -1;
-	switch (uart_base) {
+	switch (u->base) {
 	case 0x3f8: case 0x3e8: return 4; /* COM1, COM3 */
 	case 0x2f8: case 0x2e8: return 3; /* COM2, COM4 */
 	default: return -1;
 	}
 }
 
-void uart_rx_irq_enable(void)
+void uart_rx_irq_enable(struct uart *u)
 {
-	outb(uart_base + UART_FCR, FCR_ON_1BYTE);
-	outb(uart_base + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
-	outb(uart_base + UART_IER, IER_RX_DATA);
+	outb(u->base + UART_FCR, FCR_ON_1BYTE);
+	outb(u->base + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
+	outb(u->base + UART_IER, IER_RX_DATA);
 }
 
-int uart_getc(void)
+int uart_getc(struct uart *u)
 {
-	if (!uart_ok || !(inb(uart_base + UART_LSR) & LSR_DATA_READY))
+	if (!u->ok || !(inb(u->base + UART_LSR) & LSR_DATA_READY))
 		return -1;
-	return inb(uart_base + UART_THR);
+	return inb(u->base + UART_THR);
 }

@@ -90,6 +90,15 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 			return fail(err, errlen, t, "triple_fault is reset or stop");
 		return 0;
 	}
+	if (cmdline_key_is(t, "gdb")) {
+		if (t->val_len == 6 && !strncmp(t->val, "serial", 6))
+			cfg->gdb = GUEST_GDB_SERIAL;
+		else if (t->val_len == 4 && !strncmp(t->val, "wait", 4))
+			cfg->gdb = GUEST_GDB_WAIT;
+		else
+			return fail(err, errlen, t, "gdb is serial or wait");
+		return 0;
+	}
 	if (cmdline_key_is(t, "cpus")) {
 		if (!parse_u64(t->val, t->val_len, &v, false) || v < 1 || v > GUEST_MAX_VCPUS)
 			return fail(err, errlen, t, "a VM has 1 to 8 vCPUs");

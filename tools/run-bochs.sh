@@ -6,6 +6,8 @@
 # With BOCHS_SERIAL_TCP=PORT, COM1 is instead a TCP server on localhost:PORT
 # that Bochs waits on before it starts (for tools/serial-driver.py
 # --socket tcp:localhost:PORT); SERIAL_OUT is then not written.
+# With BOCHS_COM2_TCP=PORT, COM2 is a TCP server too (Petrel's GDB port);
+# Bochs waits for a client there as well (tools/tcp-relay.py).
 # Debian's bochs is a debugger build without a "nogui" display: the rfb
 # display with timeout=0 needs no client, and the debugger gets the single
 # command "c" (continue).  ../shared/HOSTS.md has the background.
@@ -30,6 +32,7 @@ $(if [ -n "${BOCHS_SERIAL_TCP:-}" ]; then
 else
 	echo "com1: enabled=1, mode=file, dev=$(realpath -m "$out")"
 fi)
+$([ -z "${BOCHS_COM2_TCP:-}" ] || echo "com2: enabled=1, mode=socket-server, dev=localhost:$BOCHS_COM2_TCP")
 display_library: rfb, options="timeout=0"
 log: ${BOCHS_LOG:-$work/bochs.log}
 clock: sync=none

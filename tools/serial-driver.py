@@ -32,6 +32,14 @@ starting with # are ignored; TIMEOUT is in seconds, may be fractional):
     sendraw TEXT              send TEXT with Python escapes (\\x03 = Ctrl-C,
                               \\r, \\n) and no newline
     check NAME REGEX          fail unless REGEX matches NAME's captured output
+    spawn NAME CMD...         start the host shell command line CMD in the
+                              background (a debugger beside the console);
+                              {OTHER} in CMD is the output of run OTHER,
+                              stripped
+    await NAME REGEX TIMEOUT  wait for REGEX in spawned NAME's output not
+                              yet matched (the console is read meanwhile)
+    reap NAME TIMEOUT [CODE]  wait for spawned NAME to exit (with CODE);
+                              its output is then NAME's for check
     sleep SECONDS             pause (output keeps being logged afterwards)
     expect-exit [TIMEOUT [CODE]]
                               wait for the socket to close (QEMU exited;
@@ -104,6 +112,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 # CSI escape sequences (ESC [ params final), e.g. busybox's ESC[6n cursor query
@@ -158,6 +167,7 @@ class SerialDriver:
         self._trimmed = 0   # characters dropped from the front of buf so far
         self.eof = False
         self.outputs = {}   # run NAME -> (output, status)
+        self.spawned = {}   # spawn NAME -> its process and output
         self._n = 0
         self._nonce = secrets.token_hex(3)
         self._dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -398,6 +408,84 @@ class SerialDriver:
         if time.monotonic() < deadline:
             time.sleep(max(0.0, deadline - time.monotonic()))
 
+    # -- host commands beside the console (spawn, await, reap) ---------------
+    def spawn(self, name, cmd):
+        cmd = re.sub(r"\{([A-Za-z0-9_.-]+)\}",
+                     lambda m: self.outputs.get(m.group(1), ("",))[0].strip(), cmd)
+        p = subprocess.Popen(cmd, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        job = {"proc": p, "text": [], "pos": 0, "lock": threading.Lock()}
+
+        def reader():
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace")
+                with job["lock"]:
+                    job["text"].append(line)
+                self._emit(f"{name}> {line.rstrip()}")
+        job["thread"] = threading.Thread(target=reader, daemon=True)
+        job["thread"].start()
+        self.spawned[name] = job
+        self.note(f"spawn {name}: {cmd}")
+        self._emit(f"=== spawn {name}: {cmd}")
+
+    def _job(self, name):
+        if name not in self.spawned:
+            raise DriverError(f"no spawned command called {name}")
+        return self.spawned[name]
+
+    def _text(self, job):
+        with job["lock"]:
+            return "".join(job["text"])
+
+    def await_output(self, name, regex, timeout):
+        job = self._job(name)
+        rx = re.compile(regex, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self._text(job)
+            m = rx.search(text, job["pos"])
+            if m:
+                job["pos"] = m.end()
+                self.note(f"await {name} /{regex}/: matched after {self.elapsed():.2f} s")
+                self._emit(f"=== await {name} /{regex}/: matched after {self.elapsed():.2f} s")
+                return
+            if job["proc"].poll() is not None and not job["thread"].is_alive():
+                raise DriverError(f"await {name} /{regex}/: it exited (code {job['proc'].returncode}) "
+                                  f"without printing it; its last lines:\n" + "".join(text.splitlines(True)[-8:]))
+            if time.monotonic() >= deadline:
+                raise Timeout(f"await {name}: timed out after {timeout:g} s waiting for /{regex}/; "
+                              f"its last lines:\n" + "".join(text.splitlines(True)[-8:]))
+            if not self.eof:
+                self._fill(min(deadline, time.monotonic() + 0.1))
+            else:
+                time.sleep(0.1)
+
+    def reap(self, name, timeout, code=None):
+        job = self._job(name)
+        deadline = time.monotonic() + timeout
+        while job["proc"].poll() is None:
+            if time.monotonic() >= deadline:
+                raise Timeout(f"reap {name}: still running after {timeout:g} s")
+            if not self.eof:
+                self._fill(min(deadline, time.monotonic() + 0.1))
+            else:
+                time.sleep(0.1)
+        job["thread"].join(5)
+        rc = job["proc"].returncode
+        self.outputs[name] = (self._text(job), rc)
+        self.note(f"reap {name}: exit code {rc}", self._text(job))
+        self._emit(f"=== reap {name}: exit code {rc}")
+        if code is not None and rc != code:
+            raise DriverError(f"reap {name}: exit code {rc}, expected {code}")
+
+    def kill_spawned(self):
+        for job in self.spawned.values():
+            if job["proc"].poll() is None:
+                try:
+                    os.killpg(job["proc"].pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
     def expect_exit(self, timeout=60.0, code=None):
         """Wait for the socket to close (and the command, if we started one)."""
         deadline = time.monotonic() + timeout
@@ -468,6 +556,30 @@ def parse_step(line, where):
         return verb, tuple(parts)
     if verb == "sleep":
         return verb, (num(rest, "SECONDS"),)
+    if verb == "spawn":
+        parts = rest.split(None, 1)
+        if len(parts) != 2 or not re.fullmatch(r"[A-Za-z0-9_.-]+", parts[0]):
+            raise ValueError(f"{where}: usage: spawn NAME CMD...")
+        return verb, tuple(parts)
+    if verb == "await":
+        parts = rest.split(None, 1)
+        more = parts[1].rsplit(None, 1) if len(parts) == 2 else []
+        if len(more) != 2:
+            raise ValueError(f"{where}: usage: await NAME REGEX TIMEOUT")
+        try:
+            re.compile(more[0])
+        except re.error as e:
+            raise ValueError(f"{where}: await: bad regex {more[0]!r}: {e}")
+        return verb, (parts[0], more[0], num(more[1], "TIMEOUT"))
+    if verb == "reap":
+        parts = rest.split()
+        if len(parts) not in (2, 3):
+            raise ValueError(f"{where}: usage: reap NAME TIMEOUT [CODE]")
+        try:
+            code = int(parts[2]) if len(parts) == 3 else None
+        except ValueError:
+            raise ValueError(f"{where}: reap: CODE must be an integer")
+        return verb, (parts[0], num(parts[1], "TIMEOUT"), code)
     if verb == "expect-exit":
         parts = rest.split()
         if len(parts) > 2:
@@ -481,7 +593,7 @@ def parse_step(line, where):
                 raise ValueError(f"{where}: expect-exit: CODE must be an integer")
         return verb, (timeout, code)
     raise ValueError(f"{where}: unknown step {verb!r} "
-                     "(wait, run, send, sendraw, check, sleep, expect-exit)")
+                     "(wait, run, send, sendraw, check, sleep, spawn, await, reap, expect-exit)")
 
 
 def run_steps(d, steps):
@@ -502,6 +614,12 @@ def run_steps(d, steps):
                 d.check(*args)
             elif verb == "sleep":
                 d.sleep(*args)
+            elif verb == "spawn":
+                d.spawn(*args)
+            elif verb == "await":
+                d.await_output(*args)
+            elif verb == "reap":
+                d.reap(*args)
             elif verb == "expect-exit":
                 d.expect_exit(*args)
         except DriverError as e:
@@ -591,6 +709,7 @@ def main(argv=None):
         return err("interrupted", 130)
     finally:
         if d:
+            d.kill_spawned()
             d.close()
         if proc is not None:
             running = proc.poll() is None

@@ -104,6 +104,12 @@ static bool parse_option(const struct cmdline_token *t, struct hv_config *cfg)
 		return t->has_val && t->val_len == 1 &&
 		       ((t->val[0] >= 'a' && t->val[0] <= 'z') || (t->val[0] >= 'A' && t->val[0] <= 'Z')) &&
 		       (cfg->conswitch = (uint8_t)(t->val[0] & 0x1f), true);
+	if (cmdline_key_is(t, "gdbport")) {
+		if (t->has_val && t->val_len == 3 && !strncmp(t->val, "off", 3))
+			return (cfg->gdb_port = 0, true);
+		return t->has_val && parse_u64(t->val, t->val_len, &v, false) && v > 0 && v <= 0xfff8 &&
+		       (cfg->gdb_port = (uint16_t)v, true);
+	}
 	if (cmdline_key_is(t, "acpidump"))
 		return !t->has_val && (cfg->acpidump = true);
 	return false;
@@ -117,7 +123,8 @@ int hv_config_parse(const char *cmdline, struct hv_config *cfg, char *errs, size
 	size_t used = 0;
 	int nerr = 0;
 
-	*cfg = (struct hv_config){ .serial_port = 0x3f8, .log_level = LOG_INFO, .conswitch = 0x01 };
+	*cfg = (struct hv_config){ .serial_port = 0x3f8, .log_level = LOG_INFO, .conswitch = 0x01,
+				   .gdb_port = 0x2f8 };
 	if (errlen)
 		errs[0] = '\0';
 	while (cmdline_next(&pos, &t, &bad_quote)) {

@@ -36,6 +36,7 @@
 #include <petrel/console.h>
 #include <petrel/console_input.h>
 #include <petrel/drivers.h>
+#include <petrel/gdbstub.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/percpu.h>
@@ -61,14 +62,22 @@ struct vm_console {
 	uint32_t held_len;
 };
 
+/* What a port received, not yet handed on: console_irq writes at tail,
+ * CPU 0 reads at head. */
+struct rx_ring {
+	struct uart *port;
+	volatile uint8_t buf[RX_RING];
+	volatile uint32_t head, tail;
+	uint32_t lost;
+	int irq; /* the UART's ISA IRQ when it interrupts, else -1 */
+};
+
 static struct vm_console cons[MAX_VMS];
-static volatile uint8_t rx[RX_RING];
-static volatile uint32_t rx_head, rx_tail; /* console_irq writes at tail; CPU 0 reads at head */
-static uint32_t rx_lost;
+static struct rx_ring rx = { .port = &uart_console, .irq = -1 };
+static struct rx_ring rx_gdb = { .port = &uart_gdb, .irq = -1 }; /* the GDB serial port (gdbstub.c) */
 static int focus = CONSOLE_SHELL;
 static bool focus_set;
 static struct escape escape = { .ch = 0x01 };
-static int rx_irq = -1; /* the UART's ISA IRQ when it interrupts, else -1 */
 static uint64_t last_poll;
 /* The held lines, and since when the focused VM has a line unfinished
  * (0: it has none).  Inside any VM's lock, outside the log's. */
@@ -77,36 +86,48 @@ static uint64_t focus_partial_since;
 
 /* Reads what the UART has into the ring.  On CPU 0, with interrupts off
  * (the interrupt handler, or the run loop's poll): one writer at a time. */
-static void drain_uart(void)
+static void drain_uart(struct rx_ring *r)
 {
 	int c;
 
-	while ((c = uart_getc()) >= 0) {
-		uint32_t next = (rx_tail + 1) % RX_RING;
-		if (next == rx_head) {
-			rx_lost++;
+	while ((c = uart_getc(r->port)) >= 0) {
+		uint32_t next = (r->tail + 1) % RX_RING;
+		if (next == r->head) {
+			r->lost++;
 			continue;
 		}
-		rx[rx_tail] = (uint8_t)c;
-		rx_tail = next;
+		r->buf[r->tail] = (uint8_t)c;
+		r->tail = next;
 	}
 }
 
 void console_irq(void)
 {
-	drain_uart();
+	drain_uart(&rx);
+	drain_uart(&rx_gdb);
 	run_kick_self(); /* out of the guest's fast path: the pick hands it on */
 }
 
-void console_init(const struct acpi_info *acpi, uint8_t conswitch)
+/* The port's receive interrupt to this CPU (both ports share the vector). */
+static void route(const struct acpi_info *acpi, struct rx_ring *r)
 {
-	int irq = uart_isa_irq();
+	int irq = uart_isa_irq(r->port);
 
-	escape.ch = conswitch;
 	if (irq >= 0 && !ioapic_route_isa(acpi, (unsigned)irq, UART_VECTOR, this_cpu()->apic_id)) {
-		rx_irq = irq;
-		uart_rx_irq_enable();
+		r->irq = irq;
+		uart_rx_irq_enable(r->port);
 	}
+}
+
+void console_init(const struct acpi_info *acpi, uint8_t conswitch, uint16_t gdb_port)
+{
+	escape.ch = conswitch;
+	route(acpi, &rx);
+	if (gdb_port && gdb_port != uart_console.base) {
+		uart_init(&uart_gdb, gdb_port);
+		route(acpi, &rx_gdb);
+	}
+	gdb_init();
 }
 
 /* Where typed input goes, as the console's lines say it. */
@@ -130,8 +151,8 @@ void console_start(void)
 {
 	char how[32] = "polled";
 
-	if (rx_irq >= 0)
-		pt_snprintf(how, sizeof(how), "by interrupt (IRQ %d)", rx_irq);
+	if (rx.irq >= 0)
+		pt_snprintf(how, sizeof(how), "by interrupt (IRQ %d)", rx.irq);
 	pr_info("console: input %s, to %s%s; Ctrl-%c three times moves it\n", how, focus_kind(), focus_name(),
 		escape_letter());
 	if (focus == CONSOLE_SHELL)
@@ -360,17 +381,28 @@ void console_service(void)
 		return;
 	if (now - last_poll >= tsc_hz / 1000000 * POLL_US) {
 		last_poll = now;
-		drain_uart();
+		drain_uart(&rx);
+		drain_uart(&rx_gdb);
 	}
-	while (rx_head != rx_tail) {
-		uint8_t c = rx[rx_head];
-		rx_head = (rx_head + 1) % RX_RING;
-		feed(c);
+	while (rx.head != rx.tail) {
+		uint8_t c = rx.buf[rx.head];
+		rx.head = (rx.head + 1) % RX_RING;
+		if (gdb_console_active())
+			gdb_console_byte(c);
+		else
+			feed(c);
 	}
-	if (rx_lost) {
-		pr_warn("console: %u typed bytes lost (input came faster than Petrel took it)\n", rx_lost);
-		rx_lost = 0;
+	while (rx_gdb.head != rx_gdb.tail) {
+		uint8_t c = rx_gdb.buf[rx_gdb.head];
+		rx_gdb.head = (rx_gdb.head + 1) % RX_RING;
+		gdb_serial_byte(c);
 	}
+	if (rx.lost || rx_gdb.lost) {
+		pr_warn("console: %u bytes typed and %u from GDB lost (input came faster than Petrel took it)\n",
+			rx.lost, rx_gdb.lost);
+		rx.lost = rx_gdb.lost = 0;
+	}
+	gdb_poll();
 	deliver();
 	if (held_waiting()) { /* a prompt that stays unfinished lets them through in time */
 		spin_lock(&out_lock);
@@ -382,8 +414,8 @@ void console_service(void)
 
 bool console_wants_cpu0(void)
 {
-	if (rx_irq < 0 || held_waiting())
-		return true; /* polled: CPU 0 must come round to read; held lines to release */
+	if (rx.irq < 0 || (uart_gdb.ok && rx_gdb.irq < 0) || held_waiting() || gdb_wants_cpu0())
+		return true; /* polled: CPU 0 must come round to read; held lines to release; a stop to report */
 	for (int i = 0; i < MAX_VMS; i++)
 		if (cons[i].in_count && vms[i].state == VM_RUNNING)
 			return true; /* the guest reads its FIFO without telling anyone */

@@ -42,6 +42,8 @@ int vcpu_decode(struct vcpu *v, struct x86_insn *insn);
 /* The bytes at CS:rip, as many as the guest can fetch (up to 15), and
  * the mode to decode them in. */
 enum x86_mode;
+/* The linear address of CS:RIP. */
+uint64_t vcpu_pc_linear(struct vcpu *v);
 size_t vcpu_insn_bytes(struct vcpu *v, uint64_t rip, uint8_t bytes[15], enum x86_mode *mode);
 /* vm.c: an exit kind's name, as the statistics print it */
 const char *exit_kind_name(enum exit_kind k);

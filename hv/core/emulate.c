@@ -25,6 +25,7 @@
 #include "core.h"
 #include <arch/cpu.h>
 #include <arch/xstate.h>
+#include <petrel/debug.h>
 #include <petrel/x86_decode.h>
 #include <petrel/x86_emulate.h>
 
@@ -54,6 +55,11 @@ static uint64_t rip_linear(struct vcpu *v, uint64_t pc, enum x86_mode mode)
 	if (mode == X86_MODE_64)
 		return pc;
 	return (uint32_t)(v->regs.seg[SEG_CS].base + pc);
+}
+
+uint64_t vcpu_pc_linear(struct vcpu *v)
+{
+	return rip_linear(v, v->regs.rip, vcpu_mode(v));
 }
 
 size_t vcpu_insn_bytes(struct vcpu *v, uint64_t rip, uint8_t bytes[X86_MAX_INSN_LEN], enum x86_mode *mode)
@@ -116,6 +122,10 @@ void vcpu_skip_insn(struct vcpu *v)
  * by element but Petrel only at their end. */
 void vcpu_insn_done(struct vcpu *v, uint64_t rflags_before)
 {
+	if (v->dbg.step) { /* a debugger steps it: this was the step */
+		debug_step_done(v);
+		return;
+	}
 	if (!(rflags_before & RFLAGS_TF) || v->event.pending)
 		return;
 	vcpu_ops->set_dr6(v, vcpu_ops->get_dr6(v) | DR6_BS);

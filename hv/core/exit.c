@@ -8,6 +8,7 @@
 #include <arch/cpu.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
+#include <petrel/debug.h>
 #include <petrel/vm.h>
 
 #include "core.h"
@@ -232,6 +233,9 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_GP: vcpu_inject_exception(v, GP, true, 0); break;
 	case EXIT_TASK_SWITCH: handle_task_switch(v); break;
 	case EXIT_UD: vcpu_inject_exception(v, UD, false, 0); break;
+	case EXIT_BREAKPOINT:
+	case EXIT_DEBUG:
+	case EXIT_SOFT_INT: debug_exit(v); break;
 	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;
 	case EXIT_ENTRY_FAIL: handle_entry_fail(v); break;

@@ -18,6 +18,8 @@
 #include <petrel/acpi_build.h>
 #include <petrel/board.h>
 #include <petrel/console.h>
+#include <petrel/debug.h>
+#include <petrel/gdbstub.h>
 #include <petrel/boot_info.h>
 #include <petrel/drivers.h>
 #include <petrel/guest_loader.h>
@@ -160,6 +162,7 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 			return -1;
 		}
 	}
+	debug_vm_reset(vm);
 	msr_vm_init(vm);
 	if (board_create_devices(vm, vm->board, s->cfg.devices)) {
 		str_copy(err, "its devices could not be created", errlen);
@@ -365,6 +368,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		s->linux ? "Linux" : "multiboot guest", pc_board.name,
 		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "",
 		vm->nr_vcpus > 1 ? "s" : "", where, vm->vcpu[0].floats ? " to start with (floating)" : "");
+	gdb_vm_started(vm, s->cfg.gdb != GUEST_GDB_DEFAULT, s->cfg.gdb == GUEST_GDB_WAIT);
 }
 
 uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)

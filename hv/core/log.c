@@ -30,12 +30,55 @@ void log_unlock(void)
 	__atomic_store_n(&log_spin, 0, __ATOMIC_RELEASE);
 }
 
+/* Where printed text goes instead of the console port: a sink one CPU
+ * set for what it prints itself (the GDB stub's `monitor`: its output
+ * goes back to GDB), or nowhere while GDB talks on the console port
+ * (counted, and said when the port is back). */
+static struct {
+	void (*fn)(void *ctx, const char *s);
+	void *ctx;
+	int32_t cpu;
+} sink = { .cpu = -1 };
+static bool muted;
+static uint32_t muted_lines;
+
+void log_set_sink(void (*fn)(void *ctx, const char *s), void *ctx)
+{
+	log_lock();
+	sink.fn = fn;
+	sink.ctx = ctx;
+	sink.cpu = fn ? (int32_t)this_cpu()->cpu_id : -1;
+	log_unlock();
+}
+
+void log_mute(bool on)
+{
+	uint32_t lost;
+
+	log_lock();
+	muted = on;
+	lost = muted_lines;
+	muted_lines = 0;
+	log_unlock();
+	if (!on && lost)
+		pr_info("console: %u lines of Petrel's log not shown while GDB had the port\n", lost);
+}
+
 static void emit(const char *s)
 {
+	if (sink.fn && sink.cpu == log_owner) {
+		sink.fn(sink.ctx, s);
+		return;
+	}
+	if (muted) {
+		for (; *s; s++)
+			muted_lines += *s == '\n';
+		return;
+	}
 	for (; *s; s++) {
 		if (*s == '\n')
-			uart_putc('\r');
-		uart_putc(*s);
+			uart_putc(&uart_console, '\r');
+		uart_putc(&uart_console, *s);
 	}
 }
 

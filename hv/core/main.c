@@ -95,7 +95,7 @@ static void read_config(void)
 
 	int n = hv_config_parse(cmd, &cfg, errs, sizeof(errs));
 	if (cfg.serial_port != 0x3f8)
-		uart_init(cfg.serial_port);
+		uart_init(&uart_console, cfg.serial_port);
 	log_level = cfg.log_level;
 	stats_interval_s = cfg.stats_s;
 	if (n)
@@ -278,7 +278,7 @@ static void start_guests(void)
 void boot_entry(uint64_t magic, uint64_t info)
 {
 	cpu_early_init();
-	uart_init(0x3f8);
+	uart_init(&uart_console, 0x3f8);
 	read_boot_info(magic, info);
 	read_config();
 	check_memory();
@@ -290,7 +290,7 @@ void boot_entry(uint64_t magic, uint64_t info)
 	pic_disable();
 	lapic_init();
 	bsp_percpu.apic_id = lapic_id();
-	console_init(&acpi, cfg.conswitch);
+	console_init(&acpi, cfg.conswitch, cfg.gdb_port);
 	power_init(&acpi);
 	check_virt();
 	if (acpi.nr_cpus)

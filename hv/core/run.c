@@ -31,6 +31,7 @@
 #include <arch/cpu.h>
 #include <arch/xstate.h>
 #include <petrel/console.h>
+#include <petrel/debug.h>
 #include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -198,6 +199,9 @@ static void deliver_irq(struct vcpu *v)
 	const struct vcpu_irq_source *src;
 	int vector;
 
+	if (v->dbg.step)
+		return; /* a debugger's step is one instruction of the guest's, not of a handler */
+
 	/* An NMI first: blocked only while another is in service (until its
 	 * IRET) or by a MOV SS shadow; the backend knows which. */
 	if (v->nmi_pending && !v->event.pending) {
@@ -237,9 +241,15 @@ static uint64_t us_to_tsc(uint64_t us)
 }
 
 
+/* A paused VM's vCPUs are held, but for one a debugger steps. */
+static bool held(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE) && !__atomic_load_n(&v->dbg.step, __ATOMIC_ACQUIRE);
+}
+
 static bool runnable(const struct vcpu *v)
 {
-	if (__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE))
+	if (held(v))
 		return false;
 	return (v->vm->state == VM_RUNNING && !v->halted && !v->wait_sipi) ||
 	       (v->vm->state == VM_RESETTING && v->id == 0);
@@ -336,6 +346,51 @@ static uint64_t lead(const struct vcpu *other)
 
 static uint64_t xcr0_in[MAX_CPUS]; /* with load_guest_extras, below */
 
+/* Whatever of v's x87/SSE state and debug registers this CPU holds, back
+ * to memory: the next entry loads them again (load_guest_extras). */
+static void xstate_to_memory(struct vcpu *v)
+{
+	if (xstate_put(&v->xs, !vcpu_ops->saves_dr6))
+		xcr0_in[this_cpu()->cpu_id] = 0;
+}
+
+/*
+ * A debugger's wishes (debug.c) before v enters, on its own CPU: DR0-3
+ * become the debugger's when it sets a hardware breakpoint and the
+ * guest's again when the last one goes, through memory (xstate.c loads
+ * them lazily); a single step is RFLAGS.TF where the CPU has no step of
+ * its own, the guest's TF kept and put back; the backend does the rest
+ * (intercepts, DR7, the monitor trap flag).
+ */
+#define RFLAGS_TF (1ull << 8)
+
+static void apply_debug(struct vcpu *v)
+{
+	struct vcpu_debug *d = &v->dbg;
+	bool tf = d->step && !vcpu_ops->native_step();
+
+	d->changed = false;
+	if (d->hw || d->hw_on) {
+		xstate_to_memory(v);
+		if (d->hw && !d->hw_on)
+			memcpy(d->guest_dr, v->xs.dr, sizeof(d->guest_dr));
+		memcpy(v->xs.dr, d->hw ? d->dr : d->guest_dr, sizeof(v->xs.dr));
+	}
+	if (tf != d->tf_on) {
+		vcpu_need(v, REG_RIP);
+		if (tf) {
+			d->guest_tf = v->regs.rflags & RFLAGS_TF;
+			v->regs.rflags |= RFLAGS_TF;
+		} else {
+			v->regs.rflags = (v->regs.rflags & ~RFLAGS_TF) | (d->guest_tf ? RFLAGS_TF : 0);
+		}
+		vcpu_dirty(v, REG_RIP);
+		d->tf_on = tf;
+	}
+	vcpu_ops->set_debug(v);
+	d->step_on = d->step;
+}
+
 /* v goes from this CPU (q) to CPU `to`: what this CPU holds of it goes
  * back to memory here (vcpu_ops->put, its x87/SSE state), and it keeps
  * its place relative to the others: as far behind or ahead of the new
@@ -344,7 +399,7 @@ static uint64_t xcr0_in[MAX_CPUS]; /* with load_guest_extras, below */
 static void migrate(struct pcpu_queue *q, struct vcpu *v, uint32_t to)
 {
 	struct pcpu_queue *t = &queues[to];
-	uint32_t cpu = this_cpu()->cpu_id, i;
+	uint32_t i;
 
 	for (i = 0; i < q->nr && q->v[i] != v; i++)
 		;
@@ -355,8 +410,7 @@ static void migrate(struct pcpu_queue *q, struct vcpu *v, uint32_t to)
 	else
 		v->vruntime = t->min_vruntime - MIN(t->min_vruntime, q->min_vruntime - v->vruntime);
 	vcpu_ops->put(v);
-	if (xstate_put(&v->xs, !vcpu_ops->saves_dr6))
-		xcr0_in[cpu] = 0;
+	xstate_to_memory(v);
 	v->moved = true;
 	v->migrations++;
 	__atomic_store_n(&v->pcpu, to, __ATOMIC_RELEASE);
@@ -557,8 +611,7 @@ static void save_guest_extras(struct vcpu *v)
  * was not an interrupt's.  Under the VM's lock. */
 static bool stay_in(struct pcpu_queue *q, struct vcpu *v)
 {
-	return v->vm->state == VM_RUNNING && !__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE) &&
-	       v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
+	return v->vm->state == VM_RUNNING && !held(v) && v->exit.kind != EXIT_NONE && !v->halted && !v->wait_sipi &&
 	       !v->init_pending && !v->yielded && !__atomic_load_n(&q->kicked, __ATOMIC_ACQUIRE) &&
 	       (!v->run_until || rdtsc() < v->run_until);
 }
@@ -583,12 +636,14 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 			vm_reset_step(vm); /* the first vCPU's turn goes to zeroing its RAM */
 		spin_unlock(&vm->lock);
 		v->tsc_exit = rdtsc();
-	} else if (vm->state == VM_RUNNING && !__atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST)) {
+	} else if (vm->state == VM_RUNNING && !held(v)) {
 		bool again;
 		if (v->moved) {
 			vcpu_ops->load(v);
 			v->moved = false;
 		}
+		if (v->dbg.changed)
+			apply_debug(v);
 		arm(q, now, b);
 		v->run_until = b ? now + b : 0;
 		v->tsc_in_hv += now - v->tsc_exit;

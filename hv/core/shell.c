@@ -11,6 +11,8 @@
 #include <petrel/console.h>
 #include <petrel/console_input.h>
 #include <petrel/drivers.h>
+#include <petrel/gdb_packet.h>
+#include <petrel/gdbstub.h>
 #include <petrel/gmem.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -457,6 +459,18 @@ static void cmd_poweroff(int argc, char **argv)
 		log_raw("petrel: error: the machine is still on (no \\_S5_ in the firmware's DSDT, or no PM1a_CNT)\n");
 }
 
+static void cmd_gdb(int argc, char **argv)
+{
+	struct vm *vm;
+
+	if (argc != 2) {
+		log_raw("petrel: error: usage: gdb VM\n");
+		return;
+	}
+	if ((vm = vm_named(argv[1])))
+		gdb_console_start(vm);
+}
+
 static const struct command commands[] = {
 	{ "help", "", "this list", cmd_help },
 	{ "version", "", "Petrel's version, backend, CPUs, uptime", cmd_version },
@@ -473,6 +487,7 @@ static const struct command commands[] = {
 	{ "profile", "VM [SECONDS]", "exits a second by reason, time histograms, the RIPs behind them (5 s)", cmd_profile },
 	{ "cpus", "", "the physical CPUs: what each runs, how idle", cmd_cpus },
 	{ "exitcost", "", "Petrel's own exit round trips, measured at boot", cmd_exitcost },
+	{ "gdb", "VM", "this port speaks GDB's protocol for the VM (README: Debugging a guest with GDB)", cmd_gdb },
 	{ "loglevel", "[error|warn|info|debug]", "show or set what Petrel logs", cmd_loglevel },
 	{ "reboot", "", "reset the whole machine", cmd_reboot },
 	{ "poweroff", "", "power the whole machine off (ACPI S5)", cmd_poweroff },
@@ -513,6 +528,50 @@ static void run_line(char *s)
 	for (const struct command *c = commands; c->name; c++)
 		if (!strcmp(c->name, argv[0])) {
 			c->run(argc, argv);
+			return;
+		}
+	unknown(argv[0]);
+}
+
+/* Where a command takes the VM's name: after `vm X` and `vcpu X` (but
+ * not their `list`), after translate, mem, profile and gdb. */
+static int vm_position(int argc, char **argv)
+{
+	static const char *const second[] = { "translate", "mem", "profile", "gdb" };
+
+	if (!strcmp(argv[0], "vm") || !strcmp(argv[0], "vcpu"))
+		return argc >= 2 && strcmp(argv[1], "list") ? 2 : 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(second); i++)
+		if (!strcmp(argv[0], second[i]))
+			return 1;
+	return 0;
+}
+
+void shell_run_for_vm(struct vm *vm, const char *line)
+{
+	static char buf[GDB_MONITOR_MAX + 1];
+	char *argv[MAX_ARGS + 2];
+	int argc, at;
+
+	str_copy(buf, line, sizeof(buf));
+	argc = line_split(buf, argv, MAX_ARGS);
+	if (argc <= 0) {
+		log_raw(argc < 0 ? "petrel: error: more than %d words\n" : "petrel: monitor: a shell command (help lists them)\n",
+			MAX_ARGS);
+		return;
+	}
+	if ((at = vm_position(argc, argv))) {
+		memmove(&argv[at + 1], &argv[at], (size_t)(argc - at) * sizeof(argv[0]));
+		argv[at] = vm->name;
+		argc++;
+	}
+	argv[argc] = NULL;
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[0])) {
+			if (c->run == cmd_gdb || c->run == cmd_reboot || c->run == cmd_poweroff)
+				log_raw("petrel: error: '%s' is not for GDB's monitor (use the shell)\n", argv[0]);
+			else
+				c->run(argc, argv);
 			return;
 		}
 	unknown(argv[0]);

@@ -26,6 +26,7 @@ static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_XSETBV] = "xsetbv", [EXIT_CR] = "cr", [EXIT_WBINVD] = "wbinvd", [EXIT_PAUSE] = "pause",
 	[EXIT_GP] = "gp", [EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
+	[EXIT_BREAKPOINT] = "breakpoint", [EXIT_DEBUG] = "debug", [EXIT_SOFT_INT] = "int-n",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
 };
 

@@ -6,7 +6,9 @@
  *  - every packet it accepts, framed again by gdb_frame, is received as
  *    the same packet by a fresh receiver (escapes and checksums agree);
  *  - hex decoding of the packet's text never reads past it, and a number
- *    parsed from it moves the cursor forward within it. */
+ *    parsed from it moves the cursor forward within it;
+ *  - the command parser (gdb_parse) reads only the packet: what it points
+ *    at lies inside it, lengths fit it, a monitor line is NUL-terminated. */
 #include <string.h>
 
 #include <petrel/gdb_packet.h>
@@ -14,6 +16,7 @@
 #include "fuzz.h"
 
 static struct gdb_rx rx, again;
+static struct gdb_cmd cmd;
 static uint8_t framed[2 * GDB_PACKET_MAX + 4];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,6 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (gdb_hex_u64(&s, end, &v))
 			CHECK(s > (const char *)rx.data && s <= end);
 		(void)gdb_hex_decode((const char *)rx.data, rx.len / 2, bytes);
+		gdb_parse((const char *)rx.data, rx.len, &cmd);
+		if (cmd.data)
+			CHECK(cmd.data >= (const char *)rx.data && cmd.data + cmd.data_len <= end);
+		if (cmd.annex)
+			CHECK(cmd.annex >= (const char *)rx.data && cmd.annex + cmd.annex_len <= end);
+		if (cmd.kind == GDB_CMD_WRITE_MEM)
+			CHECK(cmd.data_hex ? cmd.data_len == 2 * cmd.len : cmd.data_len == cmd.len);
+		if (cmd.kind == GDB_CMD_MONITOR)
+			CHECK(strlen(cmd.monitor) <= GDB_MONITOR_MAX);
 	}
 	return 0;
 }

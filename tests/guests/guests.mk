@@ -20,7 +20,8 @@ GUEST_CFLAGS  := -m32 -march=i686 -std=c11 -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
                  -z noexecstack --no-warn-rwx-segments -T tests/guests/lib/guest.ld
 
-TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix
+TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix \
+                 gdb-target
 
 GUEST_LIB_SRC := $(wildcard tests/guests/lib/*.c) tests/guests/lib/entry.S tests/guests/lib/lm64.S
 GUEST_LIB_OBJ := $(patsubst %,$(BUILD)/guests/obj/%.o,$(basename $(GUEST_LIB_SRC)))
@@ -38,6 +39,9 @@ $(BUILD)/guests/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS32    $<"
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+# gdb-target is debugged by GDB: symbols, and code as written (-O0).
+$(BUILD)/guests/obj/tests/guests/gdb_target.o: GUEST_CFLAGS += -g -O0
 
 # One link rule per guest; guest "svm-insns" lives in svm_insns.c.
 guest_src = $(BUILD)/guests/obj/tests/guests/$(subst -,_,$(1)).o

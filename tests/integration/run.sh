@@ -438,6 +438,76 @@ test_shell() {
 # CPUID exits to one port read; `profile` must report that mix, and the
 # three RIPs behind it with their instructions decoded.  The session ends
 # with the shell's poweroff, which must end the emulator.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])'
+}
+
+# GDB (Debian's, batch mode) against the gdb-target guest through Petrel's
+# GDB stub on COM2: the guest waits for GDB (gdb=wait), GDB follows
+# tests/integration/gdb-target.gdb, and the guest's own checks say whether
+# GDB's `set var` reached it.  Under Bochs, COM2 is a TCP server that
+# holds Bochs's start until a client comes: tools/tcp-relay.py is that
+# client, and GDB connects to the relay later.
+test_gdb() {
+	local be=$1 t="$1 gdb" log=$LOGDIR/$1-gdb.txt out=$LOGDIR/$1-gdb-steps.txt gport port script=$B/gdb-$1.script rc
+	local m="$B/guests/gdb-target.elf vm=dbg gdb=wait cmdline=\"debugged\"" tail=""
+	gport=$(free_port)
+	# The watchpoint fires under Bochs; QEMU 7.2 TCG's VMRUN loads the
+	# VMCB's DR7 without arming its breakpoints (helper_vmrun), so under
+	# it the guest runs on to its end.
+	[ "$be" = vmx ] && tail="-ex delete -ex continue"
+	cat > "$script" <<SCRIPT
+wait vm dbg waits for GDB 300
+spawn gdb gdb -batch -nx -ex 'set pagination off' -ex 'set remotetimeout 60' -ex 'target remote localhost:$gport' -x tests/integration/gdb-target.gdb $tail $B/guests/gdb-target.elf
+reap gdb 1200
+wait SUMMARY gdb-target 60
+SCRIPT
+	if [ "$be" = svm ]; then
+		rm -f $B/gdb-test.sock
+		timeout 600 tools/serial-driver.py --socket $B/gdb-test.sock --connect-timeout 60 --log "$log" \
+			--script "$script" -- \
+			qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 2 -display none -nic none -no-reboot \
+			-serial "unix:$B/gdb-test.sock,server=on,wait=on" -serial "tcp:localhost:$gport,server=on,wait=off" \
+			-kernel $B/hv.elf -initrd "$m" >"$out" 2>&1
+		rc=$?
+	else
+		port=$(free_port)
+		local c2
+		c2=$(free_port)
+		tools/tcp-relay.py "$c2" "$gport" 1500 &
+		local relay=$!
+		tools/mkiso.sh $B/vmx-gdb.iso $B/hv.elf --cmdline "loglevel=info" --module "$m"
+		timeout 1500 tools/serial-driver.py --socket tcp:localhost:$port --connect-timeout 120 --log "$log" \
+			--script "$script" -- \
+			env BOCHS_SERIAL_TCP=$port BOCHS_COM2_TCP=$c2 BOCHS_MEGS=512 BOCHS_LOG=$LOGDIR/vmx-gdb.bochs.log \
+			tools/run-bochs.sh $B/vmx-gdb.iso - 1500 >"$out" 2>&1
+		rc=$?
+		kill $relay 2>/dev/null
+	fi
+	grep -aq 'gdb: attached to vm dbg on the GDB serial port (i386 registers)' "$log" &&
+		expect "$t: GDB attaches to the waiting guest: the i386 description, its vCPU as a thread" "$out" \
+			'^gdb> \* 1 +Thread 1 ' ||
+		fail "$t: GDB attaches to the waiting guest with the i386 description" "(driver exit $rc; $log)"
+	expect "$t: a breakpoint at a function stops there; backtrace and print a variable" "$out" \
+		'^gdb> Breakpoint 1, compute \(seed=5\) at tests/guests/gdb_target.c' '^gdb> #1 +0x[0-9a-f]+ in guest_main \(\)' \
+		'^gdb> \$1 = 5$'
+	expect "$t: set var, next, step into a function, backtrace there" "$out" \
+		'^gdb> \$2 = 13$' '^gdb> add_one \(x=39\) at tests/guests/gdb_target.c' '^gdb> #1 +0x[0-9a-f]+ in compute \(seed=13\)' \
+		'^gdb> \$3 = 39$'
+	if [ "$be" = vmx ]; then
+		expect "$t: a hardware watchpoint fires with the old and new value" "$out" \
+			'^gdb> Hardware watchpoint 2: watched$' '^gdb> Old value = 0$' '^gdb> New value = 7$'
+	else
+		skip "$t: a hardware watchpoint fires" "QEMU 7.2 TCG does not arm the VMCB's DR7 at VMRUN (real AMD CPUs do)"
+	fi
+	expect "$t: monitor reaches the shell's vcpu regs for this VM" "$out" '^gdb> vm dbg vcpu 0 \(CPL 0, paused\):'
+	expect "$t: the guest runs to its normal end: GDB sees it exit" "$out" \
+		'^gdb> \[Inferior 1 \(.*\) exited normally\]' '^=== reap gdb: exit code 0'
+	grep -aq "PASS compute" "$log" && grep -aq 'SUMMARY gdb-target passed=[0-9]* failed=0' "$log" &&
+		pass "$t: the guest saw GDB's value (compute returned 13 * 3 + 1) and passed" ||
+		fail "$t: the guest saw GDB's value" "(driver exit $rc; $log)"
+}
+
 test_profile() {
 	local be=$1 t="$1 profile" log=$LOGDIR/$1-profile.txt out=$LOGDIR/$1-profile-steps.txt port
 	local m="$B/guests/exitmix.elf vm=mix cmdline=\"seconds=60\""

@@ -188,6 +188,11 @@ TEST(test_config_all_options)
 	assert_int_equal(cfg.conswitch, 0x14); /* Ctrl-T */
 	assert_int_equal(parse("conswitch=B", &cfg, errs, sizeof(errs)), 0);
 	assert_int_equal(cfg.conswitch, 0x02);
+	assert_int_equal(cfg.gdb_port, 0x2f8); /* COM2 unless asked */
+	assert_int_equal(parse("gdbport=0x3e8", &cfg, errs, sizeof(errs)), 0);
+	assert_int_equal(cfg.gdb_port, 0x3e8);
+	assert_int_equal(parse("gdbport=off", &cfg, errs, sizeof(errs)), 0);
+	assert_int_equal(cfg.gdb_port, 0);
 
 	/* Decimal ports, every level name, and the last word wins. */
 	assert_int_equal(parse("serial=1016 loglevel=error", &cfg, errs, sizeof(errs)), 0);
@@ -236,6 +241,10 @@ TEST(test_config_bad_options)
 	expect_bad("loglevel");
 	expect_bad("selftest");
 	expect_bad("selftest=abcdefghijklmnop"); /* 16 characters */
+	expect_bad("gdbport=");
+	expect_bad("gdbport=on");
+	expect_bad("gdbport=0");
+	expect_bad("gdbport=0x10000");
 	expect_bad("conswitch=");
 	expect_bad("conswitch");
 	expect_bad("conswitch=ab");

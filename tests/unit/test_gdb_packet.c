@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* hv/core/gdb_packet.c: the GDB remote protocol's framing: checksums,
- * escapes, acknowledgements, Ctrl-C, broken and over-long packets, hex. */
+ * escapes, acknowledgements, Ctrl-C, broken and over-long packets, hex;
+ * and the commands parsed out of packets (gdb_parse). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include <petrel/gdb_packet.h>
@@ -146,6 +148,114 @@ TEST(hex)
 	assert_false(gdb_hex_u64(&s, s + 2, &v));
 }
 
+static void parse(const char *pkt, struct gdb_cmd *c)
+{
+	gdb_parse(pkt, strlen(pkt), c);
+}
+
+TEST(commands)
+{
+	struct gdb_cmd c;
+
+	parse("?", &c);
+	assert_int_equal(c.kind, GDB_CMD_STOP_REASON);
+	parse("g", &c);
+	assert_int_equal(c.kind, GDB_CMD_READ_REGS);
+	parse("p1a", &c);
+	assert_int_equal(c.kind, GDB_CMD_READ_REG);
+	assert_int_equal(c.reg, 0x1a);
+	parse("P8=78563412", &c);
+	assert_int_equal(c.kind, GDB_CMD_WRITE_REG);
+	assert_int_equal(c.reg, 8);
+	assert_int_equal(c.data_len, 8);
+	parse("m104000,4", &c);
+	assert_int_equal(c.kind, GDB_CMD_READ_MEM);
+	assert_int_equal(c.addr, 0x104000);
+	assert_int_equal(c.len, 4);
+	parse("M104000,2:0d00", &c);
+	assert_int_equal(c.kind, GDB_CMD_WRITE_MEM);
+	assert_true(c.data_hex);
+	parse("X104000,3:ab", &c); /* three bytes announced, two given */
+	assert_int_equal(c.kind, GDB_CMD_BAD);
+	parse("X104000,0:", &c);
+	assert_int_equal(c.kind, GDB_CMD_WRITE_MEM);
+	parse("Z0,10001b,1", &c);
+	assert_int_equal(c.kind, GDB_CMD_INSERT_BP);
+	assert_int_equal(c.bp_type, 0);
+	assert_int_equal(c.addr, 0x10001b);
+	parse("z2,104000,4", &c);
+	assert_int_equal(c.kind, GDB_CMD_REMOVE_BP);
+	assert_int_equal(c.bp_type, 2);
+	parse("Z9,0,1", &c);
+	assert_int_equal(c.kind, GDB_CMD_UNSUPPORTED);
+	parse("Hg2", &c);
+	assert_int_equal(c.kind, GDB_CMD_SET_THREAD);
+	assert_int_equal(c.op, 'g');
+	assert_int_equal(c.thread, 2);
+	parse("Hc-1", &c);
+	assert_int_equal(c.thread, -1);
+	parse("T3", &c);
+	assert_int_equal(c.kind, GDB_CMD_THREAD_ALIVE);
+	parse("c", &c);
+	assert_int_equal(c.kind, GDB_CMD_CONTINUE);
+	assert_false(c.has_addr);
+	parse("s100000", &c);
+	assert_int_equal(c.kind, GDB_CMD_STEP);
+	assert_true(c.has_addr);
+	parse("C05;100000", &c);
+	assert_int_equal(c.kind, GDB_CMD_CONTINUE);
+	assert_int_equal(c.addr, 0x100000);
+	parse("vCont;s:2;c", &c);
+	assert_int_equal(c.kind, GDB_CMD_STEP);
+	assert_int_equal(c.thread, 2);
+	parse("vCont;c", &c);
+	assert_int_equal(c.kind, GDB_CMD_CONTINUE);
+	parse("vCont;x", &c);
+	assert_int_equal(c.kind, GDB_CMD_BAD);
+	parse("vCont?", &c);
+	assert_int_equal(c.kind, GDB_CMD_VCONT_QUERY);
+	parse("D;1", &c);
+	assert_int_equal(c.kind, GDB_CMD_DETACH);
+	parse("k", &c);
+	assert_int_equal(c.kind, GDB_CMD_KILL);
+	parse("qSupported:multiprocess+;swbreak+;hwbreak+", &c);
+	assert_int_equal(c.kind, GDB_CMD_SUPPORTED);
+	assert_true(c.swbreak && c.hwbreak);
+	parse("qXfer:features:read:target.xml:0,ffb", &c);
+	assert_int_equal(c.kind, GDB_CMD_XFER_FEATURES);
+	assert_int_equal(c.annex_len, 10);
+	assert_int_equal(c.len, 0xffb);
+	parse("qfThreadInfo", &c);
+	assert_int_equal(c.kind, GDB_CMD_THREADS_FIRST);
+	parse("qThreadExtraInfo,1", &c);
+	assert_int_equal(c.kind, GDB_CMD_THREAD_EXTRA);
+	parse("qRcmd,68656c70", &c); /* "help" */
+	assert_int_equal(c.kind, GDB_CMD_MONITOR);
+	assert_string_equal(c.monitor, "help");
+	parse("qRcmd,68006c70", &c); /* a NUL inside */
+	assert_int_equal(c.kind, GDB_CMD_BAD);
+	parse("qOffsets", &c);
+	assert_int_equal(c.kind, GDB_CMD_UNSUPPORTED);
+	parse("", &c);
+	assert_int_equal(c.kind, GDB_CMD_UNSUPPORTED);
+}
+
+TEST(malformed_commands)
+{
+	static const char *const bad[] = { "gx", "p", "pzz", "P1=", "P1=123", "m", "m10", "m10,", "mzz,4",
+					   "m10,4x", "M10,2:0", "Z0,10", "Z0,,1", "Hx1", "Hg", "Hg-2",
+					   "T", "c1x", "C", "Czz", "s,", "qRcmd,6", "qRcmd,zz",
+					   "qXfer:features:read:target.xml:0", "qXfer:features:read:target.xml:x,1",
+					   "m11111111111111111,1", "qThreadExtraInfo,zz" };
+	struct gdb_cmd c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(bad[i], &c);
+		if (c.kind != GDB_CMD_BAD)
+			fail_msg("'%s' parsed as %d", bad[i], c.kind);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +264,8 @@ int main(void)
 		cmocka_unit_test(escapes_round_trip),
 		cmocka_unit_test(too_long),
 		cmocka_unit_test(hex),
+		cmocka_unit_test(commands),
+		cmocka_unit_test(malformed_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

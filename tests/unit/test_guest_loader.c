@@ -196,6 +196,13 @@ TEST(test_cfg_devices_and_triple_fault)
 					    sizeof(err)), 0);
 	assert_false(cfg.stop_on_triple_fault);
 	cfg_fails("vm=a triple_fault=halt", "'triple_fault'", NULL);
+	assert_int_equal(cfg.gdb, GUEST_GDB_DEFAULT);
+	assert_int_equal(guest_config_parse("vm=a gdb=serial", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.gdb, GUEST_GDB_SERIAL);
+	assert_int_equal(guest_config_parse("vm=a gdb=wait", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.gdb, GUEST_GDB_WAIT);
+	cfg_fails("vm=a gdb=yes", "'gdb'", NULL);
+	cfg_fails("vm=a gdb", "'gdb'", NULL);
 	cfg_fails("vm=a devices=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		  "'devices'", NULL);

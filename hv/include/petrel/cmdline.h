@@ -36,6 +36,7 @@ struct hv_config {
 	bool acpidump;         /* acpidump: hex-dump the firmware's ACPI tables */
 	uint32_t stats_s;      /* stats=N: print every VM's exit counts every N seconds */
 	uint8_t conswitch;     /* conswitch=x: Ctrl-X three times moves the console's focus (default a) */
+	uint16_t gdb_port;     /* gdbport=0x2f8 (default, COM2) | ... | off (0): the GDB stub's serial port */
 };
 
 /* Fills `cfg` (defaults first).  Each problem is written as one line into

@@ -12,8 +12,9 @@ struct vm;
 #define CONSOLE_SHELL (-1) /* the input focus is the shell, not a VM */
 
 /* At boot, on CPU 0: the serial port's receive interrupt routed to this
- * CPU where the platform allows; conswitch is the escape's control byte. */
-void console_init(const struct acpi_info *acpi, uint8_t conswitch);
+ * CPU where the platform allows; conswitch is the escape's control byte;
+ * gdb_port the GDB stub's serial port (0: none), set up the same way. */
+void console_init(const struct acpi_info *acpi, uint8_t conswitch, uint16_t gdb_port);
 /* The VM that has the input focus at start (the first Linux VM), unless
  * one was set already; then console_start says where input goes. */
 void console_focus_default(struct vm *vm);
@@ -33,6 +34,9 @@ bool vm_is_console(const struct vm *vm);
 /* hv/core/shell.c: a typed byte, and the focus arriving (the prompt). */
 void shell_input(uint8_t c);
 void shell_enter(void);
+/* A shell command line about one VM (GDB's `monitor`): the VM's name goes
+ * where the command takes one (`vcpu regs 1` is `vcpu regs VM 1`). */
+void shell_run_for_vm(struct vm *vm, const char *line);
 
 /* hv/core/run.c: this CPU's run loop looks again before re-entering a
  * guest (an interrupt handler has news for it). */

@@ -8,15 +8,22 @@
 
 struct acpi_info;
 
-/* 16550 UART: 115200 8N1; output polled, input polled or by interrupt. */
-void uart_init(uint16_t port);
-bool uart_present(void);
-void uart_putc(char c);
-int uart_getc(void); /* -1 if nothing waiting */
+/* 16550 UARTs: 115200 8N1; output polled, input polled or by interrupt.
+ * uart_console carries Petrel's log and the console (serial=, COM1 by
+ * default); uart_gdb the GDB stub (gdbport=, COM2 by default). */
+struct uart {
+	uint16_t base;
+	bool ok; /* a UART answered there */
+};
+extern struct uart uart_console, uart_gdb;
+
+void uart_init(struct uart *u, uint16_t port);
+void uart_putc(struct uart *u, char c);
+int uart_getc(struct uart *u); /* -1 if nothing waiting */
 /* The ISA IRQ of the UART (COM1 and COM3: 4, COM2 and COM4: 3), or -1
  * (no UART, or not at a COM port); its receive interrupt on, at one byte. */
-int uart_isa_irq(void);
-void uart_rx_irq_enable(void);
+int uart_isa_irq(const struct uart *u);
+void uart_rx_irq_enable(struct uart *u);
 
 /* The whole machine (drivers/power.c): power_init with the firmware's
  * ACPI tables at boot; machine_reset returns only if the machine did not

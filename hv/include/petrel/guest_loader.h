@@ -14,6 +14,9 @@
  *                 comma-separated (README "The PC board")
  *     triple_fault=stop  stop the VM with its state dumped on a triple
  *                 fault, instead of resetting it as a PC does
+ *     gdb=serial  the GDB stub's serial port debugs this VM (default: the
+ *                 first VM); gdb=wait also holds it before its first
+ *                 instruction until GDB attaches
  * For example, in grub.cfg:  module2 /guests/cpuid.elf vm=t0 mem=64M
  * and in petrel.cfg:         module2 \guests\cpuid.elf vm=t0 mem=64M
  * Pure C: tests/unit/test_guest_loader.c.
@@ -47,6 +50,7 @@ struct guest_config {
 	char cmdline[1024]; /* the guest kernel's command line; a module's string (role=module) */
 	char devices[128];  /* devices=, checked against the board by the caller */
 	bool stop_on_triple_fault;
+	enum { GUEST_GDB_DEFAULT, GUEST_GDB_SERIAL, GUEST_GDB_WAIT } gdb;
 };
 
 /* 0, or -1 with a reason in err. */

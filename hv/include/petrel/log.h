@@ -8,6 +8,7 @@
 #define PETREL_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -24,6 +25,12 @@ void log_lock(void);
 void log_console_byte(const void *owner, const char *name, char c);
 void log_console_end(const void *owner);
 void log_unlock(void);
+/* What this CPU prints goes to fn instead of the console port until
+ * log_set_sink(NULL, NULL) (the GDB stub's monitor command). */
+void log_set_sink(void (*fn)(void *ctx, const char *s), void *ctx);
+/* Nothing goes to the console port while on (GDB talks there): the lines
+ * are counted and the count said when it goes off. */
+void log_mute(bool on);
 
 #define pr_err(...) log_printf(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) log_printf(LOG_WARN, __VA_ARGS__)

@@ -42,7 +42,7 @@ enum seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_T
 #define REG_PDPTE (1u << 4)  /* the PAE PDPTE registers (VMX keeps them; SVM reads memory) */
 #define REG_TSC_OFFSET (1u << 5) /* tsc_offset (write-only: a WRMSR to IA32_TSC changed it) */
 /* Everything a debugger or the shell shows of a paused vCPU. */
-#define REG_ALL_STATE (REG_GPRS | REG_RIP | REG_CR | REG_SEGS)
+#define REG_ALL_STATE (REG_GPRS | REG_RIP | REG_CR | REG_SEGS | REG_PDPTE)
 
 struct vcpu_regs {
 	uint64_t gpr[NR_GPRS];
@@ -55,6 +55,8 @@ struct vcpu_regs {
 };
 
 /* An event to deliver to the guest (exception, interrupt, NMI). */
+/* EV_SOFT_INTR is INT n: with RIP past it on SVM; at it on VMX, whose
+ * entry needs its length (exit.insn_len). */
 enum event_type { EV_EXT_INTR = 0, EV_NMI = 2, EV_EXCEPTION = 3, EV_SOFT_INTR = 4 };
 struct vcpu_event {
 	bool pending;
@@ -81,6 +83,9 @@ enum exit_kind {
 	EXIT_SHUTDOWN,   /* triple fault */
 	EXIT_INIT,
 	EXIT_UD,         /* an instruction the guest may not use: inject #UD */
+	EXIT_BREAKPOINT, /* #BP (INT3), intercepted for a debugger: RIP is at the INT3 */
+	EXIT_DEBUG,      /* #DB or the end of a debugger's single step (exit_req.debug) */
+	EXIT_SOFT_INT,   /* INT n (SVM, intercepted with #BP: QEMU TCG reports INT3 as one) */
 	EXIT_UNKNOWN,    /* dump and stop the VM */
 	EXIT_ENTRY_FAIL, /* the hardware refused the guest state */
 	NR_EXIT_KINDS,
@@ -110,6 +115,9 @@ struct exit_req {
 		 * event through a task gate: its vector, INT n or not, its
 		 * error code if any. */
 		struct { uint16_t sel; uint8_t source, vector; bool soft, has_error; uint32_t error; } task;
+		/* dr6: the DR6 bits of the event (B0-B3, BD, BS); in_dr6: the
+		 * guest's DR6 has them already (SVM), else not (VMX). */
+		struct { uint64_t dr6; bool in_dr6; } debug;
 	};
 };
 
@@ -125,6 +133,25 @@ struct vm;
 struct vcpu_xstate {
 	uint8_t *area;
 	uint64_t dr[4], dr6;
+};
+
+/* What a debugger asks of a vCPU (hv/core/debug.c).  The backend applies
+ * it before the vCPU's next entry when `changed` (vcpu_ops->set_debug):
+ * it always comes from the CPU the vCPU runs on. */
+struct vcpu_debug {
+	bool changed;
+	bool step;      /* one instruction, then EXIT_DEBUG with DR6.BS (the
+			 * monitor trap flag where VMX has it, else RFLAGS.TF
+			 * with #DB intercepted) */
+	bool int3;      /* #BP exits (EXIT_BREAKPOINT) */
+	bool hw;        /* dr[] and dr7 are in the CPU instead of the guest's own;
+			 * #DB exits (EXIT_DEBUG) */
+	bool hw_on;     /* what the backend applied last (run.c swaps DR0-3) */
+	bool step_on;   /* a step is armed (applied last) */
+	bool tf_on;     /* the step is RFLAGS.TF, set by Petrel (run.c): #DB must exit */
+	bool guest_tf;  /* the guest's own TF meanwhile */
+	uint64_t dr[4], dr7;             /* the debugger's */
+	uint64_t guest_dr[4], guest_dr7; /* the guest's own while hw_on */
 };
 
 struct vcpu {
@@ -160,6 +187,7 @@ struct vcpu {
 	uint64_t tsc_aux;     /* the guest's IA32_TSC_AUX (RDTSCP, RDPID) */
 	uint64_t xcr0;        /* the guest's XCR0: exit.c checks XSETBV, run.c loads it */
 	struct vcpu_xstate xs;
+	struct vcpu_debug dbg;
 	struct cr_caps cr_caps; /* what its CPUID lets it set in CR4 and EFER (ctrlreg.c) */
 	uint8_t cr8;          /* the TPR class, for a vCPU without a local APIC */
 	uint64_t pvclock_system_time, pvclock_wall_clock; /* pvclock.c MSRs */
@@ -194,6 +222,12 @@ struct vcpu_ops {
 	bool (*nmi_window)(struct vcpu *v);         /* can an NMI be taken now (no NMI in service)? */
 	void (*request_nmi_window)(struct vcpu *v); /* exit when it can, or soon after */
 	void (*flush_tlb)(struct vcpu *v);
+	/* v->dbg changed: #BP and #DB intercepts, the monitor trap flag,
+	 * DR7 (the guest's own into dbg.guest_dr7 when dbg.hw turns on,
+	 * back when it turns off).  native_step: the CPU steps a guest
+	 * without touching its RFLAGS (VMX's monitor trap flag). */
+	void (*set_debug)(struct vcpu *v);
+	bool (*native_step)(void);
 	uint64_t (*get_dr6)(struct vcpu *v);        /* the guest's DR6, wherever it lives now */
 	void (*set_dr6)(struct vcpu *v, uint64_t dr6);
 	void (*dump)(struct vcpu *v);

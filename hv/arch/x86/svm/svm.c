@@ -441,6 +441,40 @@ static void svm_flush_tlb(struct vcpu *v)
 	vmcb_of(v)->ctl.tlb_control = this_cpu()->virt.svm_flush_by_asid ? 3 : 1;
 }
 
+/*
+ * A debugger's wishes (vcpu_debug): #BP intercepted for its breakpoints,
+ * with INT n too (QEMU 7.2 TCG checks only that intercept for INT3);
+ * its DR7 in place of the guest's while it has hardware breakpoints;
+ * #DB for those and for its single step, which is TF (run.c).
+ */
+static void svm_set_debug(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vcpu_debug *d = &v->dbg;
+
+	if (d->hw && !d->hw_on)
+		d->guest_dr7 = vmcb->save.dr7;
+	if (d->hw)
+		vmcb->save.dr7 = d->dr7;
+	else if (d->hw_on)
+		vmcb->save.dr7 = d->guest_dr7;
+	d->hw_on = d->hw;
+	if (d->int3) {
+		vmcb->ctl.intercept_exc |= 1u << 3;
+		vmcb->ctl.intercept_misc1 |= INTERCEPT_INTN;
+	} else {
+		vmcb->ctl.intercept_exc &= ~(1u << 3);
+		vmcb->ctl.intercept_misc1 &= ~INTERCEPT_INTN;
+	}
+	svm_db_intercept(v);
+	vmcb->ctl.clean &= ~(VMCB_CLEAN_I | VMCB_CLEAN_DRX);
+}
+
+static bool svm_native_step(void)
+{
+	return false;
+}
+
 static uint64_t svm_get_dr6(struct vcpu *v)
 {
 	return vmcb_of(v)->save.dr6;
@@ -468,6 +502,8 @@ const struct vcpu_ops svm_ops = {
 	.set_msr_intercept = svm_set_msr_intercept,
 	.interrupt_window = svm_interrupt_window,
 	.request_window = svm_request_window,
+	.set_debug = svm_set_debug,
+	.native_step = svm_native_step,
 	.get_dr6 = svm_get_dr6,
 	.set_dr6 = svm_set_dr6,
 	.nmi_window = svm_nmi_window,

@@ -21,6 +21,8 @@
 #define VMCB_CLEAN_CR2 (1u << 9)
 #define VMCB_CLEAN_ALL 0x3ffu
 
+#define RFLAGS_TF (1ull << 8)
+
 struct svm_vm {
 	uint64_t ncr3, iopm, msrpm;
 };
@@ -43,6 +45,21 @@ struct svm_vcpu {
 	bool nmi_step, guest_tf;
 	uint64_t iret_rip;
 };
+
+/* #DB is intercepted while an IRET or a debugger's step is stepped, or
+ * the debugger's breakpoints are in the debug registers. */
+static inline void svm_db_intercept(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+	uint32_t old = sv->vmcb->ctl.intercept_exc;
+
+	if (sv->nmi_step || v->dbg.tf_on || v->dbg.hw_on)
+		sv->vmcb->ctl.intercept_exc |= 1u << 1;
+	else
+		sv->vmcb->ctl.intercept_exc &= ~(1u << 1);
+	if (sv->vmcb->ctl.intercept_exc != old)
+		sv->vmcb->ctl.clean &= ~VMCB_CLEAN_I;
+}
 
 extern struct svm_vm svm_vms[MAX_VMS];
 extern struct svm_vcpu svm_vcpus[MAX_VMS][MAX_VCPUS_PER_VM];

@@ -105,7 +105,6 @@ static void exit_shutdown(struct vcpu *v, struct vmcb *vmcb)
  * waiting, the IRET runs with TF set: the single-step #DB right after it
  * (TF as it was before the IRET counts, SDM vol. 3B §18.3.1.4) is where
  * the NMI goes in. */
-#define RFLAGS_TF (1ull << 8)
 #define DR6_BS (1ull << 14)
 
 static void exit_iret(struct vcpu *v, struct vmcb *vmcb)
@@ -128,24 +127,49 @@ static void exit_iret(struct vcpu *v, struct vmcb *vmcb)
 	set_kind(v, EXIT_NONE);
 }
 
-/* #DB, intercepted only to step an IRET (above): now NMIs are open.  The
- * guest's own single-step #DB, if it was stepping, still goes to it. */
+/* #DB, intercepted to step an IRET (above): now NMIs are open.  The
+ * guest's own single-step #DB, if it was stepping, still goes to it.
+ * Also intercepted for a debugger (svm_set_debug): its step or its
+ * breakpoints, which the core tells from the guest's own by the DR6
+ * bits; the CPU has set them in the guest's DR6 already. */
+#define DR6_EVENT_BITS (0xfull | (1ull << 13) | DR6_BS) /* B0-B3, BD, BS */
+
 static void exit_db(struct vcpu *v, struct vmcb *vmcb)
 {
 	struct svm_vcpu *sv = v->arch;
+	bool stepped_iret = sv->nmi_step;
 
 	set_kind(v, EXIT_NONE);
-	vmcb->ctl.intercept_exc &= ~(1u << 1);
-	vmcb->ctl.clean &= ~VMCB_CLEAN_I;
-	if (sv->nmi_step) {
+	if (stepped_iret) {
 		sv->nmi_step = false;
 		sv->iret_pending = false;
-		if (!sv->guest_tf) {
+		if (!sv->guest_tf) /* the BS was Petrel's: not the guest's, nor the debugger's */
 			vmcb->save.dr6 &= ~DR6_BS;
-			return;
-		}
 	}
+	svm_db_intercept(v);
+	if (v->dbg.tf_on || v->dbg.hw_on) {
+		set_kind(v, EXIT_DEBUG);
+		v->exit.debug.dr6 = vmcb->save.dr6 & DR6_EVENT_BITS;
+		v->exit.debug.in_dr6 = true;
+		return;
+	}
+	if (stepped_iret && !sv->guest_tf)
+		return;
 	v->event = (struct vcpu_event){ .pending = true, .type = EV_EXCEPTION, .vector = 1 };
+}
+
+/* #BP, intercepted for a debugger's breakpoints: RIP is at the INT3. */
+static void exit_bp(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_BREAKPOINT);
+	v->exit.insn_len = 1;
+}
+
+/* INT n, intercepted with #BP (svm_set_debug): the core looks. */
+static void exit_swint(struct vcpu *v, struct vmcb *vmcb)
+{
+	set_kind(v, EXIT_SOFT_INT);
+	v->exit.insn_len = insn_len(v, vmcb);
 }
 
 static void exit_init(struct vcpu *v, struct vmcb *vmcb)
@@ -211,6 +235,8 @@ static const exit_fn exit_table[] = {
 	[VMEXIT_VINTR] = exit_vintr,
 	[VMEXIT_IRET] = exit_iret,
 	[VMEXIT_EXCP_BASE + 1] = exit_db,
+	[VMEXIT_EXCP_BASE + 3] = exit_bp,
+	[VMEXIT_SWINT] = exit_swint,
 	[VMEXIT_CPUID] = exit_cpuid,
 	[VMEXIT_HLT] = exit_hlt,
 	[VMEXIT_PAUSE] = exit_pause,

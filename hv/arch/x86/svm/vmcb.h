@@ -135,6 +135,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define INTERCEPT_VINTR (1u << 4)
 #define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_IRET (1u << 20)
+#define INTERCEPT_INTN (1u << 21)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_PAUSE (1u << 23)
@@ -181,6 +182,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define VMEXIT_INIT 0x63
 #define VMEXIT_VINTR 0x64
 #define VMEXIT_IRET 0x74
+#define VMEXIT_SWINT 0x75
 #define VMEXIT_RDPMC 0x6f
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_INVD 0x76

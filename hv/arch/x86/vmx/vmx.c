@@ -229,6 +229,7 @@ static int caps_init(struct vmx_caps *c)
 	    ept_caps(c))
 		return -1;
 	c->preempt_shift = rdmsr(MSR_IA32_VMX_MISC) & 0x1f;
+	c->mtf = (rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED) >> 32) & CPU_MONITOR_TRAP_FLAG;
 	/* Default-1 CR3 exiting (no TRUE MSRs) would be harmless but slow;
 	 * the IA-32e bit comes from the guest's EFER.LMA on each entry. */
 	c->entry &= ~ENTRYCTL_IA32E_MODE;
@@ -940,6 +941,42 @@ static void vmx_set_dr6(struct vcpu *v, uint64_t dr6)
 	xstate_set_dr6(&v->xs, dr6);
 }
 
+/*
+ * A debugger's wishes (vcpu_debug), on the vCPU's CPU before it enters:
+ * #BP in the exception bitmap for its breakpoints, #DB for its hardware
+ * ones and a TF step (run.c); its DR7 in place of the guest's while it
+ * has hardware breakpoints; its single step as the monitor trap flag
+ * (SDM vol. 3C §26.5.2), which exits after one instruction, where the
+ * CPU has it (Bochs 2.7's corei7_skylake_x does not: TF there).
+ */
+static void vmx_set_debug(struct vcpu *v)
+{
+	struct vmx_vcpu *xv = v->arch;
+	struct vcpu_debug *d = &v->dbg;
+	uint32_t ctls;
+
+	if (vmcs_load(v, xv))
+		return; /* the entry fails and says why */
+	vmcs_write32(EXCEPTION_BITMAP, (d->int3 ? 1u << 3 : 0) | (d->hw || d->tf_on ? 1u << 1 : 0));
+	if (d->hw && !d->hw_on)
+		d->guest_dr7 = vmcs_readnat(GUEST_DR7);
+	if (d->hw)
+		vmcs_writenat(GUEST_DR7, d->dr7);
+	else if (d->hw_on)
+		vmcs_writenat(GUEST_DR7, d->guest_dr7);
+	d->hw_on = d->hw;
+	ctls = d->step && !d->tf_on ? xv->cpu_ctls | CPU_MONITOR_TRAP_FLAG : xv->cpu_ctls & ~CPU_MONITOR_TRAP_FLAG;
+	if (ctls != xv->cpu_ctls) {
+		xv->cpu_ctls = ctls;
+		xv->ctls_dirty = true;
+	}
+}
+
+static bool vmx_native_step(void)
+{
+	return vmx_caps.mtf;
+}
+
 const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.saves_dr6 = false, /* VM exits leave DR6 alone (§28.3.3) */
@@ -961,6 +998,8 @@ const struct vcpu_ops vmx_ops = {
 	.nmi_window = vmx_nmi_window,
 	.request_nmi_window = vmx_request_nmi_window,
 	.flush_tlb = vmx_flush_tlb,
+	.set_debug = vmx_set_debug,
+	.native_step = vmx_native_step,
 	.get_dr6 = vmx_get_dr6,
 	.set_dr6 = vmx_set_dr6,
 	.dump = vmx_dump,

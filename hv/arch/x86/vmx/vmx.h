@@ -21,6 +21,7 @@
 struct vmx_caps {
 	uint32_t revision;
 	bool true_ctls, ins_outs_info, vpid, ept_1g, invept_single;
+	bool mtf; /* the monitor trap flag may be set (a debugger's single step) */
 	uint8_t preempt_shift; /* the preemption timer counts TSC >> this (IA32_VMX_MISC[4:0]) */
 	uint32_t pin, cpu, sec, exit, entry; /* entry without IA-32e mode */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;

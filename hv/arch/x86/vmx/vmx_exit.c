@@ -37,19 +37,47 @@ static void exit_none(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 	set_kind(v, EXIT_NONE);
 }
 
-/* With an empty exception bitmap only NMIs come here.  The host has no
- * NMI source of its own but panic(), which stops every CPU with one. */
+/* NMIs, and #BP and #DB while a debugger has breakpoints (vmx_set_debug).
+ * The host has no NMI source of its own but panic(), which stops every
+ * CPU with one.  INT3 exits with RIP at it; a #DB with its DR6 bits in
+ * the exit qualification, not in DR6 (SDM vol. 3C §28.2.1). */
+#define DR6_EVENT_BITS (0xfull | (1ull << 13) | (1ull << 14)) /* B0-B3, BD, BS */
+
 static void exit_exception_nmi(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
+	uint32_t type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT, vector = info & INTR_INFO_VECTOR_MASK;
 
-	if ((info & INTR_INFO_VALID) && ((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI) {
+	if (!(info & INTR_INFO_VALID)) {
+		set_kind(v, EXIT_UNKNOWN);
+	} else if (type == INTR_TYPE_NMI) {
 		if (hv_stopping)
 			__asm__ volatile("int $2");
 		set_kind(v, EXIT_NONE);
+	} else if (vector == 3) {
+		set_kind(v, EXIT_BREAKPOINT);
+		v->exit.insn_len = insn_len();
+	} else if (vector == 1) {
+		set_kind(v, EXIT_DEBUG);
+		v->exit.debug.dr6 = q & DR6_EVENT_BITS;
+		v->exit.debug.in_dr6 = false;
+	} else {
+		set_kind(v, EXIT_UNKNOWN);
+	}
+}
+
+/* The monitor trap flag: a debugger's single step has run its
+ * instruction (or delivered an event to the guest's first handler
+ * instruction).  Only a step sets it. */
+static void exit_mtf(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
+{
+	if (!v->dbg.step_on) {
+		set_kind(v, EXIT_NONE);
 		return;
 	}
-	set_kind(v, EXIT_UNKNOWN);
+	set_kind(v, EXIT_DEBUG);
+	v->exit.debug.dr6 = 1ull << 14; /* BS */
+	v->exit.debug.in_dr6 = false;
 }
 
 /* The window we asked for is open: stop asking; the run loop injects the
@@ -240,6 +268,7 @@ static void exit_ept_violation(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 
 static const exit_fn exit_table[NR_VMX_EXIT_REASONS] = {
 	[EXIT_REASON_EXCEPTION_NMI] = exit_exception_nmi,
+	[EXIT_REASON_MONITOR_TRAP_FLAG] = exit_mtf,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = exit_none,
 	[EXIT_REASON_PREEMPTION_TIMER] = exit_none,
 	[EXIT_REASON_TRIPLE_FAULT] = exit_shutdown,
