@@ -652,15 +652,20 @@ static void byte(struct gdb_session *s, uint8_t c)
 
 static void end_session(struct gdb_session *s, const char *why)
 {
-	if (s->attached && s->vm && debug_attached(s->vm, s))
-		debug_detach(s->vm);
-	if (s->attached && why)
-		pr_info("gdb: vm %s %s on %s\n", s->vm ? s->vm->name : "?", why, s->port_name);
+	bool was = s->attached;
+	struct vm *vm = s->vm;
+
+	if (was && vm && debug_attached(vm, s))
+		debug_detach(vm);
 	s->attached = s->running = false;
 	memset(&s->rx, 0, sizeof(s->rx));
-	if (s == &console && s->vm) {
+	if (s == &console && vm) {
 		s->vm = NULL;
-		log_mute(false);
+		log_mute(false); /* before the lines below, which belong on the console */
+	}
+	if (was && why && vm)
+		pr_info("gdb: vm %s %s on %s\n", vm->name, why, s->port_name);
+	if (s == &console && vm) {
 		pr_info("console: the port is the console's again\n");
 		shell_enter();
 	}

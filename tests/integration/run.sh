@@ -363,29 +363,51 @@ test_linux_two() {
 # error line, and `reboot` resets the machine (QEMU -no-reboot and Bochs
 # then end).
 test_shell() {
-	local be=$1 t="$1 shell" log=$LOGDIR/$1-shell.txt out=$LOGDIR/$1-shell-steps.txt port sock
-	local m0="$B/guest/vmlinuz vm=linux0 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux0\""
+	local be=$1 t="$1 shell" log=$LOGDIR/$1-shell.txt out=$LOGDIR/$1-shell-steps.txt port sock rc relay c2
+	local m0="$B/guest/vmlinuz vm=linux0 mem=256M cpus=2 gdb=serial cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux0\""
 	local m1="$B/guest/vmlinuz vm=linux1 mem=256M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.vm=linux1 nokaslr\""
 	local i1="$B/guest/initrd.gz vm=linux1 role=initrd"
+	local gport script=$B/shell-$1.script
 	guest_image_present "$t" || return
+	gport=$(free_port)
+	sed "s/@GDBPORT@/$gport/" tests/integration/shell.script > "$script"
 	if [ "$be" = svm ]; then
 		sock=$B/shell-test.sock
 		rm -f "$sock"
 		timeout 1500 tools/serial-driver.py --socket "$sock" --connect-timeout 120 --log "$log" \
-			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script tests/integration/shell.script -- \
+			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script "$script" -- \
 			qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot \
-			-serial "unix:$sock,server=on,wait=on" -kernel $B/hv.elf \
-			-initrd "$m0,$INITRD0,$m1,$i1" >"$out" 2>&1
+			-serial "unix:$sock,server=on,wait=on" -serial "tcp:localhost:$gport,server=on,wait=off" \
+			-kernel $B/hv.elf -initrd "$m0,$INITRD0,$m1,$i1" >"$out" 2>&1
+		rc=$?
 	else
-		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
+		port=$(free_port) c2=$(free_port)
+		tools/tcp-relay.py "$c2" "$gport" 1500 &
+		relay=$!
 		tools/mkiso.sh $B/vmx-shell.iso $B/hv.elf --cmdline "loglevel=info" --module "$m0" --module "$INITRD0" \
 			--module "$m1" --module "$i1"
 		timeout 1500 tools/serial-driver.py --socket tcp:localhost:$port --connect-timeout 120 --log "$log" \
-			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script tests/integration/shell.script -- \
-			env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-shell.bochs.log \
+			--line-prefix '\[linux[01]\] ' --char-delay 0.002 --script "$script" -- \
+			env BOCHS_SERIAL_TCP=$port BOCHS_COM2_TCP=$c2 BOCHS_MEGS=1024 BOCHS_LOG=$LOGDIR/vmx-shell.bochs.log \
 			tools/run-bochs.sh $B/vmx-shell.iso - 1500 >"$out" 2>&1
+		rc=$?
+		kill $relay 2>/dev/null
 	fi
-	local rc=$?
+	local sym
+	sym=$(section ppidsym "$out")
+	grep -aq 'gdb: attached to vm linux0 on the GDB serial port (x86-64 registers)' "$log" &&
+		expect "$t: GDB attaches to a running Linux VM: x86-64 registers, its two vCPUs as threads" "$out" \
+			'^gdb> \* 1 +Thread 1 \(vCPU 0 on CPU [01]' '^gdb>   2 +Thread 2 \(vCPU 1 on CPU [01]' ||
+		fail "$t: GDB attaches to a running Linux VM" "(driver exit $rc; $log)"
+	[ -n "$sym" ] && [ "$(grep -acE "^gdb> (Thread [0-9]+ hit )?Breakpoint 1, 0x0*$sym in " "$out")" = 2 ] &&
+		grep -aqE "^gdb> rip +0x0*$sym " "$out" && grep -aqE '^gdb> cs +0x10 ' "$out" &&
+		pass "$t: a breakpoint at getppid (0x$sym in /proc/kallsyms) stops the VM twice, for commands typed into its shell; registers read there" ||
+		fail "$t: a breakpoint at getppid from /proc/kallsyms" "symbol '$sym' (driver exit $rc; $out)"
+	[ "$(section ppid1 "$out" | grep -c '^PPID-IS-[0-9][0-9]*$')" = 1 ] && [ "$(section ppid2 "$out" | grep -c '^PPID-IS-[0-9][0-9]*$')" = 1 ] &&
+		[ "$(section aftergdb "$out")" = "shell still here" ] && grep -aq '^gdb> \[Inferior 1 (Remote target) detached\]' "$out" &&
+		pass "$t: continue, delete, detach: both commands finished and the shell still answers" ||
+		fail "$t: continue and detach leave the shell working" "ppid1 '$(section ppid1 "$out")' ppid2 '$(section ppid2 "$out")' after '$(section aftergdb "$out")'"
+
 	expect "$t: the serial port's input by interrupt" "$log" 'console: input by interrupt \(IRQ 4\), to vm linux0'
 	[ "$(section first "$out")" = petrel.vm=linux0 ] && [ "$(section second "$out")" = petrel.vm=linux1 ] &&
 		pass "$t: Ctrl-A three times moves the input from the first Linux VM's shell to the second's" ||
@@ -510,18 +532,20 @@ SCRIPT
 
 test_profile() {
 	local be=$1 t="$1 profile" log=$LOGDIR/$1-profile.txt out=$LOGDIR/$1-profile-steps.txt port
-	local m="$B/guests/exitmix.elf vm=mix cmdline=\"seconds=60\""
+	local m="$B/guests/exitmix.elf vm=mix cmdline=\"seconds=60\"" script=$B/profile-$1.script
+	# an over-long GDB packet (more than 4096 bytes) for the bad-input steps
+	sed "s/@LONG@/$(head -c 4200 /dev/zero | tr '\0' a)/" tests/integration/profile.script > "$script"
 	if [ "$be" = svm ]; then
 		rm -f $B/profile-test.sock
 		timeout 600 tools/serial-driver.py --socket $B/profile-test.sock --connect-timeout 60 --log "$log" \
-			--script tests/integration/profile.script -- \
+			--script "$script" -- \
 			qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 2 -display none -nic none -no-reboot \
 			-serial "unix:$B/profile-test.sock,server=on,wait=on" -kernel $B/hv.elf -initrd "$m" >"$out" 2>&1
 	else
 		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
 		tools/mkiso.sh $B/vmx-profile.iso $B/hv.elf --cmdline "loglevel=info" --module "$m"
 		timeout 900 tools/serial-driver.py --socket tcp:localhost:$port --connect-timeout 120 --log "$log" \
-			--script tests/integration/profile.script -- \
+			--script "$script" -- \
 			env BOCHS_SERIAL_TCP=$port BOCHS_MEGS=512 BOCHS_LOG=$LOGDIR/vmx-profile.bochs.log \
 			tools/run-bochs.sh $B/vmx-profile.iso - 900 >"$out" 2>&1
 	fi
@@ -544,6 +568,14 @@ test_profile() {
 	[ "$(grep -acE '^  0000000000100000  02 b0 ad 1b 03 00 00 00 ' "$log")" = 2 ] &&
 		pass "$t: its multiboot header reads the same at 1 MiB by physical and by virtual address" ||
 		fail "$t: its multiboot header reads the same both ways" "(log: $log)"
+	expect "$t: gdb VM: GDB's protocol on the console port: stop reason, memory, thread list" "$out" \
+		'^=== wait /\\\+\\\$T05thread:1;' '^=== wait /\\\+\\\$02b0ad1b#' '^=== wait /\\\+\\\$m1#'
+	expect "$t: gdb VM: a bad checksum and an over-long packet are refused, unknown packets answered empty, memory and breakpoints outside RAM and a malformed request get errors" "$out" \
+		'^=== wait /-\\\+\\\$QC1#' '^=== wait /\\\+\\\$#00/' '^=== wait /\\\+\\\$E14#' '^=== wait /\\\+\\\$E16#' \
+		'^=== wait /\\\+\\\$E01#'
+	[ "$(grep -ac '^=== wait /mix +running/: matched' "$out")" = 2 ] &&
+		pass "$t: gdb VM: a detach while a step runs, and Ctrl-A three times, give the port back and the guest runs on" ||
+		fail "$t: gdb VM: detach while stepping, Ctrl-A three times" "(driver exit $rc; $out)"
 	expect "$t: a bad length and an unknown VM get their error line" "$out" \
 		'^=== wait /a profile runs 1 to 60 seconds/: matched' "^=== wait /no VM named 'nosuchvm'/: matched"
 	grep -aq '^=== exit: socket closed' "$out" && grep -aq 'powering the machine off (ACPI S5)' "$log" &&
