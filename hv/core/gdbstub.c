@@ -559,10 +559,9 @@ static void packet(struct gdb_session *s, const char *pkt, size_t len)
 	case GDB_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S"); return;
 	case GDB_CMD_ATTACHED: reply(s, "1"); return;
 	case GDB_CMD_XFER_FEATURES: xfer(s, &c); return;
-	case GDB_CMD_KILL:
-		pr_info("gdb: vm %s killed by GDB on %s\n", s->vm->name, s->port_name);
+	case GDB_CMD_KILL: /* no reply: GDB does not wait for one */
 		vm_stop(s->vm, "killed by GDB");
-		end_session(s, NULL);
+		end_session(s, "killed by GDB");
 		return;
 	case GDB_CMD_DETACH:
 		reply(s, "OK");

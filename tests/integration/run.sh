@@ -477,7 +477,7 @@ test_gdb() {
 	# The watchpoint fires under Bochs; QEMU 7.2 TCG's VMRUN loads the
 	# VMCB's DR7 without arming its breakpoints (helper_vmrun), so under
 	# it the guest runs on to its end.
-	[ "$be" = vmx ] && tail="-ex delete -ex continue"
+	[ "$be" = vmx ] && tail="-ex 'hbreak report' -ex continue -ex delete -ex continue"
 	cat > "$script" <<SCRIPT
 wait vm dbg waits for GDB 300
 spawn gdb gdb -batch -nx -ex 'set pagination off' -ex 'set remotetimeout 60' -ex 'target remote localhost:$gport' -x tests/integration/gdb-target.gdb $tail $B/guests/gdb-target.elf
@@ -517,10 +517,11 @@ SCRIPT
 		'^gdb> \$2 = 13$' '^gdb> add_one \(x=39\) at tests/guests/gdb_target.c' '^gdb> #1 +0x[0-9a-f]+ in compute \(seed=13\)' \
 		'^gdb> \$3 = 39$'
 	if [ "$be" = vmx ]; then
-		expect "$t: a hardware watchpoint fires with the old and new value" "$out" \
-			'^gdb> Hardware watchpoint 2: watched$' '^gdb> Old value = 0$' '^gdb> New value = 7$'
+		expect "$t: a hardware watchpoint fires with the old and new value; then a hardware breakpoint" "$out" \
+			'^gdb> Hardware watchpoint 2: watched$' '^gdb> Old value = 0$' '^gdb> New value = 7$' \
+			'^gdb> Hardware assisted breakpoint 3 at 0x[0-9a-f]+' '^gdb> Breakpoint 3, 0x[0-9a-f]+ in report \(\)'
 	else
-		skip "$t: a hardware watchpoint fires" "QEMU 7.2 TCG does not arm the VMCB's DR7 at VMRUN (real AMD CPUs do)"
+		skip "$t: a hardware watchpoint and a hardware breakpoint fire" "QEMU 7.2 TCG does not arm the VMCB's DR7 at VMRUN (real AMD CPUs do)"
 	fi
 	expect "$t: monitor reaches the shell's vcpu regs for this VM" "$out" '^gdb> vm dbg vcpu 0 \(CPL 0, paused\):'
 	expect "$t: the guest runs to its normal end: GDB sees it exit" "$out" \
@@ -576,6 +577,9 @@ test_profile() {
 	[ "$(grep -ac '^=== wait /mix +running/: matched' "$out")" = 2 ] &&
 		pass "$t: gdb VM: a detach while a step runs, and Ctrl-A three times, give the port back and the guest runs on" ||
 		fail "$t: gdb VM: detach while stepping, Ctrl-A three times" "(driver exit $rc; $out)"
+	expect "$t: gdb VM: Ctrl-C stops a running VM (SIGINT), kill stops it for good" "$out" \
+		'^=== wait /\\\$T02thread:1;#' '^=== wait /vm mix killed by GDB on the console port/: matched' \
+		'^=== wait /mix \+stopped/: matched'
 	expect "$t: a bad length and an unknown VM get their error line" "$out" \
 		'^=== wait /a profile runs 1 to 60 seconds/: matched' "^=== wait /no VM named 'nosuchvm'/: matched"
 	grep -aq '^=== exit: socket closed' "$out" && grep -aq 'powering the machine off (ACPI S5)' "$log" &&
