@@ -65,8 +65,10 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 			cfg->role = ROLE_KERNEL;
 		else if (t->val_len == 6 && !strncmp(t->val, "module", 6))
 			cfg->role = ROLE_MODULE;
+		else if (t->val_len == 8 && !strncmp(t->val, "firmware", 8))
+			cfg->role = ROLE_FIRMWARE;
 		else
-			return fail(err, errlen, t, "role is kernel, initrd or module");
+			return fail(err, errlen, t, "role is kernel, initrd, module or firmware");
 		return 0;
 	}
 	if (cmdline_key_is(t, "cmdline")) {

@@ -7,7 +7,8 @@ pkgs=(
 	build-essential nasm binutils          # the core
 	gnu-efi                                # hv.efi
 	grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools   # petrel.iso
-	qemu-system-x86 ovmf                   # QEMU TCG (SVM) and UEFI firmware
+	qemu-system-x86 ovmf seabios           # QEMU TCG (SVM); UEFI and BIOS firmware for guests
+	gdb                                    # the GDB stub's tests
 	bochs bochsbios vgabios                # Bochs (VMX)
 	libcmocka-dev                          # host unit tests
 	busybox-static cpio                    # guest images

@@ -5,12 +5,14 @@
  * kvm-unit-tests) use.  Ports and GSIs are the ISA ones; the IOAPIC and
  * local APIC sit at their architectural addresses; Petrel's own test
  * device and QEMU's test and firmware-configuration devices are there for
- * test guests and can be left out per VM (module argument devices=).
+ * test guests, and QEMU's firmware debug console for firmware; each can be
+ * left out per VM (module argument devices=).
  */
 #include <petrel/board.h>
 #include <petrel/dev/acpi_pm.h>
 #include <petrel/dev/apic.h>
 #include <petrel/dev/debug_exit.h>
+#include <petrel/dev/debugcon.h>
 #include <petrel/dev/fw_cfg.h>
 #include <petrel/dev/hpet.h>
 #include <petrel/dev/legacy.h>
@@ -36,6 +38,7 @@ static const struct board_device pc_devices[] = {
 	{ &legacy_device, "legacy", .port = 0x60, .gsi = -1 },
 	{ &uart16550_device, "com1", .port = 0x3f8, .gsi = 4 },
 	{ &debug_exit_device, "debug-exit", .port = 0xf4, .gsi = -1 },
+	{ &debugcon_device, "debugcon", .port = 0x402, .gsi = -1 },
 	{ &fw_cfg_device, "fw-cfg", .port = 0x510, .gsi = -1 },
 	{ &pc_testdev_device, "pc-testdev", .port = 0xe0, .mmio = 0xff000000, .gsi = -1 },
 	{ &testdev_device, "testdev", .port = 0x530, .gsi = -1 },

@@ -21,6 +21,11 @@ extern uint64_t exit_floor_cpuid_ns, exit_floor_in_ns; /* 0: not measured */
 void run_show_cpus(void);
 void run_fetch_paused_here(void);
 
+/* smp.c: a vCPU's state after INIT, running in real mode at cs:rip (cs's
+ * base as given: the reset vector's F000:FFF0 has base 0xffff0000), EDX
+ * the processor signature. */
+void vcpu_real_mode_start(struct vcpu *v, uint16_t cs, uint64_t cs_base, uint64_t rip);
+
 /* exit.c: the neutral handlers, one per exit kind. */
 void exit_dispatch(struct vcpu *v);
 

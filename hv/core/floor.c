@@ -76,7 +76,7 @@ uint64_t exit_floor_cpuid_ns, exit_floor_in_ns;
 
 void exit_floor_measure(void)
 {
-	struct vm *vm = vm_create("floor", 1, MiB(2), 0, &pc_board);
+	struct vm *vm = vm_create("floor", 1, MiB(2), 0, &pc_board, NULL);
 	struct vcpu *v;
 	uint64_t cpuid_t = 0, in_t = 0;
 	uint8_t *code;

@@ -446,8 +446,8 @@ int guest_fetch(struct vcpu *v, uint64_t lin, void *buf, uint64_t len)
 		void *h;
 		lin &= mask;
 		n = MIN(len, PAGE_SIZE - (lin & (PAGE_SIZE - 1)));
-		if (gva_translate(v, lin, acc, &gpa, &err) || !(h = gpa_to_hva(v->vm, gpa, n)))
-			return -1;
+		if (gva_translate(v, lin, acc, &gpa, &err) || !(h = mem_hva(&v->vm->mem, gpa, n, true)))
+			return -1; /* code runs from RAM and ROM (firmware) alike */
 		memcpy(b, h, n);
 		lin += n;
 		b += n;

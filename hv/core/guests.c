@@ -40,6 +40,7 @@ struct guest_spec {
 	char mod_string[MB_GUEST_MAX_MODULES][MB_GUEST_CMDLINE_MAX];
 	unsigned nr_mods;
 	bool linux;
+	bool firmware;        /* `kernel` is its firmware (role=firmware): it boots from the reset vector */
 	uint64_t reset_window_start;
 	uint32_t resets_in_window;
 };
@@ -114,6 +115,15 @@ static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
 	return 0;
 }
 
+/* A PC at power-on: the first vCPU at the reset vector, F000:FFF0 with
+ * CS's base at 0xffff0000 (the top of the firmware's ROM, below 4 GiB);
+ * the others wait for INIT and SIPI, as after any reset.  The firmware
+ * does the rest, the tables a kernel would get from Petrel included. */
+static void boot_firmware(struct vm *vm)
+{
+	vcpu_real_mode_start(&vm->vcpu[0], 0xf000, 0xffff0000ull, 0xfff0);
+}
+
 static int boot_linux(struct vm *vm, struct guest_spec *s, uint64_t rsdp, char *err, size_t errlen)
 {
 	struct linux_guest g;
@@ -168,8 +178,10 @@ static int vm_boot(struct vm *vm, struct guest_spec *s, char *err, size_t errlen
 		str_copy(err, "its devices could not be created", errlen);
 		return -1;
 	}
-	if (build_acpi(vm, &rsdp, err, errlen) ||
-	    (s->linux ? boot_linux(vm, s, rsdp, err, errlen) : boot_multiboot(vm, s, err, errlen)))
+	if (s->firmware)
+		boot_firmware(vm);
+	else if (build_acpi(vm, &rsdp, err, errlen) ||
+		 (s->linux ? boot_linux(vm, s, rsdp, err, errlen) : boot_multiboot(vm, s, err, errlen)))
 		return -1;
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
 		cr_caps_init(&vm->vcpu[i]); /* from its CPUID, which depends on the devices */
@@ -252,6 +264,11 @@ static struct guest_spec *spec_named(const char *name)
  * multiboot modules. */
 static void attach(struct guest_spec *s, uint32_t i, const struct boot_module *m, const struct guest_config *cfg)
 {
+	if (s->firmware) {
+		pr_err("module %u: vm %s boots from its firmware, which takes no %s: ignored\n", i, cfg->vm,
+		       cfg->role == ROLE_INITRD ? "initrd" : "modules");
+		return;
+	}
 	if (cfg->role == ROLE_INITRD) {
 		if (!s->linux)
 			pr_err("module %u: vm %s is not a Linux kernel, it takes no initrd: ignored\n", i, cfg->vm);
@@ -292,7 +309,7 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 				pr_err("module %u: %s: not started\n", i, err);
 			continue;
 		}
-		if ((cfg.role == ROLE_KERNEL) != want_kernels)
+		if ((cfg.role == ROLE_KERNEL || cfg.role == ROLE_FIRMWARE) != want_kernels)
 			continue;
 		s = spec_named(cfg.vm);
 		if (!want_kernels) {
@@ -304,7 +321,8 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 			continue;
 		}
 		if (s) {
-			pr_err("module %u: vm %s already has a kernel: not started\n", i, cfg.vm);
+			pr_err("module %u: vm %s already has a %s: not started\n", i, cfg.vm,
+			       s->firmware ? "firmware" : "kernel");
 			continue;
 		}
 		for (s = specs; s < specs + MAX_VMS && s->kernel; s++)
@@ -316,7 +334,8 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 		memset(s, 0, sizeof(*s)); /* no compound literal: the struct is 18 KiB */
 		s->cfg = cfg;
 		s->kernel = m;
-		s->linux = linux_is_bzimage(mod_data(m), mod_size(m));
+		s->firmware = cfg.role == ROLE_FIRMWARE;
+		s->linux = !s->firmware && linux_is_bzimage(mod_data(m), mod_size(m));
 	}
 }
 
@@ -344,7 +363,14 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		pr_err("vm %s: %s: not started\n", s->cfg.vm, err);
 		return;
 	}
-	if (!(vm = vm_create(s->cfg.vm, s->cfg.cpus, s->cfg.mem, s->cfg.mem_below_4g, &pc_board)))
+	if (s->firmware && (mod_size(s->kernel) < FIRMWARE_MIN || mod_size(s->kernel) > FIRMWARE_MAX ||
+			    mod_size(s->kernel) % FIRMWARE_MIN)) {
+		pr_err("vm %s: its firmware is %llu bytes; a firmware image is 64 KiB to 16 MiB in whole 64 KiB: not started\n",
+		       s->cfg.vm, (unsigned long long)mod_size(s->kernel));
+		return;
+	}
+	if (!(vm = vm_create(s->cfg.vm, s->cfg.cpus, s->cfg.mem, s->cfg.mem_below_4g, &pc_board,
+			     s->firmware ? &(struct vm_firmware){ mod_data(s->kernel), mod_size(s->kernel) } : NULL)))
 		return;
 	specs[vm->id] = *s;
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
@@ -352,8 +378,8 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		vm->state = VM_STOPPED;
 		return;
 	}
-	if (s->linux && vm->console)
-		console_focus_default(vm); /* the first Linux VM gets what is typed */
+	if ((s->linux || s->firmware) && vm->console)
+		console_focus_default(vm); /* the first Linux or firmware VM gets what is typed */
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
 		uint32_t cpu = place(s, i, spread, ncpus);
 		if (run_assign(&vm->vcpu[i], cpu, !s->cfg.nr_cpu && ncpus > 1)) {
@@ -365,7 +391,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	}
 	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu%s %s%s\n", vm->name,
 		(unsigned long long)(vm->ram_size >> 20), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
-		s->linux ? "Linux" : "multiboot guest", pc_board.name,
+		s->linux ? "Linux" : s->firmware ? "firmware" : "multiboot guest", pc_board.name,
 		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "",
 		vm->nr_vcpus > 1 ? "s" : "", where, vm->vcpu[0].floats ? " to start with (floating)" : "");
 	gdb_vm_started(vm, s->cfg.gdb != GUEST_GDB_DEFAULT, s->cfg.gdb == GUEST_GDB_WAIT);

@@ -58,16 +58,20 @@ static int init_state(struct vcpu *v)
 	return vcpu_ops->vcpu_init(v);
 }
 
-/* Real mode at vector × 4 KiB; EDX holds the processor signature. */
-static void start_at(struct vcpu *v, uint8_t vector)
+void vcpu_real_mode_start(struct vcpu *v, uint16_t cs, uint64_t cs_base, uint64_t rip)
 {
-	vcpu_set_start_state(v, 0x60000010 /* CD, NW, ET */, 0,
-			     (struct segment){ .sel = (uint16_t)(vector << 8), .base = (uint64_t)vector << 12,
-					       .limit = 0xffff, .attr = ATTR_CODE16 },
+	vcpu_set_start_state(v, 0x60000010 /* CD, NW, ET */, rip,
+			     (struct segment){ .sel = cs, .base = cs_base, .limit = 0xffff, .attr = ATTR_CODE16 },
 			     (struct segment){ .limit = 0xffff, .attr = ATTR_DATA16 });
 	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax;
 	v->valid |= REG_GPRS;
 	vcpu_dirty(v, REG_GPRS);
+}
+
+/* Real mode at vector × 4 KiB. */
+static void start_at(struct vcpu *v, uint8_t vector)
+{
+	vcpu_real_mode_start(v, (uint16_t)(vector << 8), (uint64_t)vector << 12, 0);
 }
 
 void vcpu_take_signals(struct vcpu *v)

@@ -59,10 +59,13 @@ static uint64_t alloc_ram(uint64_t bytes)
 }
 
 /* The board's layout: RAM from 0, the BIOS area below 1 MiB reserved,
- * the rest above the hole from high_base. */
+ * the rest above the hole from high_base.  With firmware, its copy is ROM
+ * ending at 4 GiB and, for its last 128 KiB, ending at 1 MiB (the reset
+ * vector's segment, as the chipset's PAM registers show it at reset). */
 static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uint64_t *high_host)
 {
 	uint64_t low = MIN(vm->ram_size, vm->ram_low_max), high = vm->ram_size - low;
+	uint64_t rom_low = MIN(vm->rom_size, FIRMWARE_LOW_MAX), bios_end = MiB(1) - rom_low;
 	struct vm_memory *m = &vm->mem;
 
 	*low_host = alloc_ram(low);
@@ -70,9 +73,15 @@ static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uin
 	if (!*low_host || (high && !*high_host))
 		return -1;
 	if (mem_add(m, &(struct mem_region){ 0, b->bios_start, *low_host, REGION_RAM, 0, "ram" }) ||
-	    mem_add(m, &(struct mem_region){ b->bios_start, MiB(1) - b->bios_start, *low_host + b->bios_start,
+	    mem_add(m, &(struct mem_region){ b->bios_start, bios_end - b->bios_start, *low_host + b->bios_start,
 					     REGION_RAM, REGION_RESERVED, "bios area" }) ||
 	    mem_add(m, &(struct mem_region){ MiB(1), low - MiB(1), *low_host + MiB(1), REGION_RAM, 0, "ram" }))
+		return -1;
+	if (vm->rom_size &&
+	    (mem_add(m, &(struct mem_region){ bios_end, rom_low, vm->rom_host + vm->rom_size - rom_low, REGION_ROM,
+					      REGION_RESERVED, "firmware (low)" }) ||
+	     mem_add(m, &(struct mem_region){ GiB(4) - vm->rom_size, vm->rom_size, vm->rom_host, REGION_ROM,
+					      REGION_RESERVED, "firmware" })))
 		return -1;
 	if (high && mem_add(m, &(struct mem_region){ b->high_base, high, *high_host, REGION_RAM, 0, "ram above 4G" }))
 		return -1;
@@ -80,7 +89,7 @@ static int add_ram(struct vm *vm, const struct board *b, uint64_t *low_host, uin
 }
 
 struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uint64_t below_4g,
-		     const struct board *b)
+		     const struct board *b, const struct vm_firmware *fw)
 {
 	struct vm *vm = NULL;
 
@@ -100,6 +109,15 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 	vm->ram_size = ALIGN_UP(ram_size, MiB(2));
 	vm->ram_low_max = below_4g && below_4g < b->ram_low_max ? below_4g : b->ram_low_max;
 	vm->arena = (uint8_t *)(uintptr_t)frame_alloc_zeroed(VM_ARENA_BYTES / PAGE_SIZE, UINT64_MAX);
+	if (fw) { /* a copy of its own: the module is Petrel's memory, and nothing may write it */
+		vm->rom_host = pmm_alloc(&hv_pmm, fw->size / PAGE_SIZE, KiB(64), UINT64_MAX);
+		if (!vm->rom_host) {
+			pr_err("vm %s: no memory for its firmware's %llu KiB\n", name, (unsigned long long)(fw->size >> 10));
+			goto fail;
+		}
+		memcpy((void *)(uintptr_t)vm->rom_host, fw->data, fw->size);
+		vm->rom_size = fw->size;
+	}
 	if (!vm->arena || add_ram(vm, b, &vm->ram_host_low, &vm->ram_host_high)) {
 		pr_err("vm %s: cannot allocate %llu MiB of RAM (at most 3 GiB of it in one piece)\n",
 		       name, (unsigned long long)(vm->ram_size >> 20));
@@ -135,6 +153,8 @@ void vm_destroy(struct vm *vm)
 		pmm_free(&hv_pmm, vm->ram_host_high, (vm->ram_size - low) / PAGE_SIZE);
 	if (vm->arena)
 		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
+	if (vm->rom_host)
+		pmm_free(&hv_pmm, vm->rom_host, vm->rom_size / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));
 }
 

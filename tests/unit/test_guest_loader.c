@@ -202,6 +202,9 @@ TEST(test_cfg_devices_and_triple_fault)
 	assert_int_equal(guest_config_parse("vm=a gdb=wait", &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.gdb, GUEST_GDB_WAIT);
 	cfg_fails("vm=a gdb=yes", "'gdb'", NULL);
+	assert_int_equal(guest_config_parse("vm=a role=firmware", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.role, ROLE_FIRMWARE);
+	cfg_fails("vm=a role=bios", "'role'", NULL);
 	cfg_fails("vm=a gdb", "'gdb'", NULL);
 	cfg_fails("vm=a devices=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

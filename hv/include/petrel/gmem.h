@@ -91,7 +91,8 @@ int guest_linear_rw(struct vcpu *v, uint64_t lin, void *buf, uint64_t len, unsig
  */
 int guest_seg_linear(struct vcpu *v, int seg, uint64_t off, uint64_t len, bool write, uint64_t *lin);
 
-/* Instruction bytes (no fault injected; -1 if a page cannot be fetched). */
+/* Instruction bytes, from RAM or ROM (no fault injected; -1 if a page
+ * cannot be fetched). */
 int guest_fetch(struct vcpu *v, uint64_t lin, void *buf, uint64_t len);
 
 #endif

@@ -9,6 +9,8 @@
  *     cpu=N       the physical CPU to run on (default: VMs spread over CPUs)
  *     role=initrd this module is the initrd of VM NAME (default: the kernel)
  *     role=module a multiboot module of VM NAME's kernel, in module order
+ *     role=firmware the VM's firmware (SeaBIOS's bios.bin, OVMF): the VM
+ *                 starts from the reset vector, with no kernel of Petrel's
  *     cmdline="…" the guest kernel's command line
  *     devices=LIST the board's devices to add (+id or id) or leave out (-id),
  *                 comma-separated (README "The PC board")
@@ -37,7 +39,7 @@
 #define GUEST_MIN_BELOW_4G (16ull << 20)
 #define GUEST_MAX_BELOW_4G (3ull << 30)
 
-enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE };
+enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE, ROLE_FIRMWARE };
 
 struct guest_config {
 	char vm[16];

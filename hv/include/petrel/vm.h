@@ -66,6 +66,7 @@ struct vm {
 	uint64_t ram_size;        /* all of its RAM */
 	uint64_t ram_low_max;     /* the most of it below the MMIO hole */
 	uint64_t ram_host_low, ram_host_high; /* where it is in host memory: below the hole, above */
+	uint64_t rom_host, rom_size; /* its firmware's copy (role=firmware), else 0 */
 	uint32_t nr_vcpus;
 	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */
 	bool paused;              /* vm_pause: its vCPUs stay out of the guest */
@@ -89,11 +90,23 @@ struct vm {
 extern struct vm vms[MAX_VMS];
 extern uint32_t stats_interval_s;
 
+/* A firmware image (a module with role=firmware): the VM's ROM, ending at
+ * 4 GiB, its last 128 KiB also just below 1 MiB, where a PC's reset
+ * vector and BIOS segment are.  64 KiB to 16 MiB, whole 64 KiB. */
+struct vm_firmware {
+	const uint8_t *data;
+	uint64_t size;
+};
+#define FIRMWARE_MIN (64u << 10)
+#define FIRMWARE_MAX (16u << 20)
+#define FIRMWARE_LOW_MAX (128u << 10)
+
 /* hv/core/vm.c */
 /* nr_vcpus: 1 to MAX_VCPUS_PER_VM; below_4g: the most RAM under the MMIO
- * hole (0: the board's limit). */
+ * hole (0: the board's limit); fw: its firmware, or NULL (Petrel loads a
+ * kernel itself). */
 struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uint64_t below_4g,
-		     const struct board *b);
+		     const struct board *b, const struct vm_firmware *fw);
 void vm_stop(struct vm *vm, const char *why);
 void vm_destroy(struct vm *vm);
 void vm_print_stats(struct vm *vm);
