@@ -301,7 +301,8 @@ static bool attach(struct gdb_session *s)
 	s->lm = vm->vcpu[0].regs.efer & EFER_LMA;
 	s->nregs = describe(s->regs, s->lm);
 	s->xml_len = describe_xml(s->xml, sizeof(s->xml), s->regs, s->nregs, s->lm);
-	pr_info("gdb: attached to vm %s on %s (%s registers)\n", vm->name, s->port_name, s->lm ? "x86-64" : "i386");
+	pr_info("gdb: attached to vm %s on %s (%s registers; single steps by %s)\n", vm->name, s->port_name,
+		s->lm ? "x86-64" : "i386", vcpu_ops->native_step() ? "the monitor trap flag" : "RFLAGS.TF");
 	return true;
 }
 

@@ -305,6 +305,23 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { return mem_low_ram_end(&vm->mem); }
 
+uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
+{
+	struct e820_entry map[MAX_MEM_REGIONS];
+	unsigned n = mem_e820(&vm->mem, map, MIN(max, (unsigned)MAX_MEM_REGIONS));
+
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = out + i * E820_FW_ENTRY;
+		for (unsigned b = 0; b < 8; b++) {
+			e[b] = (uint8_t)(map[i].addr >> (8 * b));
+			e[8 + b] = (uint8_t)(map[i].size >> (8 * b));
+		}
+		for (unsigned b = 0; b < 4; b++)
+			e[16 + b] = (uint8_t)(map[i].type >> (8 * b));
+	}
+	return n * E820_FW_ENTRY;
+}
+
 /* A device claims ports: they go on the VM's bus and are intercepted
  * (every port is already; this keeps it so if that ever changes). */
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr,

@@ -80,6 +80,8 @@ uint8_t fw_cfg_read(struct fw_cfg *f)
 
 /* --- the device ---------------------------------------------------------- */
 
+#define E820_FW_MAX 16
+
 /* The selector and data ports are one 2-byte range: byte reads anywhere
  * give data, a 16-bit write selects; other accesses do nothing (as in
  * QEMU, where they are not valid for the range) and read all-ones. */
@@ -100,10 +102,13 @@ static void fw_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_
 static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 {
 	struct fw_cfg *f = vm_alloc(vm, sizeof(*f));
+	uint8_t *e820 = vm_alloc(vm, E820_FW_MAX * E820_FW_ENTRY);
 
-	if (!f)
+	if (!f || !e820)
 		return -1;
 	fw_cfg_init(f, vm_ram_size(vm), (uint16_t)vm_nr_vcpus(vm), (uint16_t)vm_nr_vcpus(vm));
+	/* the memory map firmware sizes RAM from (SeaBIOS, OVMF) */
+	fw_cfg_add_file(f, "etc/e820", e820, vm_e820_fw(vm, e820, E820_FW_MAX));
 	return vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg");
 }
 

@@ -67,6 +67,11 @@ struct vm *vcpu_vm(const struct vcpu *v);
 uint32_t vcpu_index(const struct vcpu *v);
 uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
 uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM from 0 up */
+/* The VM's memory map as QEMU's fw_cfg file etc/e820 gives it to firmware:
+ * 20-byte little-endian entries (address, length, type 1 RAM or 2
+ * reserved), at most max of them into out; how many bytes. */
+#define E820_FW_ENTRY 20
+uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max);
 
 /* --- claiming ports, MMIO, MSRs ------------------------------------------- */
 
