@@ -303,7 +303,7 @@ struct vcpu *vm_vcpu(struct vm *vm, uint32_t i) { return i < vm->nr_vcpus ? &vm-
 struct vm *vcpu_vm(const struct vcpu *v) { return v->vm; }
 uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
-uint64_t vm_ram_below_4g(const struct vm *vm) { return mem_low_ram_end(&vm->mem); }
+uint64_t vm_ram_below_4g(const struct vm *vm) { return MIN(vm->ram_size, vm->ram_low_max); }
 
 uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
 {

@@ -418,14 +418,14 @@ static void put16(uint8_t *c, uint8_t reg, uint64_t v, uint64_t max)
  * SeaBIOS).  Linux takes its memory map from e820 and ignores the memory
  * sizes; they are filled anyway, as cheap truth: base memory 640 KiB;
  * extended memory above 1 MiB in KiB (0x17, and 0x30 as found by POST,
- * both capped at 0xffff); above 16 MiB in 64 KiB units (0x34); above 4 GiB
- * in 64 KiB units (0x5b-0x5d).  Shutdown status (0x0f) 0 = normal POST; no
+ * both capped at 0xffff); above 16 MiB in 64 KiB units (0x34), of the RAM
+ * below 4 GiB; the RAM at 4 GiB and up in 64 KiB units (0x5b-0x5d).  Shutdown status (0x0f) 0 = normal POST; no
  * floppy (0x10); equipment (0x14) = math coprocessor only (bit 1), display
  * bits 00 (EGA/VGA class: there is no "none").  The standard checksum over
  * 0x10-0x2d sits at 0x2e (high), 0x2f (low). */
-static void bios_bytes(uint8_t *c, uint64_t ram)
+static void bios_bytes(uint8_t *c, uint64_t below4g, uint64_t high)
 {
-	uint64_t below4g = MIN(ram, GiB(4)), above4g = ram > GiB(4) ? (ram - GiB(4)) >> 16 : 0;
+	uint64_t ram = below4g, above4g = high >> 16;
 	uint16_t sum = 0;
 
 	c[0x0f] = 0;
@@ -446,14 +446,14 @@ static void bios_bytes(uint8_t *c, uint64_t ram)
 
 /* Register A 0x26: 32.768 kHz time base, 1024 Hz rate; B 0x02: BCD,
  * 24-hour, no interrupts (what a PC BIOS sets). */
-void rtc_reset(struct rtc_cmos *r, uint64_t now, uint64_t unix_ns, uint64_t ram_size)
+void rtc_reset(struct rtc_cmos *r, uint64_t now, uint64_t unix_ns, uint64_t below_4g, uint64_t above_4g)
 {
 	memset(r, 0, sizeof(*r));
 	r->cmos[REG_A] = 0x26;
 	r->cmos[REG_B] = B_24H;
 	r->base_ns = unix_ns + DAYS_1900_TO_1970 * SECS_PER_DAY * NS - now;
 	r->seen_ns = now;
-	bios_bytes(r->cmos, ram_size);
+	bios_bytes(r->cmos, MIN(below_4g, GiB(4)), above_4g);
 }
 
 /* --- glue ------------------------------------------------------------------ */
@@ -527,7 +527,7 @@ static int rtc_create(struct vm *vm, const struct board_device *bd)
 		return -1;
 	d->vm = vm;
 	d->gsi = (uint8_t)bd->gsi;
-	rtc_reset(&d->rtc, now, wallclock_ns(), vm_ram_below_4g(vm));
+	rtc_reset(&d->rtc, now, wallclock_ns(), vm_ram_below_4g(vm), vm_ram_size(vm) - vm_ram_below_4g(vm));
 	vtimer_init(&d->timer, vm, rtc_fire, d);
 	return vm_register_pio(vm, bd->port, 2, rtc_rd, rtc_wr, d, "rtc-cmos");
 }

@@ -38,7 +38,7 @@ static struct rtc_cmos *fresh(uint64_t unix_ns)
 {
 	static struct rtc_cmos r;
 
-	rtc_reset(&r, 0, unix_ns, MiB(256));
+	rtc_reset(&r, 0, unix_ns, MiB(256), 0);
 	return &r;
 }
 
@@ -336,10 +336,10 @@ TEST(test_cmos_bytes)
 		sum += get(r, (uint8_t)i, 0);
 	assert_int_equal(get(r, 0x2e, 0) << 8 | get(r, 0x2f, 0), sum);
 
-	rtc_reset(r, 0, 0, MiB(32));
+	rtc_reset(r, 0, 0, MiB(32), 0);
 	assert_int_equal(get(r, 0x17, 0) | get(r, 0x18, 0) << 8, 31 * 1024);
 	assert_int_equal(get(r, 0x34, 0) | get(r, 0x35, 0) << 8, 256);
-	rtc_reset(r, 0, 0, GiB(6));
+	rtc_reset(r, 0, 0, GiB(4), GiB(2)); /* more than the CMOS counts below 4 GiB */
 	assert_int_equal(get(r, 0x34, 0) | get(r, 0x35, 0) << 8, 0xff00);
 	assert_int_equal(get(r, 0x5b, 0) | get(r, 0x5c, 0) << 8 | get(r, 0x5d, 0) << 16, 0x8000);
 

@@ -66,7 +66,7 @@ struct vcpu *vm_vcpu(struct vm *vm, uint32_t i);
 struct vm *vcpu_vm(const struct vcpu *v);
 uint32_t vcpu_index(const struct vcpu *v);
 uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
-uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM from 0 up */
+uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM below the MMIO hole (the rest is above 4 GiB) */
 /* The VM's memory map as QEMU's fw_cfg file etc/e820 gives it to firmware:
  * 20-byte little-endian entries (address, length, type 1 RAM or 2
  * reserved), at most max of them into out; how many bytes. */

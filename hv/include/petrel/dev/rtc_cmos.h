@@ -21,7 +21,7 @@ struct rtc_cmos {
 	uint64_t seen_ns;      /* VM time up to which register C's flags are computed */
 };
 
-void rtc_reset(struct rtc_cmos *r, uint64_t now, uint64_t unix_ns, uint64_t ram_size);
+void rtc_reset(struct rtc_cmos *r, uint64_t now, uint64_t unix_ns, uint64_t below_4g, uint64_t above_4g);
 uint8_t rtc_read(struct rtc_cmos *r, uint16_t port, uint64_t now);  /* 0x70, 0x71 */
 void rtc_write(struct rtc_cmos *r, uint16_t port, uint8_t val, uint64_t now);
 void rtc_update(struct rtc_cmos *r, uint64_t now); /* sets PF/AF/UF for time gone by */
