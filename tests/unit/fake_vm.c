@@ -131,6 +131,19 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { (void)vm; return ram_bytes; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { (void)vm; return ram_bytes < 0xc0000000ull ? ram_bytes : 0xc0000000ull; }
 
+/* One entry: all of the fake VM's RAM from 0, as RAM (type 1). */
+uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
+{
+	(void)vm;
+	if (!max)
+		return 0;
+	memset(out, 0, E820_FW_ENTRY);
+	for (unsigned b = 0; b < 8; b++)
+		out[8 + b] = (uint8_t)(ram_bytes >> (8 * b));
+	out[16] = 1;
+	return E820_FW_ENTRY;
+}
+
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr, void *dev,
 		    const char *name)
 {
