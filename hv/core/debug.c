@@ -60,6 +60,8 @@ bool debug_pause_wait(struct vm *vm, uint32_t us)
 {
 	uint64_t until = rdtsc() + tsc_hz / 1000000 * us;
 
+	if (vm_is_paused(vm))
+		return true; /* as GDB's packets normally find it: no kicks */
 	vm_pause(vm);
 	while (!vm_is_paused(vm) && rdtsc() < until) {
 		run_fetch_paused_here(); /* CPU 0's own vCPUs: its run loop is here */
@@ -82,6 +84,11 @@ int debug_attach(struct vm *vm, const void *owner)
 bool debug_attached(const struct vm *vm, const void *owner)
 {
 	return of(vm)->owner == owner;
+}
+
+bool debug_held(const struct vm *vm)
+{
+	return of(vm)->owner != NULL;
 }
 
 void debug_stop_now(struct vm *vm, enum debug_stop_why why, uint32_t vcpu)

@@ -192,7 +192,6 @@ struct gdb_session {
 	bool lm;                /* the x86-64 description, else i386 */
 	int64_t g_thread, c_thread; /* Hg, Hc: 0 any, else a thread */
 	uint32_t last_vcpu;     /* of the last stop */
-	bool threads_listed;
 	unsigned nregs;
 	struct reg regs[MAX_REGS];
 	char xml[XML_MAX];
@@ -293,7 +292,6 @@ static bool attach(struct gdb_session *s)
 	}
 	s->attached = true;
 	s->running = false;
-	s->threads_listed = false;
 	s->g_thread = s->c_thread = 0;
 	s->last_vcpu = 0;
 	if (!debug_pause_wait(vm, PAUSE_WAIT_US))

@@ -10,6 +10,7 @@
 #include <arch/cpu.h>
 #include <petrel/console.h>
 #include <petrel/console_input.h>
+#include <petrel/debug.h>
 #include <petrel/drivers.h>
 #include <petrel/gdb_packet.h>
 #include <petrel/gdbstub.h>
@@ -147,6 +148,10 @@ static void cmd_vm(int argc, char **argv)
 	} else if (!strcmp(argv[1], "pause")) {
 		vm_do_pause(vm);
 	} else if (!strcmp(argv[1], "resume")) {
+		if (debug_held(vm)) { /* GDB's continue or detach lets it go */
+			log_raw("petrel: error: vm %s is held by GDB: continue or detach there\n", vm->name);
+			return;
+		}
 		if (!vm->paused) {
 			log_raw("petrel: error: vm %s is not paused\n", vm->name);
 			return;

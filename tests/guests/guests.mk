@@ -5,8 +5,9 @@
 # linked with the library in tests/guests/lib/ into $(BUILD)/guests/NAME.elf:
 # a multiboot1 ELF32 kernel that QEMU's -kernel and Petrel both load.
 # `make guests` builds them all; tests/guests/run-native.sh runs them on
-# QEMU TCG directly.  Only GCC's own freestanding headers are used, so no
-# gcc-multilib is needed (and no libgcc: no 64-bit division in the guests).
+# QEMU TCG directly (it reads the list below: keep it on one line).  Only
+# GCC's own freestanding headers are used, so no gcc-multilib is needed
+# (and no libgcc: no 64-bit division in the guests).
 
 GUEST_CC      := gcc
 GUEST_LD      := ld
@@ -20,8 +21,7 @@ GUEST_CFLAGS  := -m32 -march=i686 -std=c11 -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
                  -z noexecstack --no-warn-rwx-segments -T tests/guests/lib/guest.ld
 
-TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix \
-                 gdb-target
+TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix gdb-target
 
 GUEST_LIB_SRC := $(wildcard tests/guests/lib/*.c) tests/guests/lib/entry.S tests/guests/lib/lm64.S
 GUEST_LIB_OBJ := $(patsubst %,$(BUILD)/guests/obj/%.o,$(basename $(GUEST_LIB_SRC)))

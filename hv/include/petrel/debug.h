@@ -55,6 +55,8 @@ struct debug_stop {
 int debug_attach(struct vm *vm, const void *owner);
 void debug_detach(struct vm *vm);
 bool debug_attached(const struct vm *vm, const void *owner);
+/* A debugger has the VM (the shell's vm resume leaves it alone). */
+bool debug_held(const struct vm *vm);
 
 /* The VM paused as a whole (vm_pause, waited for): true once every vCPU is
  * out and its registers fetched.  Called on CPU 0, which fetches its own. */
