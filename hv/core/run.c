@@ -199,8 +199,10 @@ static void deliver_irq(struct vcpu *v)
 	const struct vcpu_irq_source *src;
 	int vector;
 
+	/* A debugger's step is one instruction of the guest's, not of an
+	 * interrupt handler; a halted vCPU needs one to go on. */
 	if (v->dbg.step && !v->halted)
-		return; /* a debugger's step is one instruction of the guest's, not of a handler (a halted vCPU needs one to go on) */
+		return;
 
 	/* An NMI first: blocked only while another is in service (until its
 	 * IRET) or by a MOV SS shadow; the backend knows which. */

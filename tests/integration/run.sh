@@ -222,13 +222,13 @@ linux_session() {
 		pass "$t: every vCPU takes TLB shootdown IPIs ($(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' '))" ||
 		fail "$t: every vCPU takes TLB shootdown IPIs" "TLB before '$(per_cpu "$out" irq_before '^ *TLB:' | tr '\n' ' ')' after '$(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' ')'"
 
-	local bad
+	local bad ok_lines="${LINUX_DMESG_OK:-^$}"
 	# Error and warning levels (<0> to <4> in `dmesg -r`) about the platform.
-	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -iE 'apic|timer|acpi|clock|tsc|hpet|irq|calibrat')
+	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -vE "$ok_lines" | grep -iE 'apic|timer|acpi|clock|tsc|hpet|irq|calibrat')
 	[ -z "$bad" ] && pass "$t: dmesg has no APIC, timer, ACPI or clocksource error lines" ||
 		fail "$t: dmesg has no APIC, timer, ACPI or clocksource error lines" "$(echo "$bad" | head -3 | tr '\n' '|')"
 
-	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -vE "$CPU_MODEL_LINES")
+	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -vE "$CPU_MODEL_LINES" | grep -vE "$ok_lines")
 	[ -z "$bad" ] && pass "$t: dmesg has no error or warning lines at all" ||
 		fail "$t: dmesg has no error or warning lines at all" "$(echo "$bad" | head -3 | tr '\n' '|')"
 
@@ -338,8 +338,16 @@ test_linux_smp4() {
 # through the console as in the linux test (its reboot included on SVM); the
 # second runs the SMP workloads by itself (petrel.selftest: /init of
 # tools/build-guest.sh) meanwhile, its output on the console as [linux1].
+#
+# Four vCPUs on two CPUs: a vCPU that waits out the other VM's 10 ms slice
+# (longer under TCG) can miss a period of the 64 Hz RTC interrupt that
+# Linux's HPET RTC emulation runs at boot, and Linux says "hpet: Lost N RTC
+# interrupts" (seen in 2 of 5 runs on a busy day; never with one VM).  That
+# one line is the overcommitted host's, as on any hypervisor; the other
+# Linux tests still refuse it.
 test_linux_two() {
 	local be=$1 log=$LOGDIR/$1-linux-two.txt
+	LINUX_DMESG_OK='hpet: Lost [0-9]+ RTC interrupts' \
 	LINUX_REBOOT=$(reboot_on "$be") LINUX_CPUS=2 LINUX_MOVES=1 BOCHS_MEGS=1536 linux_boot "$be" linux-two "$LINUX_MODS" "$INITRD0" \
 		"$B/guest/vmlinuz vm=linux1 mem=512M cpus=2 cmdline=\"console=ttyS0 quiet panic=-1 petrel.selftest\"" \
 		"$B/guest/initrd.gz vm=linux1 role=initrd"
