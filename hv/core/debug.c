@@ -12,7 +12,6 @@
  */
 #include <arch/cpu.h>
 #include <petrel/debug.h>
-#include <petrel/drivers.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
 #include <petrel/vm.h>
@@ -23,8 +22,6 @@
 #define INT3 0xcc
 #define BP_VECTOR 3
 #define DB_VECTOR 1
-#define DR6_B0_3 0xfull
-#define DR6_BS (1ull << 14)
 #define DR7_RESERVED_1 0x400ull
 
 struct sw_bp {
@@ -55,20 +52,6 @@ static struct vm_debug *of(const struct vm *vm)
 }
 
 /* --- attach, stop, resume -------------------------------------------------- */
-
-bool debug_pause_wait(struct vm *vm, uint32_t us)
-{
-	uint64_t until = rdtsc() + tsc_hz / 1000000 * us;
-
-	if (vm_is_paused(vm))
-		return true; /* as GDB's packets normally find it: no kicks */
-	vm_pause(vm);
-	while (!vm_is_paused(vm) && rdtsc() < until) {
-		run_fetch_paused_here(); /* CPU 0's own vCPUs: its run loop is here */
-		cpu_relax();
-	}
-	return vm_is_paused(vm);
-}
 
 int debug_attach(struct vm *vm, const void *owner)
 {

@@ -29,8 +29,6 @@
 #include <petrel/x86_decode.h>
 #include <petrel/x86_emulate.h>
 
-#define RFLAGS_TF (1ull << 8)
-#define DR6_BS (1ull << 14) /* single step */
 #define DB 1
 
 #define SEG_ATTR_L (1u << 9)

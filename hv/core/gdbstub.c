@@ -33,7 +33,6 @@
 #define PAUSE_WAIT_US 200000 /* how long a packet waits for every vCPU to leave the guest */
 #define MONITOR_CHUNK 256    /* bytes of monitor output per O packet */
 #define XML_MAX 8192
-#define RFLAGS_TF (1ull << 8)
 
 /* --- registers and the target description --------------------------------- */
 
@@ -243,7 +242,7 @@ static struct vcpu *vcpu_of(struct gdb_session *s, int64_t t)
  * talks only to a stopped target). */
 static bool ready(struct gdb_session *s)
 {
-	return !s->running && s->vm->state == VM_RUNNING && debug_pause_wait(s->vm, PAUSE_WAIT_US);
+	return !s->running && s->vm->state == VM_RUNNING && vm_pause_wait(s->vm, PAUSE_WAIT_US);
 }
 
 static void end_session(struct gdb_session *s, const char *why);
@@ -294,7 +293,7 @@ static bool attach(struct gdb_session *s)
 	s->running = false;
 	s->g_thread = s->c_thread = 0;
 	s->last_vcpu = 0;
-	if (!debug_pause_wait(vm, PAUSE_WAIT_US))
+	if (!vm_pause_wait(vm, PAUSE_WAIT_US))
 		pr_warn("gdb: vm %s: a vCPU is still in the guest after %u ms\n", vm->name, PAUSE_WAIT_US / 1000);
 	s->lm = vm->vcpu[0].regs.efer & EFER_LMA;
 	s->nregs = describe(s->regs, s->lm);

@@ -181,6 +181,20 @@ bool vm_is_paused(struct vm *vm)
 	return true;
 }
 
+bool vm_pause_wait(struct vm *vm, uint32_t us)
+{
+	uint64_t until = rdtsc() + tsc_hz / 1000000 * us;
+
+	if (vm_is_paused(vm))
+		return true; /* as GDB's packets normally find it: no kicks */
+	vm_pause(vm);
+	while (!vm_is_paused(vm) && rdtsc() < until) {
+		run_fetch_paused_here();
+		cpu_relax();
+	}
+	return vm_is_paused(vm);
+}
+
 /* The first of the vCPU's interrupt sources (device.h) with a vector for
  * it: its local APIC, Petrel's test device. */
 static const struct vcpu_irq_source *irq_pending(struct vcpu *v)
@@ -364,8 +378,6 @@ static void xstate_to_memory(struct vcpu *v)
  * its own, the guest's TF kept and put back; the backend does the rest
  * (intercepts, DR7, the monitor trap flag).
  */
-#define RFLAGS_TF (1ull << 8)
-
 static void apply_debug(struct vcpu *v)
 {
 	struct vcpu_debug *d = &v->dbg;

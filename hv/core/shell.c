@@ -110,18 +110,11 @@ static void vm_list(void)
 
 static void vm_do_pause(struct vm *vm)
 {
-	uint64_t until = rdtsc() + tsc_hz / 1000000 * PAUSE_WAIT_US;
-
 	if (vm->state != VM_RUNNING) {
 		log_raw("petrel: error: vm %s is %s: only a running VM is paused\n", vm->name, state_name(vm));
 		return;
 	}
-	vm_pause(vm);
-	while (!vm_is_paused(vm) && rdtsc() < until) {
-		run_fetch_paused_here(); /* this CPU's own: its run loop is here, in the shell */
-		cpu_relax();
-	}
-	if (vm_is_paused(vm))
+	if (vm_pause_wait(vm, PAUSE_WAIT_US))
 		log_raw("vm %s paused: its %u vCPU%s out of the guest and held\n", vm->name, vm->nr_vcpus,
 			vm->nr_vcpus == 1 ? "" : "s");
 	else

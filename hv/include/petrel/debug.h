@@ -58,10 +58,6 @@ bool debug_attached(const struct vm *vm, const void *owner);
 /* A debugger has the VM (the shell's vm resume leaves it alone). */
 bool debug_held(const struct vm *vm);
 
-/* The VM paused as a whole (vm_pause, waited for): true once every vCPU is
- * out and its registers fetched.  Called on CPU 0, which fetches its own. */
-bool debug_pause_wait(struct vm *vm, uint32_t us);
-
 /* The first stop since the last resume, if the VM is paused by now. */
 bool debug_stopped(struct vm *vm, struct debug_stop *out);
 /* A stop the debugger asked for (attach, Ctrl-C): the VM is paused. */

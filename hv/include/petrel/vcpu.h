@@ -54,6 +54,13 @@ struct vcpu_regs {
 	uint64_t pdpte[4];
 };
 
+/* Architectural bits the core and the backends share: RFLAGS.TF, and
+ * DR6's event bits (B0-B3, BD, BS), as exit_req.debug reports them. */
+#define RFLAGS_TF (1ull << 8)
+#define DR6_B0_3 0xfull
+#define DR6_BS (1ull << 14)
+#define DR6_EVENT_BITS (DR6_B0_3 | (1ull << 13) | DR6_BS)
+
 /* An event to deliver to the guest (exception, interrupt, NMI). */
 /* EV_SOFT_INTR is INT n: with RIP past it on SVM; at it on VMX, whose
  * entry needs its length (exit.insn_len). */

@@ -155,6 +155,11 @@ bool vm_others_out(struct vm *vm, const struct vcpu *except);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);
+/* vm_pause, then up to `us` for it to take hold, fetching the registers of
+ * this CPU's own vCPUs meanwhile (its run loop is the caller: the shell,
+ * the GDB stub); a VM paused already is not kicked again.  Whether it is
+ * paused now. */
+bool vm_pause_wait(struct vm *vm, uint32_t us);
 void run_loop(void) __attribute__((noreturn));
 
 /* hv/core/gmem.c: the guest's memory, as the hypervisor sees it */

@@ -21,7 +21,6 @@
 #define VMCB_CLEAN_CR2 (1u << 9)
 #define VMCB_CLEAN_ALL 0x3ffu
 
-#define RFLAGS_TF (1ull << 8)
 
 struct svm_vm {
 	uint64_t ncr3, iopm, msrpm;

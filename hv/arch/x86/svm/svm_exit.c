@@ -105,7 +105,6 @@ static void exit_shutdown(struct vcpu *v, struct vmcb *vmcb)
  * waiting, the IRET runs with TF set: the single-step #DB right after it
  * (TF as it was before the IRET counts, SDM vol. 3B §18.3.1.4) is where
  * the NMI goes in. */
-#define DR6_BS (1ull << 14)
 
 static void exit_iret(struct vcpu *v, struct vmcb *vmcb)
 {
@@ -132,8 +131,6 @@ static void exit_iret(struct vcpu *v, struct vmcb *vmcb)
  * Also intercepted for a debugger (svm_set_debug): its step or its
  * breakpoints, which the core tells from the guest's own by the DR6
  * bits; the CPU has set them in the guest's DR6 already. */
-#define DR6_EVENT_BITS (0xfull | (1ull << 13) | DR6_BS) /* B0-B3, BD, BS */
-
 static void exit_db(struct vcpu *v, struct vmcb *vmcb)
 {
 	struct svm_vcpu *sv = v->arch;

@@ -41,8 +41,6 @@ static void exit_none(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
  * The host has no NMI source of its own but panic(), which stops every
  * CPU with one.  INT3 exits with RIP at it; a #DB with its DR6 bits in
  * the exit qualification, not in DR6 (SDM vol. 3C §28.2.1). */
-#define DR6_EVENT_BITS (0xfull | (1ull << 13) | (1ull << 14)) /* B0-B3, BD, BS */
-
 static void exit_exception_nmi(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -76,7 +74,7 @@ static void exit_mtf(struct vcpu *v, struct vmx_vcpu *xv, uint64_t q)
 		return;
 	}
 	set_kind(v, EXIT_DEBUG);
-	v->exit.debug.dr6 = 1ull << 14; /* BS */
+	v->exit.debug.dr6 = DR6_BS;
 	v->exit.debug.in_dr6 = false;
 }
 
