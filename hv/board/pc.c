@@ -19,11 +19,13 @@
 #include <petrel/dev/pc_testdev.h>
 #include <petrel/dev/pci_host.h>
 #include <petrel/dev/pic8259.h>
+#include <petrel/dev/piix_isa.h>
 #include <petrel/dev/pit8254.h>
 #include <petrel/dev/rtc_cmos.h>
 #include <petrel/dev/testdev.h>
 #include <petrel/dev/uart16550.h>
 #include <petrel/lib.h>
+#include <petrel/pci.h>
 
 static const struct board_device pc_devices[] = {
 	/* first the interrupt controllers, so the others can wire to them */
@@ -33,8 +35,9 @@ static const struct board_device pc_devices[] = {
 	{ &pit8254_device, "pit", .port = 0x40, .gsi = 0 },
 	{ &rtc_cmos_device, "rtc", .port = 0x70, .gsi = 8 },
 	{ &hpet_device, "hpet", .mmio = 0xfed00000, .gsi = -1 }, /* its own routes */
-	{ &acpi_pm_device, "acpi-pm", .port = 0x600, .gsi = 9 },
-	{ &pci_host_device, "pci", .port = 0xcf8, .gsi = -1 },
+	{ &pci_host_device, "pci", .port = 0xcf8, .gsi = -1, .devfn = PCI_DEVFN(0, 0) },
+	{ &piix_isa_device, "isa-bridge", .gsi = -1, .devfn = PCI_DEVFN(1, 0) },
+	{ &acpi_pm_device, "acpi-pm", .port = 0x600, .gsi = 9, .devfn = PCI_DEVFN(1, 3) },
 	{ &legacy_device, "legacy", .port = 0x60, .gsi = -1 },
 	{ &uart16550_device, "com1", .port = 0x3f8, .gsi = 4 },
 	{ &debug_exit_device, "debug-exit", .port = 0xf4, .gsi = -1 },

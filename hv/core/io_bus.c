@@ -24,6 +24,20 @@ int io_bus_add(struct io_bus *bus, bool mmio, const struct io_range *r)
 	return 0;
 }
 
+int io_bus_remove(struct io_bus *bus, bool mmio, uint64_t base)
+{
+	uint32_t *nr, max;
+	struct io_range *t = table(bus, mmio, &nr, &max);
+
+	for (uint32_t i = 0; i < *nr; i++)
+		if (t[i].base == base) {
+			memmove(&t[i], &t[i + 1], (*nr - i - 1) * sizeof(t[0]));
+			(*nr)--;
+			return 0;
+		}
+	return -1;
+}
+
 const struct io_range *io_bus_find(const struct io_bus *bus, bool mmio, uint64_t addr)
 {
 	const struct io_range *t = mmio ? bus->mmio : bus->pio;

@@ -24,6 +24,67 @@ int mem_add(struct vm_memory *m, const struct mem_region *r)
 	return 0;
 }
 
+/* Takes [gpa, end) out of every region, trimming those that reach into
+ * it and splitting the one that spans it (ROM and RAM keep the host
+ * address of what is left of them). */
+static int punch(struct vm_memory *m, uint64_t gpa, uint64_t end)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		struct mem_region *r = &m->r[i];
+		uint64_t re = end_of(r);
+		if (re <= gpa || r->gpa >= end)
+			continue;
+		if (r->gpa < gpa && re > end) { /* spans it: two pieces */
+			struct mem_region tail = *r;
+			if (m->n >= MAX_MEM_REGIONS)
+				return -1;
+			tail.gpa = end;
+			tail.size = re - end;
+			tail.host = r->host ? r->host + (end - r->gpa) : 0;
+			r->size = gpa - r->gpa;
+			memmove(&m->r[i + 2], &m->r[i + 1], (m->n - i - 1) * sizeof(m->r[0]));
+			m->r[i + 1] = tail;
+			m->n++;
+			return 0;
+		}
+		if (r->gpa < gpa) {
+			r->size = gpa - r->gpa;
+		} else if (re > end) {
+			if (r->host)
+				r->host += end - r->gpa;
+			r->size = re - end;
+			r->gpa = end;
+		} else {
+			memmove(r, r + 1, (m->n - i - 1) * sizeof(m->r[0]));
+			m->n--;
+			i--;
+		}
+	}
+	return 0;
+}
+
+int mem_set(struct vm_memory *m, uint64_t gpa, uint64_t size, const struct mem_region *r)
+{
+	struct vm_memory t = *m;
+
+	if (!size || gpa + size < gpa || (r && (r->gpa != gpa || r->size != size)))
+		return -1;
+	if (punch(&t, gpa, gpa + size) || (r && mem_add(&t, r)))
+		return -1;
+	*m = t;
+	return 0;
+}
+
+bool mem_is(const struct vm_memory *m, uint64_t gpa, uint64_t size, const struct mem_region *r)
+{
+	const struct mem_region *at;
+
+	if (!r) /* nothing anywhere in the range */
+		return mem_run(m, gpa, size, &at) == size && !at;
+	at = mem_lookup(m, gpa);
+	return at && at->kind == r->kind && gpa + size <= end_of(at) && at->host + (gpa - at->gpa) == r->host;
+}
+
 const struct mem_region *mem_lookup(const struct vm_memory *m, uint64_t gpa)
 {
 	for (unsigned i = 0; i < m->n && m->r[i].gpa <= gpa; i++)

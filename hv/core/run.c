@@ -664,6 +664,11 @@ static void run_one(struct vcpu *v, struct pcpu_queue *q, uint64_t deadline)
 		do {
 			enum exit_kind kind;
 			uint64_t rip;
+			uint32_t gen = __atomic_load_n(&vm->map_gen, __ATOMIC_ACQUIRE);
+			if (__builtin_expect(gen != v->map_gen, 0)) { /* vm_set_memory */
+				v->map_gen = gen;
+				vcpu_ops->flush_nested(v);
+			}
 			load_guest_extras(v);
 			vcpu_ops->run(v);
 			v->tsc_exit = rdtsc();

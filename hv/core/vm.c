@@ -168,6 +168,7 @@ void vm_clear_devices(struct vm *vm)
 			mem_add(&kept, &vm->mem.r[i]);
 	vm->mem = kept;
 	memset(&vm->bus, 0, sizeof(vm->bus));
+	memset(&vm->pci, 0, sizeof(vm->pci));
 	memset(vm->msr, 0, sizeof(vm->msr));
 	vm->nr_msr = 0;
 	memset(&vm->irq, 0, sizeof(vm->irq));
@@ -186,26 +187,90 @@ void vm_clear_devices(struct vm *vm)
 
 /* Neighbouring regions of one kind whose host memory is contiguous too
  * (the RAM below 1 MiB, the BIOS area and the RAM above) go in as one
- * range, so large pages are used where the whole range allows. */
-int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro)
+ * range, so large pages are used where the whole range allows; only
+ * what lies in [gpa, gpa+size) is mapped. */
+int vm_map_range(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t gpa, uint64_t size,
+		 uint64_t rw, uint64_t ro)
 {
+	uint64_t end = gpa + size;
+
 	for (unsigned i = 0; i < vm->mem.n;) {
 		const struct mem_region *r = &vm->mem.r[i];
-		uint64_t size = r->size;
+		uint64_t len = r->size, from, to;
 		unsigned j = i + 1;
 		if (r->kind == REGION_MMIO) {
 			i++;
 			continue;
 		}
-		while (j < vm->mem.n && vm->mem.r[j].kind == r->kind && vm->mem.r[j].gpa == r->gpa + size &&
-		       vm->mem.r[j].host == r->host + size)
-			size += vm->mem.r[j++].size;
-		if ((r->gpa | size | r->host) & (PAGE_SIZE - 1) ||
-		    pt_map(ops, root, r->gpa, r->host, size, r->kind == REGION_RAM ? rw : ro))
+		while (j < vm->mem.n && vm->mem.r[j].kind == r->kind && vm->mem.r[j].gpa == r->gpa + len &&
+		       vm->mem.r[j].host == r->host + len)
+			len += vm->mem.r[j++].size;
+		from = MAX(r->gpa, gpa);
+		to = MIN(r->gpa + len, end);
+		if (from < to && (((from | to | r->host) & (PAGE_SIZE - 1)) ||
+				  pt_map(ops, root, from, r->host + (from - r->gpa), to - from,
+					 r->kind == REGION_RAM ? rw : ro)))
 			return -1;
 		i = j;
 	}
 	return 0;
+}
+
+int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro)
+{
+	return vm_map_range(vm, ops, root, 0, ~0ull, rw, ro);
+}
+
+/*
+ * A change to the memory map while the VM runs.  The nested tables
+ * follow at once; every vCPU then drops what its CPU's TLB holds of them
+ * before it next enters (run.c compares map_gen), and those in the guest
+ * now are kicked out to do so.  Until one leaves the guest it may still
+ * reach what was mapped before: only ever the VM's own RAM and ROM,
+ * which stay allocated for its life.
+ */
+int vm_set_memory(struct vm *vm, uint64_t gpa, uint64_t size, const struct mem_region *r)
+{
+	if (mem_set(&vm->mem, gpa, size, r)) {
+		pr_err("vm %s: cannot remap 0x%llx+0x%llx: no room in its memory map\n", vm->name,
+		       (unsigned long long)gpa, (unsigned long long)size);
+		return -1;
+	}
+	if (vcpu_ops->remap(vm, gpa, size)) {
+		/* out of page-table pages: the tables no longer say what the
+		 * map does, so the VM cannot go on */
+		vm_request_poweroff(vm, "its nested page tables could not be changed (out of memory)");
+		return -1;
+	}
+	__atomic_add_fetch(&vm->map_gen, 1, __ATOMIC_SEQ_CST);
+	vm_kick_all(vm);
+	return 0;
+}
+
+/* The BIOS area's shadowing (device.h): the segment's RAM is the VM's own
+ * RAM at that address (the low block, contiguous from 0); its ROM is the
+ * firmware's low copy where there is one, else nothing answers. */
+int vm_shadow(struct vm *vm, uint64_t gpa, uint64_t size, enum shadow_mode mode)
+{
+	uint64_t rom_low = MIN(vm->rom_size, FIRMWARE_LOW_MAX), rom_from = MiB(1) - rom_low;
+	struct mem_region r = { .gpa = gpa, .size = size, .flags = REGION_RESERVED };
+
+	if (gpa < SHADOW_START || gpa + size > MiB(1) || !size || (gpa | size) & (KiB(16) - 1))
+		return -1;
+	if (mode == SHADOW_RW || mode == SHADOW_RO) {
+		r.host = vm->ram_host_low + gpa;
+		r.kind = mode == SHADOW_RW ? REGION_RAM : REGION_ROM;
+		r.name = mode == SHADOW_RW ? "shadow ram" : "shadow ram (read-only)";
+	} else if (vm->rom_size && gpa >= rom_from) {
+		r.host = vm->rom_host + vm->rom_size - (MiB(1) - gpa);
+		r.kind = REGION_ROM;
+		r.name = "firmware (low)";
+	} else {
+		return mem_is(&vm->mem, gpa, size, NULL) ? 0 : vm_set_memory(vm, gpa, size, NULL);
+	}
+	if (mem_is(&vm->mem, gpa, size, &r))
+		return 0; /* as it is: the tables need nothing */
+	return vm_set_memory(vm, gpa, size, &r);
 }
 
 const char *exit_kind_name(enum exit_kind k)
@@ -304,6 +369,7 @@ struct vm *vcpu_vm(const struct vcpu *v) { return v->vm; }
 uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { return MIN(vm->ram_size, vm->ram_low_max); }
+bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
 
 uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
 {
@@ -353,6 +419,24 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, 
 		return -1;
 	}
 	return 0;
+}
+
+int vm_unregister_pio(struct vm *vm, uint16_t base)
+{
+	return io_bus_remove(&vm->bus, false, base);
+}
+
+/* The range's region goes too: the addresses are nothing's again. */
+int vm_unregister_mmio(struct vm *vm, uint64_t base)
+{
+	const struct io_range *r = io_bus_find(&vm->bus, true, base);
+	uint64_t len;
+
+	if (!r || r->base != base)
+		return -1;
+	len = r->len;
+	io_bus_remove(&vm->bus, true, base);
+	return mem_set(&vm->mem, base, len, NULL);
 }
 
 /* MSRs stay intercepted: the core's msr.c sends them here. */

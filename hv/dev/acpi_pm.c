@@ -18,11 +18,25 @@
  * changed), and Linux, which polls the timer as a clocksource, never
  * enables it.  The power button (PWRBTN_STS, which the FADT advertises as a
  * fixed feature) is where a host-requested shutdown would go.
+ *
+ * The block belongs to the PIIX4's power-management function, 00:01.3
+ * (8086:7113, 82371AB data sheet 290562 §3.4), which says where it is:
+ *   0x40  PMBA: bits 15:6 the block's base (bit 0 reads 1: I/O space)
+ *   0x80  PMREGMISC: bit 0 (PMIOSE) turns the block's decoding on
+ *   0x58  DEVACTB: kept; APMC_EN (bit 25) always reads 1, as on QEMU's
+ *         PIIX4 without SMM: Petrel has no SMM, and firmware that finds
+ *         it set does not try to start an SMI handler
+ *   0x90  SMBBA, 0xd2 SMBHSTCFG: the SMBus controller's base and enable,
+ *         kept and read back; there is no SMBus controller behind them
+ * Firmware programs PMBA and PMIOSE (SeaBIOS puts the block at 0xb000);
+ * for a VM without firmware Petrel does, at the board's port, which its
+ * FADT names.  Every other register of the function reads 0.
  */
 #include <petrel/acpi_build.h>
 #include <petrel/board.h>
 #include <petrel/dev/acpi_pm.h>
 #include <petrel/lib.h>
+#include <petrel/pci.h>
 
 #define NS NS_PER_SEC
 #define PM1_STS 0
@@ -144,6 +158,62 @@ enum dev_request acpi_pm_write(struct acpi_pm *pm, unsigned off, unsigned size, 
 	return req;
 }
 
+/* --- the PIIX4 function's registers --------------------------------------- */
+
+#define PMBA 0x40
+#define DEVACTB 0x58
+#define DEVACTB_APMC_EN (1u << 25)
+#define PMREGMISC 0x80
+#define SMBBA 0x90
+#define SMBHSTCFG 0xd2
+
+void piix4_pm_cfg_reset(struct piix4_pm_cfg *c, uint16_t base)
+{
+	memset(c, 0, sizeof(*c));
+	c->pmba = base ? base : 0; /* bit 0 is added on reads */
+	c->pmregmisc = base ? 1 : 0;
+	c->devactb = DEVACTB_APMC_EN;
+}
+
+static uint32_t dword_at(const struct piix4_pm_cfg *c, unsigned dw)
+{
+	switch (dw) {
+	case PMBA: return c->pmba | 1;
+	case DEVACTB: return c->devactb | DEVACTB_APMC_EN;
+	case PMREGMISC: return c->pmregmisc;
+	case SMBBA: return c->smbba | 1;
+	case SMBHSTCFG & ~3u: return (uint32_t)c->smbhstcfg << 16;
+	default: return 0;
+	}
+}
+
+uint32_t piix4_pm_cfg_read(const struct piix4_pm_cfg *c, unsigned reg, unsigned size)
+{
+	uint32_t v = dword_at(c, reg & ~3u) >> (8 * (reg & 3));
+	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+void piix4_pm_cfg_write(struct piix4_pm_cfg *c, unsigned reg, unsigned size, uint32_t val)
+{
+	unsigned dw = reg & ~3u, shift = 8 * (reg & 3);
+	uint32_t lanes = (size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1) << shift;
+	uint32_t v = (dword_at(c, dw) & ~lanes) | ((val << shift) & lanes);
+
+	switch (dw) {
+	case PMBA: c->pmba = v & 0xffc0; break;
+	case DEVACTB: c->devactb = v | DEVACTB_APMC_EN; break;
+	case PMREGMISC: c->pmregmisc = (uint8_t)(v & 1); break;
+	case SMBBA: c->smbba = v & 0xfff0; break;
+	case SMBHSTCFG & ~3u: c->smbhstcfg = (uint8_t)((v >> 16) & 0x0f); break;
+	default: break;
+	}
+}
+
+int piix4_pm_io_base(const struct piix4_pm_cfg *c)
+{
+	return (c->pmregmisc & 1) && c->pmba ? (int)c->pmba : -1;
+}
+
 void acpi_pm_reset(struct acpi_pm *pm, uint64_t now)
 {
 	memset(pm, 0, sizeof(*pm));
@@ -155,6 +225,9 @@ void acpi_pm_reset(struct acpi_pm *pm, uint64_t now)
 struct acpi_pm_dev {
 	struct vm *vm;
 	struct acpi_pm pm;
+	struct piix4_pm_cfg cfg;
+	struct pci_function_desc fn;
+	int at; /* where the block is registered, or -1 */
 };
 
 static uint64_t pm_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
@@ -175,8 +248,37 @@ static void pm_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_
 		vm_request_poweroff(d->vm, "ACPI S5 (poweroff)");
 }
 
-/* The block at the board's port (the FADT says the same).  No SCI source
- * yet: nothing here raises one (no GPEs, no power button). */
+/* The block goes where PMBA and PMIOSE now say; a base over another
+ * device's ports is not decoded (the registration says so). */
+static void place_block(struct acpi_pm_dev *d)
+{
+	int want = piix4_pm_io_base(&d->cfg);
+
+	if (want == d->at)
+		return;
+	if (d->at >= 0)
+		vm_unregister_pio(d->vm, (uint16_t)d->at);
+	d->at = -1;
+	if (want >= 0 && !vm_register_pio(d->vm, (uint16_t)want, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm"))
+		d->at = want;
+}
+
+static uint32_t fn_rd(void *dev, unsigned reg, unsigned size)
+{
+	return piix4_pm_cfg_read(&((struct acpi_pm_dev *)dev)->cfg, reg, size);
+}
+
+static void fn_wr(void *dev, unsigned reg, unsigned size, uint32_t val)
+{
+	struct acpi_pm_dev *d = dev;
+
+	piix4_pm_cfg_write(&d->cfg, reg, size, val);
+	place_block(d);
+}
+
+/* The PIIX4 function at the board's PCI slot; the block at the board's
+ * port unless firmware is to place it.  No SCI source yet: nothing here
+ * raises one (no GPEs, no power button). */
 static int acpi_pm_create(struct vm *vm, const struct board_device *bd)
 {
 	struct acpi_pm_dev *d = vm_alloc(vm, sizeof(*d));
@@ -184,8 +286,19 @@ static int acpi_pm_create(struct vm *vm, const struct board_device *bd)
 	if (!d)
 		return -1;
 	d->vm = vm;
+	d->at = -1;
 	acpi_pm_reset(&d->pm, vm_now_ns(vm));
-	return vm_register_pio(vm, bd->port, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm");
+	piix4_pm_cfg_reset(&d->cfg, vm_has_firmware(vm) ? 0 : bd->port);
+	d->fn = (struct pci_function_desc){
+		.name = "piix4-pm", .vendor = 0x8086, .device = 0x7113, .revision = 0x03,
+		.subsystem_vendor = PCI_SUBSYS_VENDOR_QEMU, .subsystem = PCI_SUBSYS_QEMU,
+		.class_code = 0x06, .subclass = 0x80, .status = 0x0280, .int_pin = 1,
+		.cfg_read = fn_rd, .cfg_write = fn_wr, .dev = d,
+	};
+	if (vm_pci_add(vm, bd->devfn, &d->fn))
+		return -1;
+	place_block(d);
+	return !vm_has_firmware(vm) && d->at < 0 ? -1 : 0;
 }
 
 const struct device_type acpi_pm_device = { .name = "ACPI PM block", .create = acpi_pm_create };

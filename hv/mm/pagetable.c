@@ -46,7 +46,9 @@ static int map_one(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t 
 
 	for (int level = 3; level >= 0; level--) {
 		uint64_t *e = &t[index_at(va, level)];
-		if (level == 0 || leaf_fits(o, level, va, pa, size)) {
+		/* A table already there (an earlier pt_unmap left it) is
+		 * filled, not replaced by a large page. */
+		if (level == 0 || (leaf_fits(o, level, va, pa, size) && !(*e & PTE_P))) {
 			if (*e & PTE_P)
 				return -1;
 			*e = pa | flags | PTE_P | (level ? PTE_PS : 0);
@@ -111,4 +113,52 @@ int pt_set_flags_4k(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t
 		return -1;
 	*e = (*e & PTE_ADDR_MASK) | flags | PTE_P;
 	return 0;
+}
+
+/* A large leaf becomes a table of 512 leaves one level down with the same
+ * flags and addresses, made in full before it replaces the leaf: a walker
+ * (the CPU, in another vCPU) sees the old leaf or the whole new table. */
+static int split(const struct pt_ops *o, uint64_t *e, int level)
+{
+	uint64_t page = o->alloc_page(o->ctx), *t, flags = *e & PTE_FLAGS_MASK, base = *e & PTE_ADDR_MASK;
+
+	if (!page)
+		return -1;
+	t = o->table(page, o->ctx);
+	if (level == 1)
+		flags &= ~PTE_PS; /* 4 KiB leaves have no PS (bit 7 is PAT there) */
+	for (unsigned i = 0; i < 512; i++)
+		t[i] = (base + i * level_size(level - 1)) | flags;
+	__atomic_store_n(e, page | PT_TABLE_FLAGS | o->table_flags, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int unmap_level(const struct pt_ops *o, uint64_t *t, int level, uint64_t va, uint64_t end)
+{
+	while (va < end) {
+		uint64_t s = level_size(level), next = (va & ~(s - 1)) + s;
+		uint64_t *e = &t[index_at(va, level)];
+		if (next > end || next == 0)
+			next = end;
+		if (*e & PTE_P) {
+			bool whole = (va & (s - 1)) == 0 && next - va == s;
+			if (level == 0 || ((*e & PTE_PS) && whole)) {
+				__atomic_store_n(e, 0, __ATOMIC_RELEASE);
+			} else {
+				if ((*e & PTE_PS) && split(o, e, level))
+					return -1;
+				if (unmap_level(o, o->table(*e & PTE_ADDR_MASK, o->ctx), level - 1, va, next))
+					return -1;
+			}
+		}
+		va = next;
+	}
+	return 0;
+}
+
+int pt_unmap(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t size)
+{
+	if ((va | size) & (PAGE_SIZE - 1) || va + size < va)
+		return -1;
+	return unmap_level(o, o->table(root, o->ctx), 3, va, va + size);
 }

@@ -39,6 +39,8 @@ void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 	ram_bytes = ram;
 	fake_vm.ram_size = ram;
 	fake_now = 0;
+	memset(fake_shadow, 0, sizeof(fake_shadow));
+	fake_shadow_calls = 0;
 	fake_x2apic = false;
 	memset(fake_gsi_level, 0, sizeof(fake_gsi_level));
 	memset(fake_gsi_taken, 0, sizeof(fake_gsi_taken));
@@ -130,6 +132,22 @@ struct vm *vcpu_vm(const struct vcpu *v) { return v->vm; }
 uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { (void)vm; return ram_bytes; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { (void)vm; return ram_bytes < 0xc0000000ull ? ram_bytes : 0xc0000000ull; }
+bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
+
+/* The shadowing a device asked for, per 16 KiB of 0xc0000-0xfffff. */
+int fake_shadow[16];
+unsigned fake_shadow_calls;
+
+int vm_shadow(struct vm *vm, uint64_t gpa, uint64_t size, enum shadow_mode mode)
+{
+	(void)vm;
+	if (gpa < SHADOW_START || gpa + size > 0x100000 || !size || (gpa | size) & 0x3fff)
+		return -1;
+	for (uint64_t a = gpa; a < gpa + size; a += 0x4000)
+		fake_shadow[(a - SHADOW_START) / 0x4000] = (int)mode;
+	fake_shadow_calls++;
+	return 0;
+}
 
 /* One entry: all of the fake VM's RAM from 0, as RAM (type 1). */
 uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
@@ -156,6 +174,16 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, 
 {
 	struct io_range r = { .base = base, .len = len, .read = rd, .write = wr, .dev = dev, .name = name };
 	return io_bus_add(&vm->bus, true, &r);
+}
+
+int vm_unregister_pio(struct vm *vm, uint16_t base)
+{
+	return io_bus_remove(&vm->bus, false, base);
+}
+
+int vm_unregister_mmio(struct vm *vm, uint64_t base)
+{
+	return io_bus_remove(&vm->bus, true, base);
 }
 
 int vm_register_msr(struct vm *vm, uint32_t first, uint32_t last, msr_read_fn rd, msr_write_fn wr, void *dev)

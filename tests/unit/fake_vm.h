@@ -29,6 +29,8 @@ extern uint8_t fake_last_eoi;
 extern const char *fake_reset_why, *fake_poweroff_why;
 extern unsigned fake_resets;
 extern int fake_exit_code;               /* vm_test_exit(), -1 before */
+extern int fake_shadow[16];              /* vm_shadow(): the mode of each 16 KiB from 0xc0000 */
+extern unsigned fake_shadow_calls;
 
 /* A fresh VM of nr_vcpus vCPUs, `ram` bytes of RAM from 0; every record
  * cleared, the clock at 0. */

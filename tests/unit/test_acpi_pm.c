@@ -4,7 +4,10 @@
  * read as a dword and in pieces; TMR_STS and write-1-to-clear; PM1_EN
  * reading back; SCI_EN always 1; S5 through SLP_TYP + SLP_EN (and only with
  * SLP_EN, and only S5), by word and by byte; and the glue at 0x600 through
- * the real I/O bus, with vm_request_poweroff stubbed.
+ * the real I/O bus, with vm_request_poweroff stubbed; and the PIIX4
+ * function the block belongs to (00:01.3): its IDs, PMBA and PMIOSE as
+ * SeaBIOS programs them moving the block, DEVACTB's APMC_EN, the SMBus
+ * registers kept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <cmocka.h>
 
 #include <petrel/dev/acpi_pm.h>
+#include <petrel/pci.h>
 
 #include "fake_vm.h"
 
@@ -158,6 +162,69 @@ TEST(test_glue_at_0x600)
 	assert_string_equal(fake_poweroff_why, "ACPI S5 (poweroff)");
 }
 
+static uint32_t fn_rd(unsigned reg, unsigned size)
+{
+	return vm_pci_config_read(&fake_vm, 0, 0, reg, size);
+}
+
+static void fn_wr(unsigned reg, unsigned size, uint32_t val)
+{
+	vm_pci_config_write(&fake_vm, 0, 0, reg, size, val);
+}
+
+/* Without firmware: at the board's port and decoding, as the FADT says. */
+TEST(test_piix4_function_direct_boot)
+{
+	fake_vm_reset(1, 64 << 20);
+	assert_int_equal(fake_create(&acpi_pm_device, 0x600, 0, 9), 0);
+	assert_int_equal(fn_rd(0x00, 4), 0x71138086);
+	assert_int_equal(fn_rd(0x08, 4), 0x06800003);
+	assert_int_equal(fn_rd(0x2c, 4), 0x11001af4);
+	assert_int_equal(fn_rd(0x3d, 1), 1);
+	assert_int_equal(fn_rd(0x40, 4), 0x601);
+	assert_int_equal(fn_rd(0x80, 1), 1);
+	assert_int_equal(fn_rd(0x58, 4) & (1u << 25), 1u << 25);
+}
+
+/* With firmware: nowhere until SeaBIOS's piix4_pm_config_setup places it
+ * (PMBA 0xb000|1, PMREGMISC 1, SMBus at 0xb100); moved and turned off
+ * after, and APMC_EN stays set whatever is written. */
+TEST(test_piix4_function_firmware_places_block)
+{
+	fake_vm_reset(1, 64 << 20);
+	fake_vm.rom_size = 0x40000;
+	assert_int_equal(fake_create(&acpi_pm_device, 0x600, 0, 9), 0);
+	assert_int_equal(fake_vm.bus.nr_pio, 0);
+	assert_int_equal(fn_rd(0x40, 4), 1);
+	assert_int_equal(fn_rd(0x80, 1), 0);
+	fn_wr(0x3c, 1, 9);
+	fn_wr(0x40, 4, 0xb000 | 1);
+	assert_int_equal(fake_vm.bus.nr_pio, 0); /* not decoding yet */
+	fn_wr(0x80, 1, 0x01);
+	assert_non_null(io_bus_find(&fake_vm.bus, false, 0xb008));
+	assert_null(io_bus_find(&fake_vm.bus, false, 0xb00c));
+	fake_now = NS;
+	assert_int_equal(fake_in(0xb008, 4), 3579545);
+	fn_wr(0x90, 4, 0xb100 | 1);
+	fn_wr(0xd2, 1, 0x09);
+	assert_int_equal(fn_rd(0x90, 4), 0xb101);
+	assert_int_equal(fn_rd(0xd2, 1), 0x09);
+	assert_int_equal(fake_vm.bus.nr_pio, 1); /* no SMBus controller behind it */
+	/* PMBA's low bits are not address; a move; a byte write of PMBA. */
+	fn_wr(0x40, 4, 0xc03f);
+	assert_int_equal(fn_rd(0x40, 4), 0xc001);
+	assert_null(io_bus_find(&fake_vm.bus, false, 0xb008));
+	assert_non_null(io_bus_find(&fake_vm.bus, false, 0xc008));
+	fn_wr(0x41, 1, 0xd0);
+	assert_non_null(io_bus_find(&fake_vm.bus, false, 0xd000));
+	assert_int_equal(fake_vm.bus.nr_pio, 1);
+	fn_wr(0x80, 1, 0x00);
+	assert_int_equal(fake_vm.bus.nr_pio, 0);
+	fn_wr(0x58, 4, 0);
+	assert_int_equal(fn_rd(0x5b, 1), 0x02);
+	assert_int_equal(fn_rd(0x60, 4), 0); /* a register it does not have */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_s5_needs_slp_en),
 		cmocka_unit_test(test_s5_by_bytes),
 		cmocka_unit_test(test_glue_at_0x600),
+		cmocka_unit_test(test_piix4_function_direct_boot),
+		cmocka_unit_test(test_piix4_function_firmware_places_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,82 @@ TEST(e820)
 	assert_int_equal(e[0].size, 0x2000);
 }
 
+/* mem_set: the BIOS area's 16 KiB segments switched as the chipset's
+ * shadowing does: a segment made ROM (elsewhere in the host) splits the
+ * reserved RAM around it, a hole in the middle leaves both sides, the
+ * first and last segments trim, and a bad request changes nothing. */
+static void expect_region(uint64_t gpa, uint64_t size, uint64_t host, uint8_t kind)
+{
+	const struct mem_region *r = mem_lookup(&m, gpa);
+
+	assert_non_null(r);
+	assert_int_equal(r->gpa, gpa);
+	assert_int_equal(r->size, size);
+	assert_int_equal(r->host, host);
+	assert_int_equal(r->kind, kind);
+}
+
+TEST(set_splits_trims_and_fails_whole)
+{
+	struct vm_memory before;
+	struct mem_region rom = { 0xc4000, 0x4000, 0x700000000ull, REGION_ROM, REGION_RESERVED, "rom" };
+	unsigned n;
+
+	pc();
+	n = m.n;
+	assert_int_equal(mem_set(&m, 0xc4000, 0x4000, &rom), 0);
+	assert_int_equal(m.n, n + 2);
+	expect_region(0x9fc00, 0xc4000 - 0x9fc00, H + 0x9fc00, REGION_RAM);
+	expect_region(0xc4000, 0x4000, 0x700000000ull, REGION_ROM);
+	expect_region(0xc8000, MB - 0xc8000, H + 0xc8000, REGION_RAM);
+	assert_int_equal(mem_lookup(&m, 0xc8000)->flags, REGION_RESERVED);
+	/* A hole over the ROM and part of the RAM after it. */
+	assert_int_equal(mem_set(&m, 0xc4000, 0x8000, NULL), 0);
+	assert_null(mem_lookup(&m, 0xc4000));
+	assert_null(mem_lookup(&m, 0xcbfff));
+	expect_region(0xcc000, MB - 0xcc000, H + 0xcc000, REGION_RAM);
+	/* RAM again over the hole and a bit of both sides. */
+	assert_int_equal(mem_set(&m, 0xc0000, 0x10000,
+				 &(struct mem_region){ 0xc0000, 0x10000, H + 0xc0000, REGION_RAM, REGION_RESERVED, "ram" }), 0);
+	expect_region(0x9fc00, 0xc0000 - 0x9fc00, H + 0x9fc00, REGION_RAM);
+	expect_region(0xc0000, 0x10000, H + 0xc0000, REGION_RAM);
+	expect_region(0xd0000, MB - 0xd0000, H + 0xd0000, REGION_RAM);
+	/* Exactly one region replaced, and a range covering several. */
+	assert_int_equal(mem_set(&m, 0xc0000, 0x10000, NULL), 0);
+	assert_null(mem_lookup(&m, 0xc0000));
+	assert_int_equal(mem_set(&m, 0x9f000, 0x61000, NULL), 0);
+	expect_region(0, 0x9f000, H, REGION_RAM);
+	expect_region(MB, 0xc0000000ull - MB, H + MB, REGION_RAM);
+	assert_null(mem_lookup(&m, 0xfffff));
+	/* Refused, and nothing changed: empty, wrapping, a region not the
+	 * range's, a full list. */
+	before = m;
+	assert_int_equal(mem_set(&m, 0x1000, 0, NULL), -1);
+	assert_int_equal(mem_set(&m, ~0ull - 0xfff, 0x2000, NULL), -1);
+	assert_int_equal(mem_set(&m, 0x1000, 0x1000, &rom), -1);
+	while (m.n < MAX_MEM_REGIONS)
+		assert_int_equal(add(0x200000000ull + m.n * 0x2000ull, 0x1000, 0, REGION_MMIO, 0), 0);
+	memcpy(&before, &m, sizeof(m));
+	assert_int_equal(mem_set(&m, 0x10000, 0x1000, NULL), -1); /* a split needs room */
+	assert_memory_equal(&before, &m, sizeof(m));
+	assert_int_equal(mem_set(&m, 0, 0x1000, NULL), 0);        /* a trim does not */
+	expect_region(0x1000, 0x9e000, H + 0x1000, REGION_RAM);
+}
+
+/* mem_is: a range inside one region of the kind and host address asked
+ * for; nothing at all for NULL. */
+TEST(is_checks_kind_host_and_nothing)
+{
+	pc();
+	assert_true(mem_is(&m, 0xc0000, 0x4000, &(struct mem_region){ .kind = REGION_RAM, .host = H + 0xc0000 }));
+	assert_false(mem_is(&m, 0xc0000, 0x4000, &(struct mem_region){ .kind = REGION_RAM, .host = H }));
+	assert_false(mem_is(&m, 0xc0000, 0x4000, &(struct mem_region){ .kind = REGION_ROM, .host = H + 0xc0000 }));
+	assert_false(mem_is(&m, 0xfc000, 0x8000, &(struct mem_region){ .kind = REGION_RAM, .host = H + 0xfc000 }));
+	assert_false(mem_is(&m, 0xc0000, 0x4000, NULL));
+	assert_true(mem_is(&m, 0xc0000000ull, 0x1000, NULL));
+	assert_false(mem_is(&m, 0xfebff000ull, 0x2000, NULL)); /* reaches the IOAPIC */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +228,8 @@ int main(void)
 		cmocka_unit_test(runs),
 		cmocka_unit_test(totals),
 		cmocka_unit_test(e820),
+		cmocka_unit_test(set_splits_trims_and_fails_whole),
+		cmocka_unit_test(is_checks_kind_host_and_nothing),
 	};
 	return cmocka_run_group_tests_name("memory", tests, NULL, NULL);
 }

@@ -286,6 +286,64 @@ TEST(test_set_flags_4k)
 	teardown(f);
 }
 
+/* pt_unmap: large pages that lie partly in the range are split, the rest
+ * stays as it was, and the hole can be mapped again (4 KiB pages where
+ * a split left a table, a large page where a whole one went). */
+TEST(test_unmap_splits_2m)
+{
+	struct fixture *f = setup(true);
+
+	assert_int_equal(pt_map(&f->ops, f->root, 0, 0x40000000, 0x400000, PTE_RW), 0);
+	assert_int_equal(pt_unmap(&f->ops, f->root, 0x1000, 0x2000), 0);
+	expect_leaf(f, 0x0, 0x40000000, PAGE_SIZE, PTE_RW);
+	assert_int_equal(pt_lookup(&f->ops, f->root, 0x1000, NULL), 0);
+	assert_int_equal(pt_lookup(&f->ops, f->root, 0x2000, NULL), 0);
+	expect_leaf(f, 0x3000, 0x40003000, PAGE_SIZE, PTE_RW);
+	expect_leaf(f, 0x1ff000, 0x401ff000, PAGE_SIZE, PTE_RW);
+	expect_leaf(f, 0x200000, 0x40200000, 0x200000, PTE_RW); /* the next one untouched */
+	/* The hole again, read-only and elsewhere; nothing over what is there. */
+	assert_int_equal(pt_map(&f->ops, f->root, 0x1000, 0x9000, 0x2000, 0), 0);
+	expect_leaf(f, 0x1000, 0x9000, PAGE_SIZE, 0);
+	expect_leaf(f, 0x2000, 0xa000, PAGE_SIZE, 0);
+	assert_int_equal(pt_map(&f->ops, f->root, 0x3000, 0x3000, PAGE_SIZE, 0), -1);
+	/* A whole 2 MiB page unmapped and mapped again is one page again. */
+	assert_int_equal(pt_unmap(&f->ops, f->root, 0x200000, 0x200000), 0);
+	assert_int_equal(pt_lookup(&f->ops, f->root, 0x200000, NULL), 0);
+	assert_int_equal(pt_map(&f->ops, f->root, 0x200000, 0x80000000, 0x200000, 0), 0);
+	expect_leaf(f, 0x200000, 0x80000000, 0x200000, 0);
+	/* Nothing there: nothing to do. */
+	assert_int_equal(pt_unmap(&f->ops, f->root, 1ull << 39, 0x200000), 0);
+	assert_int_equal(pt_unmap(&f->ops, f->root, 0x1800, PAGE_SIZE), -1); /* not aligned */
+	teardown(f);
+}
+
+TEST(test_unmap_splits_1g_twice)
+{
+	struct fixture *f = setup(true);
+	uint64_t g = 1ull << 30;
+
+	assert_int_equal(pt_map(&f->ops, f->root, g, 2 * g, g, PTE_RW | PTE_US), 0);
+	assert_int_equal(pt_unmap(&f->ops, f->root, g + 0x201000, PAGE_SIZE), 0);
+	expect_leaf(f, g, 2 * g, 0x200000, PTE_RW | PTE_US);
+	expect_leaf(f, g + 0x200000, 2 * g + 0x200000, PAGE_SIZE, PTE_RW | PTE_US);
+	assert_int_equal(pt_lookup(&f->ops, f->root, g + 0x201000, NULL), 0);
+	expect_leaf(f, g + 0x202000, 2 * g + 0x202000, PAGE_SIZE, PTE_RW | PTE_US);
+	expect_leaf(f, g + 0x400000, 2 * g + 0x400000, 0x200000, PTE_RW | PTE_US);
+	expect_leaf(f, 2 * g - 0x200000, 3 * g - 0x200000, 0x200000, PTE_RW | PTE_US);
+	teardown(f);
+}
+
+TEST(test_unmap_split_without_memory)
+{
+	struct fixture *f = setup(true);
+
+	assert_int_equal(pt_map(&f->ops, f->root, 0x200000, 0x200000, 0x200000, PTE_RW), 0);
+	f->h.limit = f->h.n; /* no page for the split */
+	assert_int_equal(pt_unmap(&f->ops, f->root, 0x201000, PAGE_SIZE), -1);
+	expect_leaf(f, 0x200000, 0x200000, 0x200000, PTE_RW); /* as it was */
+	teardown(f);
+}
+
 /* Random ranges: every page translates to the right address, with the
  * largest page size that va, pa and the rest of the range allow. */
 static unsigned leaves_seen[3]; /* 4K, 2M, 1G */
@@ -356,6 +414,9 @@ int main(void)
 		cmocka_unit_test(test_double_mapping_fails),
 		cmocka_unit_test(test_allocation_failure),
 		cmocka_unit_test(test_set_flags_4k),
+		cmocka_unit_test(test_unmap_splits_2m),
+		cmocka_unit_test(test_unmap_splits_1g_twice),
+		cmocka_unit_test(test_unmap_split_without_memory),
 		cmocka_unit_test(test_random_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

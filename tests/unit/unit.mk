@@ -37,12 +37,14 @@ UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c tests/unit/fake_vm.c
 UNIT_SRC_hpet      := hv/dev/hpet.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
-UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c tests/unit/fake_vm.c
-UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c hv/core/pci.c tests/unit/fake_vm.c hv/lib/string.c
+UNIT_SRC_piix_isa  := hv/dev/piix_isa.c hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
+UNIT_SRC_pci       := hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
+UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c tests/unit/fake_vm.c
 # test_rtc_host.c #includes drivers/rtc.c itself, over fake CMOS ports.
 UNIT_SRC_rtc_host  := hv/lib/string.c
-UNIT_SRC_board     := hv/board/board.c hv/board/pc.c hv/lib/printf.c hv/lib/string.c hv/core/io_bus.c \
+UNIT_SRC_board     := hv/board/board.c hv/board/pc.c hv/lib/printf.c hv/lib/string.c hv/core/io_bus.c hv/core/pci.c \
                       tests/unit/fake_vm.c $(wildcard hv/dev/*.c)
 UNIT_SRC_pc_testdev := hv/dev/pc_testdev.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_memory    := hv/core/memory.c

@@ -26,6 +26,7 @@ struct board_device {
 	uint16_t port;    /* its first I/O port, or 0 */
 	uint64_t mmio;    /* its MMIO base, or 0 */
 	int8_t gsi;       /* its interrupt line, or -1 */
+	uint8_t devfn;    /* a PCI device's function on bus 0 (PCI_DEVFN) */
 	bool off;         /* not in a VM unless its module asks for it */
 };
 

@@ -67,11 +67,22 @@ struct vm *vcpu_vm(const struct vcpu *v);
 uint32_t vcpu_index(const struct vcpu *v);
 uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
 uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM below the MMIO hole (the rest is above 4 GiB) */
+bool vm_has_firmware(const struct vm *vm);    /* it starts from a firmware ROM (role=firmware) */
 /* The VM's memory map as QEMU's fw_cfg file etc/e820 gives it to firmware:
  * 20-byte little-endian entries (address, length, type 1 RAM or 2
  * reserved), at most max of them into out; how many bytes. */
 #define E820_FW_ENTRY 20
 uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max);
+
+/* The chipset's shadowing of the BIOS area, 0xc0000-0xfffff in 16 KiB
+ * segments (the i440FX's PAM registers): what reads and writes of
+ * [gpa, gpa+size) reach.  SHADOW_OFF: the firmware's ROM (its last
+ * 128 KiB end at 1 MiB) where it lies, else nothing; SHADOW_RO: the RAM
+ * behind it, writes dropped; SHADOW_RW: that RAM.  0, or -1 for a range
+ * outside the area or not whole segments. */
+#define SHADOW_START 0xc0000ull
+enum shadow_mode { SHADOW_OFF, SHADOW_RO, SHADOW_RW };
+int vm_shadow(struct vm *vm, uint64_t gpa, uint64_t size, enum shadow_mode mode);
 
 /* --- claiming ports, MMIO, MSRs ------------------------------------------- */
 
@@ -81,6 +92,10 @@ int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, i
  * never overlaps RAM and every access to it exits. */
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, io_read_fn rd, io_write_fn wr,
 		     void *dev, const char *name);
+/* The range that starts at base goes (a BAR moved, a block the firmware
+ * relocates): 0, or -1 if none starts there. */
+int vm_unregister_pio(struct vm *vm, uint16_t base);
+int vm_unregister_mmio(struct vm *vm, uint64_t base);
 /* MSRs first..last: read/write return 0, or -1 for #GP. */
 typedef int (*msr_read_fn)(void *dev, struct vcpu *v, uint32_t msr, uint64_t *val);
 typedef int (*msr_write_fn)(void *dev, struct vcpu *v, uint32_t msr, uint64_t val);

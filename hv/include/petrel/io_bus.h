@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IO_BUS_MAX_PIO 32
+#define IO_BUS_MAX_PIO 40
 #define IO_BUS_MAX_MMIO 16
 
 struct vcpu;
@@ -35,6 +35,8 @@ struct io_bus {
 
 /* Adds a range; -1 if it overlaps one already there or the table is full. */
 int io_bus_add(struct io_bus *bus, bool mmio, const struct io_range *r);
+/* Removes the range that starts at base: 0, or -1 if there is none. */
+int io_bus_remove(struct io_bus *bus, bool mmio, uint64_t base);
 const struct io_range *io_bus_find(const struct io_bus *bus, bool mmio, uint64_t addr);
 /* Performs one access of `size` bytes (1, 2, 4 or 8).  Returns true if a
  * device claimed it.  Unclaimed reads give all-ones in `*val`. */

@@ -34,7 +34,7 @@ struct mem_region {
 	const char *name;
 };
 
-#define MAX_MEM_REGIONS 24
+#define MAX_MEM_REGIONS 40
 
 struct vm_memory {
 	struct mem_region r[MAX_MEM_REGIONS]; /* sorted by address, never overlapping */
@@ -44,6 +44,14 @@ struct vm_memory {
 /* Adds a region: 0, or -1 if it is empty, wraps, overlaps another or the
  * list is full. */
 int mem_add(struct vm_memory *m, const struct mem_region *r);
+/* [gpa, gpa+size) becomes r (whose range it must be), or nothing where r
+ * is NULL: whatever lay there is cut out, a region that reached into it
+ * trimmed, one that spanned it split in two.  0, or -1 (nothing changed)
+ * for an empty or wrapping range or a list with no room. */
+int mem_set(struct vm_memory *m, uint64_t gpa, uint64_t size, const struct mem_region *r);
+/* Whether [gpa, gpa+size) lies in one region of r's kind and with r's
+ * host address at gpa; with r NULL, whether nothing at all lies there. */
+bool mem_is(const struct vm_memory *m, uint64_t gpa, uint64_t size, const struct mem_region *r);
 /* The region holding gpa, or NULL (nothing there: the empty bus). */
 const struct mem_region *mem_lookup(const struct vm_memory *m, uint64_t gpa);
 /* The host address of [gpa, gpa + len) when all of it is host memory of

@@ -34,6 +34,10 @@ struct pt_ops {
  * range is already mapped. */
 int pt_map(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t pa, uint64_t size,
 	   uint64_t flags);
+/* Unmaps [va, va+size) (page aligned), splitting a large page that lies
+ * partly inside; tables are kept, so pt_map fills the range again with
+ * pages no larger than before.  -1 only if a split found no page. */
+int pt_unmap(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t size);
 /* Returns the leaf entry for `va` and its page size, or 0. */
 uint64_t pt_lookup(const struct pt_ops *o, uint64_t root, uint64_t va, uint64_t *page_size);
 /* Replaces the flags of the 4 KiB page at `va`; -1 if it is not a 4 KiB leaf. */

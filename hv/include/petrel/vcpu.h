@@ -204,6 +204,7 @@ struct vcpu {
 	uint64_t tsc_in_hv; /* TSC ticks spent outside the guest */
 	uint64_t tsc_exit;  /* when it last left the guest */
 	uint64_t migrations; /* moves from one physical CPU to another */
+	uint32_t map_gen;   /* the VM's map_gen its CPU's TLB was last flushed for */
 	void *arch;         /* the backend's state: VMCB or VMCS */
 };
 
@@ -229,6 +230,12 @@ struct vcpu_ops {
 	bool (*nmi_window)(struct vcpu *v);         /* can an NMI be taken now (no NMI in service)? */
 	void (*request_nmi_window)(struct vcpu *v); /* exit when it can, or soon after */
 	void (*flush_tlb)(struct vcpu *v);
+	/* The VM's memory map changed (vm_set_memory): remap makes the
+	 * nested tables say what it says in [gpa, gpa+size) (-1: out of
+	 * memory); flush_nested, on the CPU v is about to enter on, drops
+	 * what that CPU's TLB holds of the old tables for v. */
+	int (*remap)(struct vm *vm, uint64_t gpa, uint64_t size);
+	void (*flush_nested)(struct vcpu *v);
 	/* v->dbg changed: #BP and #DB intercepts, the monitor trap flag,
 	 * DR7 (the guest's own into dbg.guest_dr7 when dbg.hw turns on,
 	 * back when it turns off).  native_step: the CPU steps a guest

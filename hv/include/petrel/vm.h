@@ -15,6 +15,7 @@
 #include <petrel/io_bus.h>
 #include <petrel/memory.h>
 #include <petrel/pagetable.h>
+#include <petrel/pci.h>
 #include <petrel/spinlock.h>
 #include <petrel/vcpu.h>
 #include <stdbool.h>
@@ -73,6 +74,7 @@ struct vm {
 	bool profiling;           /* its exits are recorded (profile.c) */
 	struct vcpu vcpu[MAX_VCPUS_PER_VM];
 	struct io_bus bus;
+	struct pci_bus pci;        /* bus 0's functions (pci.c) */
 	struct msr_range msr[VM_MAX_MSR_RANGES];
 	uint32_t nr_msr;
 	struct vm_irq irq;
@@ -85,6 +87,7 @@ struct vm {
 	struct vtimer *timers;    /* armed or not, every timer of the VM's devices */
 	const char *reset_reason, *poweroff_reason; /* acted on by the run loop */
 	uint64_t zeroed;          /* VM_RESETTING: bytes of RAM zeroed so far */
+	uint32_t map_gen;         /* counts changes to the memory map (vm_set_memory) */
 };
 
 extern struct vm vms[MAX_VMS];
@@ -123,6 +126,13 @@ const struct msr_range *vm_msr_range(const struct vm *vm, uint32_t msr);
  * at `root`: RAM with leaf flags `rw`, ROM with `ro`.  Every other
  * guest-physical access faults, so it is emulated. */
 int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro);
+/* The same for the part of the map in [gpa, gpa+size) (a backend's remap). */
+int vm_map_range(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t gpa, uint64_t size,
+		 uint64_t rw, uint64_t ro);
+/* [gpa, gpa+size) of the memory map becomes r, or nothing (NULL), while
+ * the VM runs: the nested tables follow, and every vCPU's TLB before it
+ * enters again.  Under the VM's lock.  0, or -1 after an error line. */
+int vm_set_memory(struct vm *vm, uint64_t gpa, uint64_t size, const struct mem_region *r);
 
 /* Guest RAM (not ROM, not a device) at gpa. */
 static inline bool gpa_is_ram(const struct vm *vm, uint64_t gpa)

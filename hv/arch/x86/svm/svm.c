@@ -74,18 +74,37 @@ static void assign_asid(struct svm_vcpu *sv, uint32_t cpu)
  * Guest RAM and ROM (read-only) and nothing else (vm_map_memory), large pages where aligned:
  * every other guest-physical address faults into the MMIO path.  Nested
  * accesses count as user accesses, so every level carries U (APM vol. 2
- * §15.25.5).
+ * §15.25.5).  When the map changes (vm_set_memory), svm_remap redoes the
+ * changed range.
  */
-static int npt_build(struct vm *vm, struct svm_vm *s)
+static struct pt_ops npt_ops(void)
 {
-	struct pt_ops ops = {
+	return (struct pt_ops){
 		.alloc_page = frame_pt_alloc, .table = frame_pt_table,
 		.allow_1g = (cpuid(0x80000001, 0).edx & (1u << 26)) != 0,
 		.table_flags = PTE_US,
 	};
+}
+
+#define NPT_RAM (PTE_RW | PTE_US)
+#define NPT_ROM PTE_US
+
+static int npt_build(struct vm *vm, struct svm_vm *s)
+{
+	struct pt_ops ops = npt_ops();
 
 	s->ncr3 = frame_pt_alloc(NULL);
-	return vm_map_memory(vm, &ops, s->ncr3, PTE_RW | PTE_US, PTE_US);
+	return vm_map_memory(vm, &ops, s->ncr3, NPT_RAM, NPT_ROM);
+}
+
+static int svm_remap(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct pt_ops ops = npt_ops();
+	struct svm_vm *s = vm->arch;
+
+	if (pt_unmap(&ops, s->ncr3, gpa, size))
+		return -1;
+	return vm_map_range(vm, &ops, s->ncr3, gpa, size, NPT_RAM, NPT_ROM);
 }
 
 static int svm_vm_init(struct vm *vm)
@@ -441,6 +460,13 @@ static void svm_flush_tlb(struct vcpu *v)
 	vmcb_of(v)->ctl.tlb_control = this_cpu()->virt.svm_flush_by_asid ? 3 : 1;
 }
 
+/* An ASID's TLB entries are the guest's translations combined with the
+ * nested ones: the same flush drops both (APM vol. 2 §15.16.1). */
+static void svm_flush_nested(struct vcpu *v)
+{
+	svm_flush_tlb(v);
+}
+
 /*
  * A debugger's wishes (vcpu_debug): #BP intercepted for its breakpoints,
  * with INT n too (QEMU 7.2 TCG checks only that intercept for INT3);
@@ -509,6 +535,8 @@ const struct vcpu_ops svm_ops = {
 	.nmi_window = svm_nmi_window,
 	.request_nmi_window = svm_request_nmi_window,
 	.flush_tlb = svm_flush_tlb,
+	.remap = svm_remap,
+	.flush_nested = svm_flush_nested,
 	.dump = svm_dump,
 };
 

@@ -306,20 +306,38 @@ static int vmx_cpu_enable(void)
  * Guest RAM and ROM (read-only) and nothing else (vm_map_memory), large pages where aligned, as
  * the SVM nested tables: every other guest-physical address is an EPT
  * violation, and so goes the MMIO path.  Leaves are RWX, write-back; the
- * guest's PAT still applies (ignore-PAT clear).
+ * guest's PAT still applies (ignore-PAT clear).  When the map changes
+ * (vm_set_memory), vmx_remap redoes the changed range.
  */
-static int ept_build(struct vm *vm, struct vmx_vm *x)
+static struct pt_ops ept_ops(void)
 {
-	struct pt_ops ops = {
+	return (struct pt_ops){
 		.alloc_page = frame_pt_alloc, .table = frame_pt_table,
 		.allow_1g = vmx_caps.ept_1g,
 		.table_flags = EPT_X,
 	};
-	uint64_t leaf = EPT_R | EPT_W | EPT_X | EPT_MT_WB;
+}
+
+#define EPT_RAM (EPT_R | EPT_W | EPT_X | EPT_MT_WB)
+#define EPT_ROM (EPT_R | EPT_X | EPT_MT_WB)
+
+static int ept_build(struct vm *vm, struct vmx_vm *x)
+{
+	struct pt_ops ops = ept_ops();
 
 	x->ept_root = frame_pt_alloc(NULL);
 	x->eptp = x->ept_root | EPTP_WALK4 | EPTP_WB;
-	return vm_map_memory(vm, &ops, x->ept_root, leaf, EPT_R | EPT_X | EPT_MT_WB);
+	return vm_map_memory(vm, &ops, x->ept_root, EPT_RAM, EPT_ROM);
+}
+
+static int vmx_remap(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct pt_ops ops = ept_ops();
+	struct vmx_vm *x = vm->arch;
+
+	if (pt_unmap(&ops, x->ept_root, gpa, size))
+		return -1;
+	return vm_map_range(vm, &ops, x->ept_root, gpa, size, EPT_RAM, EPT_ROM);
 }
 
 static int vmx_vm_init(struct vm *vm)
@@ -931,6 +949,14 @@ static void vmx_flush_tlb(struct vcpu *v)
 	((struct vmx_vcpu *)v->arch)->flush = true;
 }
 
+/* What this CPU cached from the VM's EPT goes: guest-physical and
+ * combined mappings of its EPTP, whichever vCPU made them (SDM vol. 3C
+ * §29.4.3.1). */
+static void vmx_flush_nested(struct vcpu *v)
+{
+	invept_eptp(((struct vmx_vm *)v->vm->arch)->eptp);
+}
+
 static uint64_t vmx_get_dr6(struct vcpu *v)
 {
 	return xstate_get_dr6(&v->xs);
@@ -998,6 +1024,8 @@ const struct vcpu_ops vmx_ops = {
 	.nmi_window = vmx_nmi_window,
 	.request_nmi_window = vmx_request_nmi_window,
 	.flush_tlb = vmx_flush_tlb,
+	.remap = vmx_remap,
+	.flush_nested = vmx_flush_nested,
 	.set_debug = vmx_set_debug,
 	.native_step = vmx_native_step,
 	.get_dr6 = vmx_get_dr6,

@@ -27,6 +27,19 @@ uint32_t acpi_pm_read(const struct acpi_pm *pm, unsigned off, unsigned size, uin
 enum dev_request acpi_pm_write(struct acpi_pm *pm, unsigned off, unsigned size, uint32_t val,
 			       uint64_t now);
 
+/* The PIIX4 power-management function's registers (from 0x40): where the
+ * block is decoded. */
+struct piix4_pm_cfg {
+	uint32_t pmba, devactb, smbba;
+	uint8_t pmregmisc, smbhstcfg;
+};
+/* At `base` and decoding, or (base 0) as the chip resets: not decoding. */
+void piix4_pm_cfg_reset(struct piix4_pm_cfg *c, uint16_t base);
+uint32_t piix4_pm_cfg_read(const struct piix4_pm_cfg *c, unsigned reg, unsigned size);
+void piix4_pm_cfg_write(struct piix4_pm_cfg *c, unsigned reg, unsigned size, uint32_t val);
+/* The block's base while it decodes, else -1. */
+int piix4_pm_io_base(const struct piix4_pm_cfg *c);
+
 extern const struct device_type acpi_pm_device;
 
 #endif
