@@ -67,8 +67,10 @@ static int parse_one(const struct cmdline_token *t, struct guest_config *cfg, ch
 			cfg->role = ROLE_MODULE;
 		else if (t->val_len == 8 && !strncmp(t->val, "firmware", 8))
 			cfg->role = ROLE_FIRMWARE;
+		else if (t->val_len == 4 && !strncmp(t->val, "disk", 4))
+			cfg->role = ROLE_DISK;
 		else
-			return fail(err, errlen, t, "role is kernel, initrd, module or firmware");
+			return fail(err, errlen, t, "role is kernel, initrd, module, firmware or disk");
 		return 0;
 	}
 	if (cmdline_key_is(t, "cmdline")) {

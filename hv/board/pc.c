@@ -24,6 +24,7 @@
 #include <petrel/dev/rtc_cmos.h>
 #include <petrel/dev/testdev.h>
 #include <petrel/dev/uart16550.h>
+#include <petrel/dev/virtio_blk.h>
 #include <petrel/lib.h>
 #include <petrel/pci.h>
 
@@ -38,6 +39,7 @@ static const struct board_device pc_devices[] = {
 	{ &pci_host_device, "pci", .port = 0xcf8, .gsi = -1, .devfn = PCI_DEVFN(0, 0) },
 	{ &piix_isa_device, "isa-bridge", .gsi = -1, .devfn = PCI_DEVFN(1, 0) },
 	{ &acpi_pm_device, "acpi-pm", .port = 0x600, .gsi = 9, .devfn = PCI_DEVFN(1, 3) },
+	{ &virtio_blk_device, "virtio-blk", .gsi = -1, .devfn = PCI_DEVFN(3, 0) }, /* with a disk */
 	{ &legacy_device, "legacy", .port = 0x60, .gsi = -1 },
 	{ &uart16550_device, "com1", .port = 0x3f8, .gsi = 4 },
 	{ &debug_exit_device, "debug-exit", .port = 0xf4, .gsi = -1 },

@@ -41,6 +41,7 @@ struct guest_spec {
 	unsigned nr_mods;
 	bool linux;
 	bool firmware;        /* `kernel` is its firmware (role=firmware): it boots from the reset vector */
+	const struct boot_module *disk; /* role=disk: its virtio-blk disk's first contents */
 	uint64_t reset_window_start;
 	uint32_t resets_in_window;
 };
@@ -264,6 +265,16 @@ static struct guest_spec *spec_named(const char *name)
  * multiboot modules. */
 static void attach(struct guest_spec *s, uint32_t i, const struct boot_module *m, const struct guest_config *cfg)
 {
+	if (cfg->role == ROLE_DISK) {
+		if (s->disk)
+			pr_err("module %u: vm %s already has a disk: ignored\n", i, cfg->vm);
+		else if (mod_size(m) < DISK_SECTOR)
+			pr_err("module %u: the disk for vm %s is %llu bytes, shorter than a sector (512): ignored\n", i,
+			       cfg->vm, (unsigned long long)mod_size(m));
+		else
+			s->disk = m;
+		return;
+	}
 	if (s->firmware) {
 		pr_err("module %u: vm %s boots from its firmware, which takes no %s: ignored\n", i, cfg->vm,
 		       cfg->role == ROLE_INITRD ? "initrd" : "modules");
@@ -315,7 +326,7 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 		if (!want_kernels) {
 			if (!s)
 				pr_err("module %u: %s for vm %s, which has no kernel: ignored\n", i,
-				       cfg.role == ROLE_INITRD ? "initrd" : "module", cfg.vm);
+				       cfg.role == ROLE_INITRD ? "initrd" : cfg.role == ROLE_DISK ? "disk" : "module", cfg.vm);
 			else
 				attach(s, i, m, &cfg);
 			continue;
@@ -373,6 +384,10 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 			     s->firmware ? &(struct vm_firmware){ mod_data(s->kernel), mod_size(s->kernel) } : NULL)))
 		return;
 	specs[vm->id] = *s;
+	if (s->disk && vm_attach_disk(vm, mod_data(s->disk), mod_size(s->disk))) {
+		vm->state = VM_STOPPED;
+		return;
+	}
 	if (vm_boot(vm, &specs[vm->id], err, sizeof(err))) {
 		pr_err("vm %s: %s: not started\n", vm->name, err);
 		vm->state = VM_STOPPED;
@@ -392,7 +407,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	pr_info("vm %s: %llu MiB, %u vCPU%s, %s on the %s board%s, cpu%s %s%s\n", vm->name,
 		(unsigned long long)(vm->ram_size >> 20), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
 		s->linux ? "Linux" : s->firmware ? "firmware" : "multiboot guest", pc_board.name,
-		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : "",
+		s->linux && s->initrd ? " with initrd" : s->nr_mods ? " with modules" : s->disk ? " with a disk" : "",
 		vm->nr_vcpus > 1 ? "s" : "", where, vm->vcpu[0].floats ? " to start with (floating)" : "");
 	gdb_vm_started(vm, s->cfg.gdb != GUEST_GDB_DEFAULT, s->cfg.gdb == GUEST_GDB_WAIT);
 }

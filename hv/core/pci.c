@@ -228,6 +228,38 @@ static void place_bars(struct vm *vm, struct pci_function *f)
 	}
 }
 
+/* Each PIRQ line is the OR of the pins wired to it (PCI 3.0 §2.2.6). */
+static void update_pirqs(struct vm *vm)
+{
+	uint8_t level = 0;
+
+	for (unsigned devfn = 0; devfn < 256; devfn++) {
+		struct pci_function *f = vm->pci.fn[devfn];
+		if (f && f->intx && f->cfg.d->int_pin && !(f->cfg.command & PCI_CMD_INTX_DISABLE))
+			level |= (uint8_t)(1u << (((devfn >> 3) + f->cfg.d->int_pin - 1) % 4));
+	}
+	for (unsigned p = 0; p < 4; p++)
+		if (((level ^ vm->pci.pirq_level) >> p) & 1 && vm->pci.route)
+			vm->pci.route(vm->pci.route_ctx, p, (level >> p) & 1);
+	vm->pci.pirq_level = level;
+}
+
+void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level)
+{
+	struct pci_function *f = vm->pci.fn[devfn];
+
+	if (!f || f->intx == level)
+		return;
+	f->intx = level;
+	update_pirqs(vm);
+}
+
+void vm_pci_set_router(struct vm *vm, void (*route)(void *ctx, unsigned pirq, bool level), void *ctx)
+{
+	vm->pci.route = route;
+	vm->pci.route_ctx = ctx;
+}
+
 static struct pci_function *lookup(struct vm *vm, uint8_t bus, uint8_t devfn)
 {
 	return bus == 0 ? vm->pci.fn[devfn] : NULL;
@@ -258,4 +290,6 @@ void vm_pci_config_write(struct vm *vm, uint8_t bus, uint8_t devfn, unsigned reg
 	}
 	if (pci_cfg_header_write(&f->cfg, reg, size, val))
 		place_bars(vm, f);
+	if (reg < 8 && f->intx) /* the command's INTx disable may have changed */
+		update_pirqs(vm);
 }

@@ -52,7 +52,7 @@ void spin_slow(const struct spinlock *l)
  * large pages.  Zeroed: a guest never sees old host data. */
 static uint64_t alloc_ram(uint64_t bytes)
 {
-	uint64_t pa = pmm_alloc(&hv_pmm, bytes / PAGE_SIZE, MiB(2), UINT64_MAX);
+	uint64_t pa = frame_alloc(bytes / PAGE_SIZE, MiB(2));
 	if (pa)
 		memset((void *)(uintptr_t)pa, 0, bytes);
 	return pa;
@@ -110,7 +110,7 @@ struct vm *vm_create(const char *name, uint32_t nr_vcpus, uint64_t ram_size, uin
 	vm->ram_low_max = below_4g && below_4g < b->ram_low_max ? below_4g : b->ram_low_max;
 	vm->arena = (uint8_t *)(uintptr_t)frame_alloc_zeroed(VM_ARENA_BYTES / PAGE_SIZE, UINT64_MAX);
 	if (fw) { /* a copy of its own: the module is Petrel's memory, and nothing may write it */
-		vm->rom_host = pmm_alloc(&hv_pmm, fw->size / PAGE_SIZE, KiB(64), UINT64_MAX);
+		vm->rom_host = frame_alloc(fw->size / PAGE_SIZE, KiB(64));
 		if (!vm->rom_host) {
 			pr_err("vm %s: no memory for its firmware's %llu KiB\n", name, (unsigned long long)(fw->size >> 10));
 			goto fail;
@@ -148,13 +148,15 @@ void vm_destroy(struct vm *vm)
 	uint64_t low = MIN(vm->ram_size, vm->ram_low_max);
 
 	if (vm->ram_host_low)
-		pmm_free(&hv_pmm, vm->ram_host_low, low / PAGE_SIZE);
+		frame_free(vm->ram_host_low, low / PAGE_SIZE);
 	if (vm->ram_host_high)
-		pmm_free(&hv_pmm, vm->ram_host_high, (vm->ram_size - low) / PAGE_SIZE);
+		frame_free(vm->ram_host_high, (vm->ram_size - low) / PAGE_SIZE);
 	if (vm->arena)
-		pmm_free(&hv_pmm, (uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
+		frame_free((uint64_t)(uintptr_t)vm->arena, VM_ARENA_BYTES / PAGE_SIZE);
 	if (vm->rom_host)
-		pmm_free(&hv_pmm, vm->rom_host, vm->rom_size / PAGE_SIZE);
+		frame_free(vm->rom_host, vm->rom_size / PAGE_SIZE);
+	if (vm->disk_host)
+		frame_free(vm->disk_host, ALIGN_UP(vm->disk_size, PAGE_SIZE) / PAGE_SIZE);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -370,6 +372,32 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { return MIN(vm->ram_size, vm->ram_low_max); }
 bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
+
+int vm_attach_disk(struct vm *vm, const uint8_t *data, uint64_t size)
+{
+	uint64_t bytes = size / DISK_SECTOR * DISK_SECTOR;
+
+	vm->disk_host = frame_alloc(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE);
+	if (!vm->disk_host) {
+		pr_err("vm %s: no memory for its disk's %llu KiB: not started\n", vm->name,
+		       (unsigned long long)(bytes >> 10));
+		return -1;
+	}
+	memcpy((void *)(uintptr_t)vm->disk_host, data, bytes);
+	vm->disk_size = bytes;
+	return 0;
+}
+
+uint8_t *vm_disk(struct vm *vm, uint64_t *size)
+{
+	*size = vm->disk_size;
+	return vm->disk_size ? (uint8_t *)(uintptr_t)vm->disk_host : NULL;
+}
+
+void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	return mem_hva(&vm->mem, gpa, len, false);
+}
 
 uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max)
 {

@@ -12,8 +12,9 @@
  *        here (no ISA bus timing, no X-bus, no motherboard IRQ/DMA pins)
  *   0x60-0x63 PIRQRC[A-D]: which ISA IRQ each PCI interrupt line goes to
  *        (bits 3:0), or none (bit 7); SeaBIOS programs them and says so in
- *        its $PIR table.  Kept for the board's PCI interrupt routing; no
- *        function on the bus raises INTx yet.
+ *        its $PIR table.  A PCI function's INTx (pci.c: the OR of the
+ *        pins on each line) drives the IRQ its line is routed to, a
+ *        level-triggered one (firmware sets the ELCR to match).
  * Every other register reads 0 and drops writes.
  */
 #include <petrel/board.h>
@@ -74,9 +75,37 @@ int piix_isa_pirq(const struct piix_isa *p, unsigned pirq)
 /* --- glue ------------------------------------------------------------------ */
 
 struct piix_isa_dev {
+	struct vm *vm;
 	struct piix_isa isa;
 	struct pci_function_desc fn;
+	uint8_t pirq_level;  /* the PIRQ lines' levels, bit per line */
+	uint16_t irq_level;  /* the ISA IRQs they drive now, bit per IRQ */
 };
+
+/* Each ISA IRQ a PIRQ line is routed to follows the OR of the lines
+ * routed to it; an IRQ no longer driven is let go. */
+static void drive(struct piix_isa_dev *d)
+{
+	uint16_t level = 0;
+
+	for (unsigned p = 0; p < 4; p++) {
+		int irq = piix_isa_pirq(&d->isa, p);
+		if (irq >= 0 && ((d->pirq_level >> p) & 1))
+			level |= (uint16_t)(1u << irq);
+	}
+	for (unsigned irq = 0; irq < 16; irq++)
+		if ((level ^ d->irq_level) & (1u << irq))
+			vm_set_gsi(d->vm, irq, (level >> irq) & 1);
+	d->irq_level = level;
+}
+
+static void route(void *ctx, unsigned pirq, bool level)
+{
+	struct piix_isa_dev *d = ctx;
+
+	d->pirq_level = (uint8_t)((d->pirq_level & ~(1u << pirq)) | (level ? 1u << pirq : 0));
+	drive(d);
+}
 
 static uint32_t fn_rd(void *dev, unsigned reg, unsigned size)
 {
@@ -85,7 +114,10 @@ static uint32_t fn_rd(void *dev, unsigned reg, unsigned size)
 
 static void fn_wr(void *dev, unsigned reg, unsigned size, uint32_t val)
 {
-	piix_isa_cfg_write(&((struct piix_isa_dev *)dev)->isa, reg, size, val);
+	struct piix_isa_dev *d = dev;
+
+	piix_isa_cfg_write(&d->isa, reg, size, val);
+	drive(d); /* a PIRQ routed elsewhere takes its level along */
 }
 
 /* QEMU's PIIX3 IDs (revision 0) with QEMU's subsystem; a bridge, so
@@ -96,7 +128,9 @@ static int piix_isa_create(struct vm *vm, const struct board_device *bd)
 
 	if (!d)
 		return -1;
+	d->vm = vm;
 	piix_isa_reset(&d->isa);
+	vm_pci_set_router(vm, route, d);
 	d->fn = (struct pci_function_desc){
 		.name = "piix3-isa", .vendor = 0x8086, .device = 0x7000,
 		.subsystem_vendor = PCI_SUBSYS_VENDOR_QEMU, .subsystem = PCI_SUBSYS_QEMU,

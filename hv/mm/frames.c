@@ -8,14 +8,41 @@
 struct pmm hv_pmm;
 static volatile uint32_t frames_lock;
 
+static void lock(void)
+{
+	while (__atomic_exchange_n(&frames_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&frames_lock, 0, __ATOMIC_RELEASE);
+}
+
+uint64_t frame_alloc(uint64_t pages, uint64_t align)
+{
+	uint64_t pa;
+
+	lock();
+	pa = pmm_alloc(&hv_pmm, pages, align, UINT64_MAX);
+	unlock();
+	return pa;
+}
+
+void frame_free(uint64_t base, uint64_t pages)
+{
+	lock();
+	pmm_free(&hv_pmm, base, pages);
+	unlock();
+}
+
 uint64_t frame_alloc_zeroed(uint64_t pages, uint64_t limit)
 {
 	uint64_t pa;
 
-	while (__atomic_exchange_n(&frames_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ volatile("pause");
+	lock();
 	pa = pmm_alloc(&hv_pmm, pages, PAGE_SIZE, limit);
-	__atomic_store_n(&frames_lock, 0, __ATOMIC_RELEASE);
+	unlock();
 	if (!pa)
 		panic("out of memory: %llu pages below 0x%llx", (unsigned long long)pages,
 		      (unsigned long long)limit);

@@ -22,15 +22,18 @@ FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 FUZZ_SRC_emulate := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 FUZZ_SRC_console_input := hv/core/console_input.c
 FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
+FUZZ_SRC_virtio_ring := hv/dev/virtio_ring.c hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/lib/string.c tests/fuzz/device_stubs.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM; the emulator's
 # control bytes, instruction, registers and 64 bytes of memory (253); the
-# console's escape byte and typed text, lines long enough to overflow.
+# console's escape byte and typed text, lines long enough to overflow; a
+# guest's RAM with a virtqueue in it.
 FUZZ_LEN_decode := 32
 FUZZ_LEN_walk   := 16384
 FUZZ_LEN_emulate := 256
 FUZZ_LEN_console_input := 1024
 FUZZ_LEN_gdb_packet := 9000
+FUZZ_LEN_virtio_ring := 65536
 
 FUZZ_TESTS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_TESTS:%=$(FUZZ_DIR)/fuzz_%)

@@ -22,6 +22,12 @@ BANNER_SVM=('cpus: 2 of 2 online' 'virt: svm npt=1' 'petrel: ready:')
 mkdir -p "$B/test-modules"
 head -c 5000 /dev/urandom > "$B/test-modules/mod-a.bin"
 head -c 70000 /dev/urandom > "$B/test-modules/mod-b.bin"
+# A disk for firmware to boot: a boot sector that checks the disk it was
+# booted from (tests/disk/boot_check.asm) on a disk of its pattern; and a
+# disk shorter than a sector.
+nasm -f bin -o "$B/test-modules/boot_check.bin" tests/disk/boot_check.asm
+tools/mktestdisk.py "$B/test-modules/boot_check.bin" "$B/test-modules/test-disk.img"
+head -c 100 /dev/urandom > "$B/test-modules/short-disk.img"
 tools/mkiso.sh $B/test.iso $B/hv.elf --cmdline "loglevel=info" \
 	--module "$B/test-modules/mod-a.bin vm=t0 mem=64M" \
 	--module "$B/test-modules/mod-b.bin role=initrd"

@@ -24,6 +24,12 @@ const char *fake_reset_why, *fake_poweroff_why;
 int fake_exit_code = -1;
 
 static uint8_t arena[VM_ARENA_BYTES] __attribute__((aligned(64)));
+/* Guest RAM for DMA: a zeroed buffer as big as the VM's RAM, made at each
+ * reset; a disk the test sets. */
+uint8_t *fake_ram;
+static uint64_t fake_ram_size;
+uint8_t *fake_disk;
+uint64_t fake_disk_size;
 static uint64_t ram_bytes;
 
 void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
@@ -37,6 +43,11 @@ void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 		fake_vm.vcpu[i].id = i;
 	}
 	ram_bytes = ram;
+	free(fake_ram);
+	fake_ram = calloc(1, ram);
+	fake_ram_size = fake_ram ? ram : 0;
+	fake_disk = NULL;
+	fake_disk_size = 0;
 	fake_vm.ram_size = ram;
 	fake_now = 0;
 	memset(fake_shadow, 0, sizeof(fake_shadow));
@@ -55,6 +66,12 @@ void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 int fake_create(const struct device_type *t, uint16_t port, uint64_t mmio, int gsi)
 {
 	struct board_device bd = { .type = t, .id = t->name, .port = port, .mmio = mmio, .gsi = (int8_t)gsi };
+	return t->create(&fake_vm, &bd);
+}
+
+int fake_create_pci(const struct device_type *t, uint8_t devfn, uint16_t port, int gsi)
+{
+	struct board_device bd = { .type = t, .id = t->name, .port = port, .gsi = (int8_t)gsi, .devfn = devfn };
 	return t->create(&fake_vm, &bd);
 }
 
@@ -133,6 +150,22 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { (void)vm; return ram_bytes; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { (void)vm; return ram_bytes < 0xc0000000ull ? ram_bytes : 0xc0000000ull; }
 bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
+
+
+uint8_t *vm_disk(struct vm *vm, uint64_t *size)
+{
+	(void)vm;
+	*size = fake_disk_size;
+	return fake_disk_size ? fake_disk : NULL;
+}
+
+void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	(void)vm;
+	if (!fake_ram || gpa >= fake_ram_size || len > fake_ram_size - gpa)
+		return NULL;
+	return fake_ram + gpa;
+}
 
 /* The shadowing a device asked for, per 16 KiB of 0xc0000-0xfffff. */
 int fake_shadow[16];

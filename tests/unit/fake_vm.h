@@ -31,12 +31,17 @@ extern unsigned fake_resets;
 extern int fake_exit_code;               /* vm_test_exit(), -1 before */
 extern int fake_shadow[16];              /* vm_shadow(): the mode of each 16 KiB from 0xc0000 */
 extern unsigned fake_shadow_calls;
+extern uint8_t *fake_ram;                /* the VM's RAM from 0, for DMA (vm_dma) */
+extern uint8_t *fake_disk;               /* vm_disk(): set both for a VM with a disk */
+extern uint64_t fake_disk_size;
 
 /* A fresh VM of nr_vcpus vCPUs, `ram` bytes of RAM from 0; every record
  * cleared, the clock at 0. */
 void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram);
 /* Creates a device as a board would place it. */
 int fake_create(const struct device_type *t, uint16_t port, uint64_t mmio, int gsi);
+/* The same for a PCI device, at devfn of bus 0. */
+int fake_create_pci(const struct device_type *t, uint8_t devfn, uint16_t port, int gsi);
 /* Fires the timers due at `now` (and sets the clock to it). */
 void fake_run_timers(uint64_t now);
 /* Port and MMIO accesses through the VM's bus (asserting a device is there). */

@@ -68,6 +68,12 @@ uint32_t vcpu_index(const struct vcpu *v);
 uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
 uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM below the MMIO hole (the rest is above 4 GiB) */
 bool vm_has_firmware(const struct vm *vm);    /* it starts from a firmware ROM (role=firmware) */
+/* Its disk (role=disk): the bytes, writable, and their size (whole
+ * sectors); NULL for a VM without one. */
+uint8_t *vm_disk(struct vm *vm, uint64_t *size);
+/* A device's DMA: the host address of [gpa, gpa+len) when all of it is the
+ * VM's RAM (not ROM, not a device, not nothing), else NULL. */
+void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len);
 /* The VM's memory map as QEMU's fw_cfg file etc/e820 gives it to firmware:
  * 20-byte little-endian entries (address, length, type 1 RAM or 2
  * reserved), at most max of them into out; how many bytes. */

@@ -11,6 +11,7 @@
  *     role=module a multiboot module of VM NAME's kernel, in module order
  *     role=firmware the VM's firmware (SeaBIOS's bios.bin, OVMF): the VM
  *                 starts from the reset vector, with no kernel of Petrel's
+ *     role=disk   the disk image behind VM NAME's virtio-blk device
  *     cmdline="…" the guest kernel's command line
  *     devices=LIST the board's devices to add (+id or id) or leave out (-id),
  *                 comma-separated (README "The PC board")
@@ -39,7 +40,7 @@
 #define GUEST_MIN_BELOW_4G (16ull << 20)
 #define GUEST_MAX_BELOW_4G (3ull << 30)
 
-enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE, ROLE_FIRMWARE };
+enum guest_role { ROLE_KERNEL, ROLE_INITRD, ROLE_MODULE, ROLE_FIRMWARE, ROLE_DISK };
 
 struct guest_config {
 	char vm[16];

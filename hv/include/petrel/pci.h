@@ -98,15 +98,28 @@ uint64_t pci_cfg_bar_addr(const struct pci_cfg *c, unsigned i);
 struct pci_function {
 	struct pci_cfg cfg;
 	uint64_t mapped[PCI_NR_BARS]; /* where each BAR's range is registered, or PCI_UNMAPPED */
+	bool intx;                    /* its interrupt pin's level, as the function drives it */
 };
 
 struct pci_bus {
 	struct pci_function *fn[256]; /* by devfn */
+	/* Where INTx goes: the board's router (the PIIX's PIRQ registers),
+	 * told each PIRQ line's level (A-D: 0-3) when it changes. */
+	void (*route)(void *ctx, unsigned pirq, bool level);
+	void *route_ctx;
+	uint8_t pirq_level;           /* the lines' levels as last told, bit per line */
 };
 
 /* Adds a function at devfn of bus 0 (in the VM's arena; the descriptor
  * must live as long).  0, or -1 if the slot is taken or the arena full. */
 int vm_pci_add(struct vm *vm, uint8_t devfn, const struct pci_function_desc *d);
+/* A function drives its interrupt pin (INTx, level-triggered, shared):
+ * unless its command register disables INTx, the pin reaches PIRQ line
+ * (device + pin - 1) mod 4, as a PC's slots are wired, and the line is
+ * the OR of every function on it. */
+void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level);
+/* The board's PCI interrupt router (one per bus). */
+void vm_pci_set_router(struct vm *vm, void (*route)(void *ctx, unsigned pirq, bool level), void *ctx);
 /* A configuration access from the host bridge: bus, devfn, register and
  * size (within one dword).  Where no function answers, reads are all-ones
  * and writes go nowhere. */

@@ -41,6 +41,11 @@ bool pmm_is_free(const struct pmm *p, uint64_t addr);
 extern struct pmm hv_pmm;
 /* One zeroed page below `limit`; panics when memory runs out. */
 uint64_t frame_alloc_zeroed(uint64_t pages, uint64_t limit);
+/* `pages` contiguous, `align`-aligned, not zeroed; 0 when there is no
+ * such run (a VM's RAM, ROM, disk: the caller says so).  Every use of
+ * hv_pmm goes through these, under one lock: CPUs allocate at once. */
+uint64_t frame_alloc(uint64_t pages, uint64_t align);
+void frame_free(uint64_t base, uint64_t pages);
 /* pt_ops callbacks for tables the hypervisor builds in its own frames
  * (nested/extended page tables): a zeroed page anywhere, and the page
  * itself, RAM being identity mapped. */

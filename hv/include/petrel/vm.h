@@ -68,6 +68,7 @@ struct vm {
 	uint64_t ram_low_max;     /* the most of it below the MMIO hole */
 	uint64_t ram_host_low, ram_host_high; /* where it is in host memory: below the hole, above */
 	uint64_t rom_host, rom_size; /* its firmware's copy (role=firmware), else 0 */
+	uint64_t disk_host, disk_size; /* its disk (role=disk), whole sectors, else 0 */
 	uint32_t nr_vcpus;
 	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */
 	bool paused;              /* vm_pause: its vCPUs stay out of the guest */
@@ -92,6 +93,13 @@ struct vm {
 
 extern struct vm vms[MAX_VMS];
 extern uint32_t stats_interval_s;
+
+/* A disk (a module with role=disk): copied into memory of the VM's own,
+ * where the guest's writes stay for its life (vm_disk, device.h); the
+ * bytes past the last whole sector are not part of it.  0, or -1 after
+ * an error line. */
+#define DISK_SECTOR 512u
+int vm_attach_disk(struct vm *vm, const uint8_t *data, uint64_t size);
 
 /* A firmware image (a module with role=firmware): the VM's ROM, ending at
  * 4 GiB, its last 128 KiB also just below 1 MiB, where a PC's reset

@@ -1,0 +1,200 @@
+; SPDX-License-Identifier: MIT
+; A boot sector that checks the disk it was booted from, through the
+; firmware's INT 13h extensions (EDD: AH=41h, 42h, 43h), as a boot loader
+; reads its next stage.  tools/mktestdisk.py puts it in sector 0 of a disk
+; of 2048 sectors (1 MiB: a firmware gives a disk under one cylinder of
+; 16 heads and 63 sectors no CHS geometry to boot it by) whose sectors
+; 1..256 hold a pattern: byte i of sector s is (7*s + i) mod 256.
+; It reports on the firmware debug console (port 0x402) and ends the VM
+; through the test-exit port (0xf4): 0 when every check passed, else the
+; number of the check that failed.
+;
+;   1  the firmware has the INT 13h extensions for this drive
+;   2  sectors 1..256 read in 16 KiB pieces, every byte as the pattern says
+;   3  the disk's last sector written, read back the same
+;   4  a read past the disk's end fails (carry set), as it must
+
+bits 16
+org 0x7c00
+
+SECTORS     equ 256          ; the pattern's sectors (tools/mktestdisk.py)
+DISK        equ 2048         ; the disk's sectors
+CHUNK       equ 32           ; sectors per read: 16 KiB at 0x1000:0
+BUF_SEG     equ 0x1000
+
+start:
+	cli
+	xor ax, ax
+	mov ds, ax
+	mov ss, ax
+	mov sp, 0x7c00
+	sti
+	mov [drive], dl
+	mov si, msg_hello
+	call print
+
+	; 1: EDD present
+	mov ah, 0x41
+	mov bx, 0x55aa
+	mov dl, [drive]
+	int 0x13
+	mov byte [check], 1
+	jc fail
+	cmp bx, 0xaa55
+	jne fail
+
+	; 2: read and check every pattern sector
+	mov byte [check], 2
+	mov dword [lba], 1
+.next_chunk:
+	mov word [dap_count], CHUNK
+	mov eax, [lba]
+	mov [dap_lba], eax
+	mov ah, 0x42
+	mov dl, [drive]
+	mov si, dap
+	int 0x13
+	jc fail
+	push ds
+	mov ax, BUF_SEG
+	mov ds, ax
+	xor di, di               ; offset in the buffer
+	mov ebx, [cs:lba]        ; sector being checked
+	mov cx, CHUNK
+.sector:
+	push cx
+	mov al, bl
+	mov ah, 7
+	mul ah                   ; al = 7*s mod 256
+	xor dx, dx               ; i
+.byte:
+	mov ah, al
+	add ah, dl               ; (7*s + i) mod 256
+	cmp [di], ah
+	jne .bad
+	inc di
+	inc dx
+	cmp dx, 512
+	jb .byte
+	inc ebx
+	pop cx
+	loop .sector
+	pop ds
+	add dword [lba], CHUNK
+	cmp dword [lba], SECTORS
+	jbe .next_chunk
+	mov si, msg_read
+	call print
+
+	; 3: write the last sector with another pattern, read it back
+	mov byte [check], 3
+	mov ax, BUF_SEG
+	mov es, ax
+	xor di, di
+	mov cx, 512
+.fill:
+	mov al, cl
+	xor al, 0xa5
+	stosb
+	loop .fill
+	mov word [dap_count], 1
+	mov dword [dap_lba], DISK - 1
+	mov ax, 0x4300
+	mov dl, [drive]
+	mov si, dap
+	int 0x13
+	jc fail
+	xor di, di
+	mov cx, 256
+	xor ax, ax
+	rep stosw                ; cleared before reading back
+	mov ah, 0x42
+	mov dl, [drive]
+	mov si, dap
+	int 0x13
+	jc fail
+	xor di, di
+	mov cx, 512
+.cmp:
+	mov al, cl
+	xor al, 0xa5
+	cmp [es:di], al
+	jne fail
+	inc di
+	loop .cmp
+	mov si, msg_write
+	call print
+
+	; 4: past the end
+	mov byte [check], 4
+	mov dword [dap_lba], DISK
+	mov ah, 0x42
+	mov dl, [drive]
+	mov si, dap
+	int 0x13
+	jnc fail
+	mov si, msg_end
+	call print
+
+	mov si, msg_pass
+	call print
+	xor eax, eax
+	out 0xf4, eax
+	jmp halt
+
+.bad:
+	pop cx
+	pop ds
+fail:
+	mov si, msg_fail
+	call print
+	movzx eax, byte [check]
+	add al, '0'
+	mov dx, 0x402
+	out dx, al
+	mov al, 10
+	out dx, al
+	movzx eax, byte [check]
+	out 0xf4, eax
+halt:
+	cli
+	hlt
+	jmp halt
+
+; prints "PETREL-DISK: " and the NUL-terminated string at ds:si on the
+; debug console
+print:
+	push si
+	mov si, prefix
+	call .str
+	pop si
+.str:
+	mov dx, 0x402
+.ch:
+	lodsb
+	test al, al
+	jz .done
+	out dx, al
+	jmp .ch
+.done:
+	ret
+
+prefix:    db "PETREL-DISK: ", 0
+msg_hello: db "booted", 10, 0
+msg_read:  db "read 256 sectors ok", 10, 0
+msg_write: db "wrote and read back ok", 10, 0
+msg_end:   db "read past end refused", 10, 0
+msg_pass:  db "PASS", 10, 0
+msg_fail:  db "FAIL check ", 0
+
+align 4
+dap:       db 16, 0
+dap_count: dw 0
+           dw 0, BUF_SEG     ; buffer 0x1000:0
+dap_lba:   dd 0, 0
+lba:       dd 0
+drive:     db 0
+check:     db 0
+
+times 510 - ($ - $$) db 0
+dw 0xaa55

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* What a device model's glue calls in the hypervisor, for harnesses that
+ * link a whole device file but drive only its pure model: never called. */
+#include <stdlib.h>
+
+#include <petrel/device.h>
+#include <petrel/pci.h>
+
+void *vm_alloc(struct vm *vm, size_t size) { (void)vm, (void)size; abort(); }
+uint8_t *vm_disk(struct vm *vm, uint64_t *size) { (void)vm, (void)size; abort(); }
+void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len) { (void)vm, (void)gpa, (void)len; abort(); }
+int vm_pci_add(struct vm *vm, uint8_t devfn, const struct pci_function_desc *d) { (void)vm, (void)devfn, (void)d; abort(); }
+void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level) { (void)vm, (void)devfn, (void)level; abort(); }
