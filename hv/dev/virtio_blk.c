@@ -17,7 +17,11 @@
  * A chain the ring refuses (virtio_ring.h: a bad address, length, loop,
  * a chain longer than the queue) is given back with length 0, its status
  * byte IOERR where its last descriptor is a device-writable one the
- * device could still map.  The disk is the VM's memory, not the module
+ * device could still map.  Where the chain has no last descriptor to
+ * find (a loop, a next or head index past the queue), nothing could tell
+ * the driver which request failed: the device then also sets
+ * DEVICE_NEEDS_RESET and takes no more requests until the driver resets
+ * it, as a device that meets a driver bug it cannot report otherwise.  The disk is the VM's memory, not the module
  * Petrel booted from: writes stay for the VM's life, across resets, and
  * are gone when Petrel restarts.
  */
@@ -99,14 +103,15 @@ uint32_t virtio_blk_config_read(const struct virtio_blk *b, unsigned off, unsign
 
 /* A refused chain's status byte: its last descriptor, if that is a
  * writable one in RAM (read again on its own: the ring refused the chain
- * as a whole). */
-static void refuse(struct virtio_blk *b, struct virtio_pci *vp, uint16_t head)
+ * as a whole).  Whether the chain had a last descriptor at all. */
+static bool refuse(struct virtio_blk *b, struct virtio_pci *vp, uint16_t head)
 {
 	struct virtq *q = &vp->q[0];
 	const uint8_t *table = vp->mem.map(vp->mem.ctx, q->desc, 16ull * q->size);
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags, next, i = head;
+	bool ended = false;
 
 	b->errors++;
 	for (unsigned steps = 0; table && i < q->size && steps < q->size; steps++) {
@@ -123,32 +128,36 @@ static void refuse(struct virtio_blk *b, struct virtio_pci *vp, uint16_t head)
 			if (s)
 				*s = VIRTIO_BLK_S_IOERR;
 		}
+		ended = true;
 		break;
 	}
 	virtq_push(q, &vp->mem, head, 0);
+	return ended;
 }
 
 void virtio_blk_process(struct virtio_blk *b, struct virtio_pci *vp)
 {
 	struct virtq_chain c;
-	bool any = false;
+	bool any = false, broken = false;
 
-	for (unsigned n = 0; n < vp->q[0].size; n++) {
+	for (unsigned n = 0; n < vp->q[0].size && !broken; n++) {
 		enum virtq_pop r = virtq_pop(&vp->q[0], &vp->mem, &c);
 		if (r == VIRTQ_EMPTY)
 			break;
 		if (r == VIRTQ_BROKEN) {
-			virtio_pci_needs_reset(vp);
-			return;
-		}
-		if (r == VIRTQ_BAD_CHAIN)
-			refuse(b, vp, c.head);
-		else
+			broken = true;
+		} else if (r == VIRTQ_BAD_CHAIN) {
+			broken = !refuse(b, vp, c.head);
+			any = true;
+		} else {
 			virtq_push(&vp->q[0], &vp->mem, c.head, virtio_blk_request(b, &c));
-		any = true;
+			any = true;
+		}
 	}
 	if (any)
 		virtio_pci_used(vp, 0);
+	if (broken)
+		virtio_pci_needs_reset(vp);
 }
 
 /* --- glue ------------------------------------------------------------------ */

@@ -11,8 +11,12 @@
 ;
 ;   1  the firmware has the INT 13h extensions for this drive
 ;   2  sectors 1..256 read in 16 KiB pieces, every byte as the pattern says
-;   3  the disk's last sector written, read back the same
-;   4  a read past the disk's end fails (carry set), as it must
+;   3  the disk's last sector written with a second pattern, read back the
+;      same; then a read past the disk's end fails (carry set)
+; and it reboots the VM (reset control register 0xcf9).  On the next boot,
+; through the firmware again, it finds its second pattern in the last
+; sector (the disk keeps the guest's writes across a reset), says so and
+; ends the VM: the checks passed.
 
 bits 16
 org 0x7c00
@@ -30,15 +34,16 @@ start:
 	mov sp, 0x7c00
 	sti
 	mov [drive], dl
+	mov ax, BUF_SEG
+	mov es, ax
 	mov si, msg_hello
 	call print
 
 	; 1: EDD present
+	mov byte [check], 1
 	mov ah, 0x41
 	mov bx, 0x55aa
-	mov dl, [drive]
-	int 0x13
-	mov byte [check], 1
+	call disk_io
 	jc fail
 	cmp bx, 0xaa55
 	jne fail
@@ -51,18 +56,12 @@ start:
 	mov eax, [lba]
 	mov [dap_lba], eax
 	mov ah, 0x42
-	mov dl, [drive]
-	mov si, dap
-	int 0x13
+	call disk_io
 	jc fail
-	push ds
-	mov ax, BUF_SEG
-	mov ds, ax
 	xor di, di               ; offset in the buffer
-	mov ebx, [cs:lba]        ; sector being checked
+	mov ebx, eax             ; sector being checked
 	mov cx, CHUNK
 .sector:
-	push cx
 	mov al, bl
 	mov ah, 7
 	mul ah                   ; al = 7*s mod 256
@@ -70,26 +69,29 @@ start:
 .byte:
 	mov ah, al
 	add ah, dl               ; (7*s + i) mod 256
-	cmp [di], ah
-	jne .bad
+	cmp [es:di], ah
+	jne fail
 	inc di
 	inc dx
 	cmp dx, 512
 	jb .byte
 	inc ebx
-	pop cx
 	loop .sector
-	pop ds
 	add dword [lba], CHUNK
 	cmp dword [lba], SECTORS
 	jbe .next_chunk
 	mov si, msg_read
 	call print
 
-	; 3: write the last sector with another pattern, read it back
+	; 3: the last sector: written on the first boot, found on the second
 	mov byte [check], 3
-	mov ax, BUF_SEG
-	mov es, ax
+	mov word [dap_count], 1
+	mov dword [dap_lba], DISK - 1
+	mov ah, 0x42
+	call disk_io
+	jc fail
+	call second
+	je .again
 	xor di, di
 	mov cx, 512
 .fill:
@@ -97,54 +99,35 @@ start:
 	xor al, 0xa5
 	stosb
 	loop .fill
-	mov word [dap_count], 1
-	mov dword [dap_lba], DISK - 1
 	mov ax, 0x4300
-	mov dl, [drive]
-	mov si, dap
-	int 0x13
+	call disk_io
 	jc fail
 	xor di, di
 	mov cx, 256
 	xor ax, ax
 	rep stosw                ; cleared before reading back
 	mov ah, 0x42
-	mov dl, [drive]
-	mov si, dap
-	int 0x13
+	call disk_io
 	jc fail
-	xor di, di
-	mov cx, 512
-.cmp:
-	mov al, cl
-	xor al, 0xa5
-	cmp [es:di], al
+	call second
 	jne fail
-	inc di
-	loop .cmp
+	mov dword [dap_lba], DISK ; past the end
+	mov ah, 0x42
+	call disk_io
+	jnc fail
 	mov si, msg_write
 	call print
-
-	; 4: past the end
-	mov byte [check], 4
-	mov dword [dap_lba], DISK
-	mov ah, 0x42
-	mov dl, [drive]
-	mov si, dap
-	int 0x13
-	jnc fail
-	mov si, msg_end
-	call print
-
-	mov si, msg_pass
+	mov al, 6                ; RST_CPU | SYS_RST
+	mov dx, 0xcf9
+	out dx, al
+	jmp halt
+.again:
+	mov si, msg_kept
 	call print
 	xor eax, eax
 	out 0xf4, eax
 	jmp halt
 
-.bad:
-	pop cx
-	pop ds
 fail:
 	mov si, msg_fail
 	call print
@@ -160,6 +143,28 @@ halt:
 	cli
 	hlt
 	jmp halt
+
+; INT 13h on the boot drive with the DAP below (AH: 41h, 42h, 43h)
+disk_io:
+	mov dl, [drive]
+	mov si, dap
+	int 0x13
+	ret
+
+; ZF set when the buffer holds the second pattern (byte k: (512-k) ^ 0xa5)
+second:
+	xor di, di
+	mov cx, 512
+.cmp:
+	mov al, cl
+	xor al, 0xa5
+	cmp [es:di], al
+	jne .out
+	inc di
+	loop .cmp
+	cmp al, al               ; all equal: ZF set (inc cleared it)
+.out:
+	ret
 
 ; prints "PETREL-DISK: " and the NUL-terminated string at ds:si on the
 ; debug console
@@ -182,9 +187,8 @@ print:
 prefix:    db "PETREL-DISK: ", 0
 msg_hello: db "booted", 10, 0
 msg_read:  db "read 256 sectors ok", 10, 0
-msg_write: db "wrote and read back ok", 10, 0
-msg_end:   db "read past end refused", 10, 0
-msg_pass:  db "PASS", 10, 0
+msg_write: db "wrote, read back; reboot", 10, 0
+msg_kept:  db "write kept: PASS", 10, 0
 msg_fail:  db "FAIL check ", 0
 
 align 4

@@ -21,7 +21,7 @@ GUEST_CFLAGS  := -m32 -march=i686 -std=c11 -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 \
                  -z noexecstack --no-warn-rwx-segments -T tests/guests/lib/guest.ld
 
-TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix gdb-target
+TEST_GUESTS   := cpuid io msr svm-insns vmx-insns isolation exceptions timer xsave canary hostile triple-fault exitmix gdb-target virtio-bad
 
 GUEST_LIB_SRC := $(wildcard tests/guests/lib/*.c) tests/guests/lib/entry.S tests/guests/lib/lm64.S
 GUEST_LIB_OBJ := $(patsubst %,$(BUILD)/guests/obj/%.o,$(basename $(GUEST_LIB_SRC)))

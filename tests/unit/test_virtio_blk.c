@@ -8,7 +8,8 @@
  * DRIVER_OK; then reads, writes, flush, GET_ID and an unknown type;
  * requests off the disk's end or not whole sectors; the INTx line through
  * the PIIX's PIRQ routing and the ISR's read-to-clear; malformed chains
- * answered with IOERR; a bad queue setting DEVICE_NEEDS_RESET; the PCI
+ * answered with IOERR, or, where they have no status byte to find, with
+ * DEVICE_NEEDS_RESET; a bad queue setting DEVICE_NEEDS_RESET; the PCI
  * configuration access window; and no device without a disk.
  */
 #include <setjmp.h>
@@ -89,9 +90,13 @@ static void fresh(bool with_disk)
 	assert_int_equal(fake_create_pci(&virtio_blk_device, BLK, 0, -1), 0);
 }
 
-/* Reset, features, queue 0 of `size` entries, DRIVER_OK. */
+/* Reset, features, queue 0 of `size` entries (its rings cleared),
+ * DRIVER_OK. */
 static void bring_up(uint16_t size)
 {
+	memset(fake_ram + AVAIL, 0, 0x1000);
+	memset(fake_ram + USED, 0, 0x1000);
+	avail_idx = 0;
 	cfg_wr(0x10, 4, (uint32_t)BAR | 4);
 	cfg_wr(0x14, 4, 0);
 	cfg_wr(0x04, 2, PCI_CMD_MEMORY);
@@ -220,6 +225,15 @@ TEST(test_read_write_flush_id)
 	assert_int_equal(fake_ram[STATUS], VIRTIO_BLK_S_OK);
 	assert_int_equal(disk[63 * 512], 0x5a);
 	assert_int_equal(disk[63 * 512 + 511], 0x5a);
+	for (unsigned i = 0; i < 512; i++)
+		fake_ram[DATA + i] = (uint8_t)(i ^ 0xa5);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 5, 512, false), 1);
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(disk[5 * 512 + i], (uint8_t)(i ^ 0xa5));
+	memset(fake_ram + DATA, 0, 512);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 5, 512, true), 513);
+	for (unsigned i = 0; i < 512; i++)
+		assert_int_equal(fake_ram[DATA + i], (uint8_t)(i ^ 0xa5));
 	assert_int_equal(request(VIRTIO_BLK_T_FLUSH, 0, 512, true), 1);
 	assert_int_equal(fake_ram[STATUS], VIRTIO_BLK_S_OK);
 	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, true), 21); /* 20 bytes, NUL-padded, and the status */
@@ -284,18 +298,40 @@ TEST(test_malformed_requests)
 	desc(1, DATA, 0x80000000u, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2); /* huge */
 	assert_int_equal(submit(0), 0);
 	assert_int_equal(fake_ram[STATUS], VIRTIO_BLK_S_IOERR);
-	desc(1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0); /* a loop: 0 1 0 1 ... */
-	assert_int_equal(submit(0), 0);
-	desc(1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 9); /* next past the queue */
-	assert_int_equal(submit(0), 0);
-	assert_int_equal(submit(12), 0); /* a head past the queue */
-	/* no header at all, no writable byte: nothing to say it in */
+	/* no header at all, no writable byte: nothing to say it in, but a
+	 * well-formed chain: the device goes on */
 	desc(0, HDR, 8, 0, 0);
 	assert_int_equal(submit(0), 0);
 	/* and a good one still works */
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true), 513);
 	assert_int_equal(fake_ram[STATUS], VIRTIO_BLK_S_OK);
 	assert_int_equal(rd(0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+/* Chains with no last descriptor to put a status in (a loop, a next or a
+ * head past the queue): given back, and the device needs a reset, after
+ * which it works again; meanwhile it takes no requests. */
+TEST(test_malformed_needing_reset)
+{
+	fresh(true);
+	bring_up(8);
+	header(VIRTIO_BLK_T_IN, 0);
+	desc(0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0); /* a loop: 0 1 0 1 ... */
+	assert_int_equal(submit(0), 0);
+	assert_int_equal(fake_ram[STATUS], 0xee);
+	assert_int_equal(rd(0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(rd(VIRTIO_PCI_ISR, 1), 3); /* the used buffer and the configuration change */
+	bring_up(8);
+	desc(1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 9); /* next past the queue */
+	assert_int_equal(submit(0), 0);
+	assert_int_equal(rd(0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	bring_up(8);
+	assert_int_equal(submit(12), 0); /* a head past the queue */
+	assert_int_equal(rd(0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	bring_up(8);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true), 513);
+	assert_int_equal(fake_ram[STATUS], VIRTIO_BLK_S_OK);
 }
 
 /* A queue whose areas are not RAM, or one too large, needs a reset; the
@@ -360,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_read_write_flush_id),
 		cmocka_unit_test(test_intx_through_pirq),
 		cmocka_unit_test(test_malformed_requests),
+		cmocka_unit_test(test_malformed_needing_reset),
 		cmocka_unit_test(test_needs_reset),
 		cmocka_unit_test(test_pci_cfg_window),
 	};
