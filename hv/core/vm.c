@@ -223,6 +223,14 @@ int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, 
 	return vm_map_range(vm, ops, root, 0, ~0ull, rw, ro);
 }
 
+int vm_remap_range(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t gpa, uint64_t size,
+		   uint64_t rw, uint64_t ro)
+{
+	if (pt_unmap(ops, root, gpa, size))
+		return -1;
+	return vm_map_range(vm, ops, root, gpa, size, rw, ro);
+}
+
 /*
  * A change to the memory map while the VM runs.  The nested tables
  * follow at once; every vCPU then drops what its CPU's TLB holds of them

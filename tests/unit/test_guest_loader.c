@@ -204,7 +204,10 @@ TEST(test_cfg_devices_and_triple_fault)
 	cfg_fails("vm=a gdb=yes", "'gdb'", NULL);
 	assert_int_equal(guest_config_parse("vm=a role=firmware", &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.role, ROLE_FIRMWARE);
+	assert_int_equal(guest_config_parse("vm=a role=disk", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.role, ROLE_DISK);
 	cfg_fails("vm=a role=bios", "'role'", NULL);
+	cfg_fails("vm=a role=disks", "'role'", NULL);
 	cfg_fails("vm=a gdb", "'gdb'", NULL);
 	cfg_fails("vm=a devices=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

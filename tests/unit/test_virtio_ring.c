@@ -49,16 +49,7 @@ static void fresh(uint16_t size)
 	q.ready = true;
 }
 
-static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t *d = ram + DESC + 16 * i;
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-/* A descriptor in a table anywhere in RAM. */
+/* A descriptor in a table anywhere in RAM; desc() in the queue's own. */
 static void tdesc(uint64_t table, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
 	uint8_t *d = ram + table + 16 * i;
@@ -66,6 +57,11 @@ static void tdesc(uint64_t table, uint16_t i, uint64_t addr, uint32_t len, uint1
 	memcpy(d + 8, &len, 4);
 	memcpy(d + 12, &flags, 2);
 	memcpy(d + 14, &next, 2);
+}
+
+static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	tdesc(DESC, i, addr, len, flags, next);
 }
 
 static void offer(uint16_t head)

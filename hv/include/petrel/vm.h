@@ -134,9 +134,12 @@ const struct msr_range *vm_msr_range(const struct vm *vm, uint32_t msr);
  * at `root`: RAM with leaf flags `rw`, ROM with `ro`.  Every other
  * guest-physical access faults, so it is emulated. */
 int vm_map_memory(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t rw, uint64_t ro);
-/* The same for the part of the map in [gpa, gpa+size) (a backend's remap). */
+/* The same for the part of the map in [gpa, gpa+size); remap first
+ * unmaps that part (a backend's remap, after vm_set_memory). */
 int vm_map_range(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t gpa, uint64_t size,
 		 uint64_t rw, uint64_t ro);
+int vm_remap_range(const struct vm *vm, const struct pt_ops *ops, uint64_t root, uint64_t gpa, uint64_t size,
+		   uint64_t rw, uint64_t ro);
 /* [gpa, gpa+size) of the memory map becomes r, or nothing (NULL), while
  * the VM runs: the nested tables follow, and every vCPU's TLB before it
  * enters again.  Under the VM's lock.  0, or -1 after an error line. */

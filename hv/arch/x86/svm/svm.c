@@ -20,7 +20,7 @@
 #define IOPM_PAGES 3
 #define MSRPM_PAGES 2
 
-static uint64_t hsave_pa[MAX_CPUS], host_vmcb_pa[MAX_CPUS];
+static uint64_t hsave_pa[MAX_CPUS], host_vmcb_pa[MAX_CPUS], host_cr3[MAX_CPUS];
 static uint32_t asid_next[MAX_CPUS], asid_gen[MAX_CPUS]; /* assign_asid() */
 static uint32_t clean_mask; /* VMCB clean bits this CPU honours, else 0 */
 
@@ -36,6 +36,7 @@ static int svm_cpu_enable(void)
 	hsave_pa[pc->cpu_id] = frame_alloc_zeroed(1, UINT64_MAX);
 	host_vmcb_pa[pc->cpu_id] = frame_alloc_zeroed(1, UINT64_MAX);
 	wrmsr(MSR_VM_HSAVE_PA, hsave_pa[pc->cpu_id]);
+	host_cr3[pc->cpu_id] = read_cr3();
 	clean_mask = pc->virt.svm_vmcb_clean ? VMCB_CLEAN_ALL : 0;
 	asid_gen[pc->cpu_id] = 1; /* a vCPU's 0 is never current */
 	asid_next[pc->cpu_id] = 1;
@@ -100,11 +101,8 @@ static int npt_build(struct vm *vm, struct svm_vm *s)
 static int svm_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct pt_ops ops = npt_ops();
-	struct svm_vm *s = vm->arch;
 
-	if (pt_unmap(&ops, s->ncr3, gpa, size))
-		return -1;
-	return vm_map_range(vm, &ops, s->ncr3, gpa, size, NPT_RAM, NPT_ROM);
+	return vm_remap_range(vm, &ops, ((struct svm_vm *)vm->arch)->ncr3, gpa, size, NPT_RAM, NPT_ROM);
 }
 
 static int svm_vm_init(struct vm *vm)
@@ -366,6 +364,24 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 	}
 }
 
+/*
+ * A guard, seen once under QEMU TCG and not explained (issue 11): a
+ * vCPU's VMCB held the host's own state (Petrel's CR3 and the RIP after
+ * its VMRUN) as the guest's, so the guest ran Petrel's code under its own
+ * nested tables and faulted at once.  Such a VMCB is never entered: the
+ * VM stops with what is known of the vCPU's last exit.
+ */
+extern char svm_after_vmrun[]; /* svm_entry.asm */
+
+static bool holds_host_state(const struct svm_vcpu *sv)
+{
+	for (uint32_t c = 0; c < MAX_CPUS; c++)
+		if (host_cr3[c] && sv->vmcb->save.cr3 == host_cr3[c] &&
+		    sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun)
+			return true;
+	return false;
+}
+
 static void svm_run(struct vcpu *v)
 {
 	struct svm_vcpu *sv = v->arch;
@@ -374,7 +390,18 @@ static void svm_run(struct vcpu *v)
 	assign_asid(sv, cpu);
 	write_back(v);
 	inject_events(v, sv);
+	if (__builtin_expect(sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun, 0) &&
+	    holds_host_state(sv)) {
+		pr_err("vm %s vcpu %u: its VMCB holds the host's state (CR3 %llx, RIP after VMRUN) on cpu %u; "
+		       "its last exit was 0x%llx on cpu %u: not entered\n", v->vm->name, v->id,
+		       (unsigned long long)sv->vmcb->save.cr3, cpu, (unsigned long long)sv->last_exit, sv->last_cpu);
+		v->exit.reason = VMEXIT_INVALID;
+		v->exit.kind = EXIT_ENTRY_FAIL;
+		return;
+	}
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
+	sv->last_exit = sv->vmcb->ctl.exit_code;
+	sv->last_cpu = cpu;
 	sv->vmcb->ctl.tlb_control = 0;
 	sv->vmcb->ctl.clean = clean_mask;
 	v->valid = REG_GPRS;

@@ -42,6 +42,8 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool iret_pending;
 	bool nmi_step, guest_tf;
+	uint64_t last_exit; /* the exit code and CPU of its last exit (svm_run's guard) */
+	uint32_t last_cpu;
 	uint64_t iret_rip;
 };
 

@@ -17,6 +17,7 @@
 
 bits 64
 global svm_vmrun
+global svm_after_vmrun
 
 %define G(r) [rsi + (r) * 8]
 RCX_ equ 1
@@ -61,6 +62,7 @@ svm_vmrun:
 	mov rsi, G(RSI_)        ; last: it was the pointer
 
 	vmrun                   ; RAX = guest VMCB
+svm_after_vmrun:                ; where the host resumes (svm.c checks for it)
 
 	; #VMEXIT: RAX = guest VMCB again (host RAX restored), RSP = ours.
 	vmsave                  ; the guest's FS/GS/TR/... into its VMCB

@@ -333,11 +333,8 @@ static int ept_build(struct vm *vm, struct vmx_vm *x)
 static int vmx_remap(struct vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct pt_ops ops = ept_ops();
-	struct vmx_vm *x = vm->arch;
 
-	if (pt_unmap(&ops, x->ept_root, gpa, size))
-		return -1;
-	return vm_map_range(vm, &ops, x->ept_root, gpa, size, EPT_RAM, EPT_ROM);
+	return vm_remap_range(vm, &ops, ((struct vmx_vm *)vm->arch)->ept_root, gpa, size, EPT_RAM, EPT_ROM);
 }
 
 static int vmx_vm_init(struct vm *vm)
