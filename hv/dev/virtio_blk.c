@@ -101,37 +101,17 @@ uint32_t virtio_blk_config_read(const struct virtio_blk *b, unsigned off, unsign
 	return v;
 }
 
-/* A refused chain's status byte: its last descriptor, if that is a
- * writable one in RAM (read again on its own: the ring refused the chain
- * as a whole).  Whether the chain had a last descriptor at all. */
+/* A refused chain: its status byte gets IOERR where the ring can find
+ * one, and it goes back with length 0.  Whether the chain had an end. */
 static bool refuse(struct virtio_blk *b, struct virtio_pci *vp, uint16_t head)
 {
-	struct virtq *q = &vp->q[0];
-	const uint8_t *table = vp->mem.map(vp->mem.ctx, q->desc, 16ull * q->size);
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next, i = head;
-	bool ended = false;
+	bool ended;
+	uint8_t *status = virtq_refused_tail(&vp->q[0], &vp->mem, head, &ended);
 
 	b->errors++;
-	for (unsigned steps = 0; table && i < q->size && steps < q->size; steps++) {
-		memcpy(&addr, table + 16 * i, 8);
-		memcpy(&len, table + 16 * i + 8, 4);
-		memcpy(&flags, table + 16 * i + 12, 2);
-		memcpy(&next, table + 16 * i + 14, 2);
-		if (flags & VIRTQ_DESC_F_NEXT) {
-			i = next;
-			continue;
-		}
-		if ((flags & VIRTQ_DESC_F_WRITE) && !(flags & VIRTQ_DESC_F_INDIRECT) && len && addr + len > addr) {
-			uint8_t *s = vp->mem.map(vp->mem.ctx, addr + len - 1, 1);
-			if (s)
-				*s = VIRTIO_BLK_S_IOERR;
-		}
-		ended = true;
-		break;
-	}
-	virtq_push(q, &vp->mem, head, 0);
+	if (status)
+		*status = VIRTIO_BLK_S_IOERR;
+	virtq_push(&vp->q[0], &vp->mem, head, 0);
 	return ended;
 }
 

@@ -151,6 +151,28 @@ enum virtq_pop virtq_pop(struct virtq *q, const struct virtq_mem *m, struct virt
 	return VIRTQ_CHAIN;
 }
 
+uint8_t *virtq_refused_tail(const struct virtq *q, const struct virtq_mem *m, uint16_t head, bool *ended)
+{
+	const struct vdesc *table = map(m, q->desc, 16ull * q->size);
+	uint16_t i = head;
+
+	*ended = false;
+	for (unsigned steps = 0; table && i < q->size && steps < q->size; steps++) {
+		struct vdesc d;
+		memcpy(&d, &table[i], sizeof(d));
+		if (d.flags & VIRTQ_DESC_F_NEXT) {
+			i = d.next;
+			continue;
+		}
+		*ended = true;
+		if (!(d.flags & VIRTQ_DESC_F_WRITE) || (d.flags & VIRTQ_DESC_F_INDIRECT) || !d.len ||
+		    d.addr + d.len <= d.addr)
+			return NULL;
+		return map(m, d.addr + d.len - 1, 1);
+	}
+	return NULL;
+}
+
 bool virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32_t len)
 {
 	uint8_t *used = map(m, q->used, used_bytes(q->size));

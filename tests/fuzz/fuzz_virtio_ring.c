@@ -10,6 +10,8 @@
  *  - a chain the ring accepts has 1 to VIRTQ_MAX_SEGS buffers, each
  *    non-empty and inside RAM, no readable one after a writable one, and
  *    its byte counts add up;
+ *  - a refused chain has no buffers, and the status byte found for it
+ *    (virtq_refused_tail) lies inside the RAM, at a chain's end;
  *  - the length a request reports fits the chain's writable bytes (plus
  *    nothing more);
  *  - no more chains are taken than the driver's index made available,
@@ -62,7 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		CHECK(++taken <= QSIZE);
 		if (r == VIRTQ_BAD_CHAIN) {
+			bool ended;
+			uint8_t *tail = virtq_refused_tail(&q, &mem, c.head, &ended);
 			CHECK(c.n == 0);
+			CHECK(!tail || (ended && tail >= ram && tail < ram + ram_size));
 			virtq_push(&q, &mem, c.head, 0);
 			continue;
 		}

@@ -72,6 +72,12 @@ enum virtq_pop {
  * as aligned as the spec asks; checked when the driver enables it. */
 bool virtq_valid(const struct virtq *q, const struct virtq_mem *m);
 enum virtq_pop virtq_pop(struct virtq *q, const struct virtq_mem *m, struct virtq_chain *c);
+/* For a refused chain: the last byte of its last descriptor, followed by
+ * `next` alone (its buffers unchecked), if that descriptor is a
+ * device-writable buffer in RAM (where a status byte goes), else NULL;
+ * *ended says whether the chain had a last descriptor at all (not for a
+ * loop, or an index past the queue). */
+uint8_t *virtq_refused_tail(const struct virtq *q, const struct virtq_mem *m, uint16_t head, bool *ended);
 /* Gives a chain back: `len` bytes written into its writable buffers. */
 bool virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32_t len);
 /* Whether the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT). */
