@@ -20,7 +20,7 @@
 #include <petrel/lib.h>
 
 #define SDT_HEADER_LEN 36
-#define RSDP_LEN 36
+#define RSDP_LEN ACPI_RSDP_LEN
 #define FACS_LEN 64
 #define FADT_LEN 276 /* revision 6: ends with the Hypervisor Vendor Identity */
 #define HPET_LEN 56   /* IA-PC HPET 1.0a §3.2.4 */
@@ -35,8 +35,18 @@
 
 enum { T_RSDP, T_FACS, T_XSDT, T_RSDT, T_FADT, T_DSDT, T_MADT, T_HPET, T_COUNT };
 
+/* Where the loader commands go when the tables are for a firmware to
+ * place (acpi_build_linked): the two files' buffers, to tell which one a
+ * pointer field lies in. */
+struct linker {
+	uint8_t *tables, *rsdp, *cmd;
+	uint32_t n, max;
+	bool full; /* a command did not fit */
+};
+
 struct layout {
 	uint64_t base;
+	struct linker *lk; /* NULL: the tables are placed at base, done */
 	int root[MAX_ROOT_ENTRIES]; /* the tables the XSDT and RSDT list */
 	unsigned nr_root;
 	uint32_t off[T_COUNT], len[T_COUNT];
@@ -62,7 +72,14 @@ struct aml {
 #define AML_ONE_OP 0x01
 #define AML_NAME_OP 0x08
 #define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_QWORD_PREFIX 0x0e
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_EXT_PREFIX 0x5b
+#define AML_DEVICE_OP 0x82 /* after AML_EXT_PREFIX */
 #define AML_ROOT_CHAR 0x5c
 
 static void aml_byte(struct aml *a, uint8_t b)
@@ -72,48 +89,243 @@ static void aml_byte(struct aml *a, uint8_t b)
 	a->len++;
 }
 
-/* An integer as iasl encodes it: ZeroOp, OneOp or BytePrefix ByteData
- * (§20.2.3 ComputationalData, §20.2.5.4 ConstObj). */
-static void aml_small_int(struct aml *a, uint8_t v)
+static void aml_le(struct aml *a, uint64_t v, unsigned n)
 {
-	if (v > 1)
+	for (unsigned i = 0; i < n; i++)
+		aml_byte(a, (uint8_t)(v >> (8 * i)));
+}
+
+static void aml_seg(struct aml *a, const char seg[4])
+{
+	for (int i = 0; i < 4; i++)
+		aml_byte(a, (uint8_t)seg[i]);
+}
+
+/* An integer as iasl encodes it: ZeroOp, OneOp, or the smallest of the
+ * Byte/Word/DWord/QWord constants (§20.2.3 ComputationalData). */
+static void aml_int(struct aml *a, uint64_t v)
+{
+	if (v <= 1) {
+		aml_byte(a, (uint8_t)v);
+	} else if (v <= 0xff) {
 		aml_byte(a, AML_BYTE_PREFIX);
-	aml_byte(a, v);
+		aml_le(a, v, 1);
+	} else if (v <= 0xffff) {
+		aml_byte(a, AML_WORD_PREFIX);
+		aml_le(a, v, 2);
+	} else if (v <= 0xffffffffu) {
+		aml_byte(a, AML_DWORD_PREFIX);
+		aml_le(a, v, 4);
+	} else {
+		aml_byte(a, AML_QWORD_PREFIX);
+		aml_le(a, v, 8);
+	}
+}
+
+/* PkgLength (§20.2.4) for a body of `body` bytes: it counts itself.  One
+ * byte up to 63 in all; else a lead byte (bits 7-6: how many follow, bits
+ * 3-0: the low nibble) and the rest of the length 8 bits at a time. */
+static void aml_pkglength(struct aml *a, uint32_t body)
+{
+	unsigned n = body + 1 <= 63 ? 1 : body + 2 < (1u << 12) ? 2 : body + 3 < (1u << 20) ? 3 : 4;
+	uint32_t len = body + n;
+
+	if (n == 1) {
+		aml_byte(a, (uint8_t)len);
+		return;
+	}
+	aml_byte(a, (uint8_t)((n - 1) << 6 | (len & 0xf)));
+	for (unsigned i = 1; i < n; i++)
+		aml_byte(a, (uint8_t)(len >> (4 + 8 * (i - 1))));
+}
+
+/* Something that starts with a PkgLength: its body is written twice, first
+ * only counted to learn the length. */
+typedef void aml_body(struct aml *a, const struct acpi_build_cfg *cfg);
+
+static void aml_sized(struct aml *a, aml_body *body, const struct acpi_build_cfg *cfg)
+{
+	struct aml count = { .p = NULL, .len = 0 };
+
+	body(&count, cfg);
+	aml_pkglength(a, count.len);
+	body(a, cfg);
 }
 
 /* Name (\Sx, Package () { typ, typ, 0, 0 }): the sleep-state object of
  * §7.4.2, SLP_TYP for PM1a then PM1b (we have no PM1b: same value), two
  * reserved.  DefName := NameOp NameString DataRefObject; NameString :=
  * RootChar NameSeg (§20.2.2); DefPackage := PackageOp PkgLength NumElements
- * PackageElementList (§20.2.5.4).  PkgLength counts itself and what
- * follows; at most 1 + 4 * 2 = 9 bytes here, so the one-byte form (up to
- * 63, §20.2.4) always fits. */
+ * PackageElementList (§20.2.5.4). */
 static void aml_sleep_state(struct aml *a, const char seg[4], uint8_t slp_typ)
 {
-	uint8_t elem_len = slp_typ > 1 ? 2 : 1;
+	struct aml count = { .p = NULL, .len = 0 };
 
 	aml_byte(a, AML_NAME_OP);
 	aml_byte(a, AML_ROOT_CHAR);
-	for (int i = 0; i < 4; i++)
-		aml_byte(a, (uint8_t)seg[i]);
+	aml_seg(a, seg);
 	aml_byte(a, AML_PACKAGE_OP);
-	aml_byte(a, (uint8_t)(1 + 1 + 2 * elem_len + 2)); /* PkgLength, NumElements, elements */
+	aml_int(&count, slp_typ);
+	aml_pkglength(a, 1 + 2 * count.len + 2); /* NumElements, elements */
 	aml_byte(a, 4);
-	aml_small_int(a, slp_typ);
-	aml_small_int(a, slp_typ);
-	aml_small_int(a, 0);
-	aml_small_int(a, 0);
+	aml_int(a, slp_typ);
+	aml_int(a, slp_typ);
+	aml_int(a, 0);
+	aml_int(a, 0);
 }
 
-/* The DSDT's body: only what Linux needs to power off (\_S5); \_S0 so the
- * SLP_TYP of the working state is written down too.  Linux finds the PIT,
- * RTC, UART and PCI bus 0 without namespace devices. */
-static uint32_t dsdt_aml(uint8_t *p)
+/* --- the PCI root bridge's resources (§6.4, resource data types) --- */
+
+#define RES_WORD_ADDR 0x88   /* Word Address Space Descriptor (§6.4.3.5.3) */
+#define RES_DWORD_ADDR 0x87  /* DWord Address Space Descriptor (§6.4.3.5.2) */
+#define RES_IO_PORT 0x47     /* I/O Port Descriptor (§6.4.2.5), 16-bit decode */
+#define RES_END_TAG 0x79     /* End Tag (§6.4.2.9) */
+#define RES_TYPE_MEM 0
+#define RES_TYPE_IO 1
+#define RES_TYPE_BUS 2
+/* General flags: a bridge's window produces the range (bit 0 clear), its
+ * minimum and maximum fixed (bits 2 and 3), positive decode. */
+#define RES_WINDOW 0x0c
+#define RES_IO_ENTIRE 0x03       /* I/O: ISA and non-ISA ranges */
+#define RES_MEM_CACHEABLE_RW 0x03 /* memory: cacheable, read-write */
+
+static void res_word(struct aml *a, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+	aml_byte(a, RES_WORD_ADDR);
+	aml_le(a, 13, 2);
+	aml_byte(a, type);
+	aml_byte(a, RES_WINDOW);
+	aml_byte(a, tflags);
+	aml_le(a, 0, 2); /* granularity */
+	aml_le(a, min, 2);
+	aml_le(a, max, 2);
+	aml_le(a, 0, 2); /* translation */
+	aml_le(a, (uint32_t)max - min + 1, 2);
+}
+
+static void res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
+{
+	aml_byte(a, RES_DWORD_ADDR);
+	aml_le(a, 23, 2);
+	aml_byte(a, RES_TYPE_MEM);
+	aml_byte(a, RES_WINDOW);
+	aml_byte(a, RES_MEM_CACHEABLE_RW);
+	aml_le(a, 0, 4);
+	aml_le(a, min, 4);
+	aml_le(a, max, 4);
+	aml_le(a, 0, 4);
+	aml_le(a, (uint64_t)max - min + 1, 4);
+}
+
+/* The buffer's bytes: bus 0-255; the configuration ports themselves
+ * (consumed, as QEMU's tables say); every other port; the VGA window and
+ * the PCI hole below the IOAPIC.  A firmware's or the OS's BAR placement
+ * stays inside these. */
+static void crs_bytes(struct aml *a, const struct acpi_build_cfg *cfg)
+{
+	res_word(a, RES_TYPE_BUS, 0, 0, 0xff);
+	aml_byte(a, RES_IO_PORT);
+	aml_byte(a, 1); /* 16-bit decode */
+	aml_le(a, 0xcf8, 2);
+	aml_le(a, 0xcf8, 2);
+	aml_byte(a, 1); /* alignment */
+	aml_byte(a, 8); /* length */
+	res_word(a, RES_TYPE_IO, RES_IO_ENTIRE, 0x0000, 0x0cf7);
+	res_word(a, RES_TYPE_IO, RES_IO_ENTIRE, 0x0d00, 0xffff);
+	res_dword_mem(a, 0xa0000, 0xbffff);
+	res_dword_mem(a, cfg->pci_mem_start, cfg->pci_mem_end - 1);
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0); /* checksum 0: "the bytes sum to zero" not claimed */
+}
+
+/* DefBuffer := BufferOp PkgLength BufferSize ByteList (§20.2.5.4). */
+static void crs_buffer(struct aml *a, const struct acpi_build_cfg *cfg)
+{
+	struct aml count = { .p = NULL, .len = 0 };
+
+	crs_bytes(&count, cfg);
+	aml_int(a, count.len);
+	crs_bytes(a, cfg);
+}
+
+/* One _PRT entry (§6.2.13): Package { address 0xSSSSFFFF (any function
+ * of slot S), pin 0-3 (INTA-INTD), source 0 (a GSI, not a link device),
+ * the GSI }.  The bus swizzles INTx onto its four PIRQ lines as a PCI
+ * slot does, and the board wires PIRQ n to GSI pci_gsi_base + n. */
+static void prt_entry(struct aml *a, unsigned slot, unsigned pin, const struct acpi_build_cfg *cfg)
+{
+	struct aml count = { .p = NULL, .len = 0 };
+	uint32_t adr = slot << 16 | 0xffff;
+	uint8_t gsi = (uint8_t)(cfg->pci_gsi_base + (slot + pin) % 4);
+
+	aml_int(&count, adr);
+	aml_int(&count, pin);
+	aml_int(&count, 0);
+	aml_int(&count, gsi);
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_pkglength(a, 1 + count.len);
+	aml_byte(a, 4);
+	aml_int(a, adr);
+	aml_int(a, pin);
+	aml_int(a, 0);
+	aml_int(a, gsi);
+}
+
+#define PRT_SLOTS 32
+
+static void prt_body(struct aml *a, const struct acpi_build_cfg *cfg)
+{
+	aml_byte(a, PRT_SLOTS * 4); /* NumElements */
+	for (unsigned slot = 0; slot < PRT_SLOTS; slot++)
+		for (unsigned pin = 0; pin < 4; pin++)
+			prt_entry(a, slot, pin, cfg);
+}
+
+/* Device (PCI0): the host bridge to bus 0, as a PCI root (PNP0A03).  An OS
+ * that uses ACPI finds PCI through it, and only through it. */
+static void pci0_body(struct aml *a, const struct acpi_build_cfg *cfg)
+{
+	aml_seg(a, "PCI0");
+	aml_byte(a, AML_NAME_OP);
+	aml_seg(a, "_HID");
+	aml_byte(a, AML_DWORD_PREFIX);
+	aml_le(a, 0x030ad041, 4); /* EisaId ("PNP0A03"), compressed (§6.1.5) */
+	aml_byte(a, AML_NAME_OP);
+	aml_seg(a, "_UID");
+	aml_int(a, 0);
+	aml_byte(a, AML_NAME_OP);
+	aml_seg(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	aml_sized(a, crs_buffer, cfg);
+	aml_byte(a, AML_NAME_OP);
+	aml_seg(a, "_PRT");
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_sized(a, prt_body, cfg);
+}
+
+static void sb_body(struct aml *a, const struct acpi_build_cfg *cfg)
+{
+	aml_byte(a, AML_ROOT_CHAR);
+	aml_seg(a, "_SB_");
+	aml_byte(a, AML_EXT_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_sized(a, pci0_body, cfg);
+}
+
+/* The DSDT's body: \_S0 and \_S5 (what Linux needs to power off; S0 so the
+ * working state's SLP_TYP is written down too), then, where the board has
+ * PCI, Scope (\_SB) { Device (PCI0) }.  Linux finds the PIT, RTC and UART
+ * without namespace devices. */
+static uint32_t dsdt_aml(uint8_t *p, const struct acpi_build_cfg *cfg)
 {
 	struct aml a = { .p = p, .len = 0 };
 
 	aml_sleep_state(&a, "_S0_", ACPI_SLP_TYP_S0);
 	aml_sleep_state(&a, "_S5_", ACPI_SLP_TYP_S5);
+	if (cfg->pci_mem_end) {
+		aml_byte(&a, AML_SCOPE_OP);
+		aml_sized(&a, sb_body, cfg);
+	}
 	return a.len;
 }
 
@@ -129,7 +341,9 @@ static bool cfg_ok(const struct acpi_build_cfg *c)
 {
 	return c->base_gpa % 16 == 0 && c->nr_cpus >= 1 && c->nr_cpus <= 254 &&
 	       c->lapic_gpa <= 0xfffff000u && c->ioapic_gpa <= 0xfffff000u && c->hpet_gpa <= 0xfffffc00u &&
-	       c->sci_irq != 0 && c->sci_irq != 2 && c->sci_irq < 16;
+	       c->sci_irq != 0 && c->sci_irq != 2 && c->sci_irq < 16 &&
+	       (!c->pci_mem_end || (c->pci_mem_start >= MiB(1) && c->pci_mem_start < c->pci_mem_end &&
+				    c->pci_mem_end <= GiB(4) && c->pci_gsi_base >= 16 && c->pci_gsi_base <= 20));
 }
 
 /* Places each table after the last one; the FACS needs 64-byte alignment
@@ -148,8 +362,8 @@ static void place(struct layout *l)
 
 static void plan(const struct acpi_build_cfg *cfg, struct layout *l)
 {
-	l->base = cfg->base_gpa;
-	l->len[T_RSDP] = RSDP_LEN;
+	l->base = l->lk ? 0 : cfg->base_gpa; /* linked: offsets in the tables file */
+	l->len[T_RSDP] = l->lk ? 0 : RSDP_LEN; /* linked: a file of its own */
 	l->len[T_FACS] = FACS_LEN;
 	l->nr_root = 0;
 	l->root[l->nr_root++] = T_FADT;
@@ -159,10 +373,100 @@ static void plan(const struct acpi_build_cfg *cfg, struct layout *l)
 	l->len[T_XSDT] = SDT_HEADER_LEN + 8 * l->nr_root;
 	l->len[T_RSDT] = SDT_HEADER_LEN + 4 * l->nr_root;
 	l->len[T_FADT] = FADT_LEN;
-	l->len[T_DSDT] = SDT_HEADER_LEN + dsdt_aml(NULL);
+	l->len[T_DSDT] = SDT_HEADER_LEN + dsdt_aml(NULL, cfg);
 	l->len[T_MADT] = madt_len(cfg->nr_cpus);
 	l->len[T_HPET] = cfg->hpet_gpa ? HPET_LEN : 0;
 	place(l);
+}
+
+/* --- the table-loader's commands (QEMU's BIOS linker/loader) ------------------- */
+
+#define LOADER_ALLOCATE 1
+#define LOADER_ADD_POINTER 2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH 1
+#define LOADER_ZONE_FSEG 2
+
+static uint8_t *loader_cmd(struct linker *lk, uint32_t command)
+{
+	uint8_t *e;
+
+	if (lk->n == lk->max) {
+		lk->full = true;
+		return NULL;
+	}
+	e = lk->cmd + ACPI_LOADER_ENTRY * lk->n++;
+	memset(e, 0, ACPI_LOADER_ENTRY);
+	wr32(e, command);
+	return e;
+}
+
+static const char *file_of(const struct linker *lk, const uint8_t *field, uint32_t *off)
+{
+	if (field >= lk->rsdp && field < lk->rsdp + RSDP_LEN) {
+		*off = (uint32_t)(field - lk->rsdp);
+		return ACPI_FILE_RSDP;
+	}
+	*off = (uint32_t)(field - lk->tables);
+	return ACPI_FILE_TABLES;
+}
+
+static void loader_allocate(struct linker *lk, const char *file, uint32_t align, uint8_t zone)
+{
+	uint8_t *e = loader_cmd(lk, LOADER_ALLOCATE);
+
+	if (!e)
+		return;
+	str_copy((char *)e + 4, file, ACPI_LOADER_FILESZ);
+	wr32(e + 4 + ACPI_LOADER_FILESZ, align);
+	e[8 + ACPI_LOADER_FILESZ] = zone;
+}
+
+/* The pointer field at `field` (already holding an offset in the tables
+ * file) gets that file's address added. */
+static void link_ptr(const struct layout *l, uint8_t *field, uint8_t size)
+{
+	uint32_t off;
+	const char *dest;
+	uint8_t *e;
+
+	if (!l->lk || !(e = loader_cmd(l->lk, LOADER_ADD_POINTER)))
+		return;
+	dest = file_of(l->lk, field, &off);
+	str_copy((char *)e + 4, dest, ACPI_LOADER_FILESZ);
+	str_copy((char *)e + 4 + ACPI_LOADER_FILESZ, ACPI_FILE_TABLES, ACPI_LOADER_FILESZ);
+	wr32(e + 4 + 2 * ACPI_LOADER_FILESZ, off);
+	e[8 + 2 * ACPI_LOADER_FILESZ] = size;
+}
+
+/* After the pointers in [start, start + len) are patched, the byte at
+ * `sum` is set again so the range sums to zero. */
+static void link_checksum(const struct layout *l, uint8_t *sum, const uint8_t *start, uint32_t len)
+{
+	uint32_t off, start_off;
+	const char *file;
+	uint8_t *e;
+
+	if (!l->lk || !(e = loader_cmd(l->lk, LOADER_ADD_CHECKSUM)))
+		return;
+	file = file_of(l->lk, sum, &off);
+	file_of(l->lk, start, &start_off);
+	str_copy((char *)e + 4, file, ACPI_LOADER_FILESZ);
+	wr32(e + 4 + ACPI_LOADER_FILESZ, off);
+	wr32(e + 8 + ACPI_LOADER_FILESZ, start_off);
+	wr32(e + 12 + ACPI_LOADER_FILESZ, len);
+}
+
+static void put_ptr32(const struct layout *l, uint8_t *field, int t)
+{
+	wr32(field, (uint32_t)gpa(l, t));
+	link_ptr(l, field, 4);
+}
+
+static void put_ptr64(const struct layout *l, uint8_t *field, int t)
+{
+	wr64(field, gpa(l, t));
+	link_ptr(l, field, 8);
 }
 
 /* --- common pieces ----------------------------------------------------------- */
@@ -191,14 +495,16 @@ static void sdt_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
 	wr32(t + 32, 1);               /* Creator Revision */
 }
 
-/* Byte 9 makes the whole table sum to zero; called last. */
-static void sdt_seal(uint8_t *t)
+/* Byte 9 makes the whole table sum to zero; called last, after the
+ * table's pointers (a firmware that patches them sums it again). */
+static void sdt_seal(const struct layout *l, uint8_t *t)
 {
 	uint32_t len;
 
 	memcpy(&len, t + 4, 4);
 	t[9] = 0;
 	t[9] = (uint8_t)(0 - acpi_checksum(t, len));
+	link_checksum(l, t + 9, t, len);
 }
 
 /* Generic Address Structure (§5.2.3.2). */
@@ -220,11 +526,13 @@ static void build_rsdp(uint8_t *p, const struct layout *l, const struct acpi_bui
 	memcpy(p, "RSD PTR ", 8);
 	put_oem_id(p + 9, cfg);
 	p[15] = 2;
-	wr32(p + 16, (uint32_t)gpa(l, T_RSDT));
+	put_ptr32(l, p + 16, T_RSDT);
 	wr32(p + 20, RSDP_LEN);
-	wr64(p + 24, gpa(l, T_XSDT));
+	put_ptr64(l, p + 24, T_XSDT);
 	p[8] = (uint8_t)(0 - acpi_checksum(p, 20));
 	p[32] = (uint8_t)(0 - acpi_checksum(p, RSDP_LEN));
+	link_checksum(l, p + 8, p, 20); /* the 1.0 sum first: the other covers it */
+	link_checksum(l, p + 32, p, RSDP_LEN);
 }
 
 /* XSDT (§5.2.8) with 8-byte entries or RSDT (§5.2.7) with 4-byte ones; an
@@ -237,11 +545,11 @@ static void build_root(uint8_t *t, const struct layout *l, const struct acpi_bui
 	sdt_header(t, which == T_XSDT ? "XSDT" : "RSDT", l->len[which], 1, cfg);
 	for (unsigned i = 0; i < l->nr_root; i++) {
 		if (width == 8)
-			wr64(t + SDT_HEADER_LEN + 8 * i, gpa(l, l->root[i]));
+			put_ptr64(l, t + SDT_HEADER_LEN + 8 * i, l->root[i]);
 		else
-			wr32(t + SDT_HEADER_LEN + 4 * i, (uint32_t)gpa(l, l->root[i]));
+			put_ptr32(l, t + SDT_HEADER_LEN + 4 * i, l->root[i]);
 	}
-	sdt_seal(t);
+	sdt_seal(l, t);
 }
 
 /* FACS (§5.2.10): no checksum.  All zero but the version: no waking
@@ -302,8 +610,8 @@ static void build_facs(uint8_t *p)
  * the machine already in ACPI mode (§5.2.9, SMI_CMD) and never switches. */
 static void fadt_legacy(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
 {
-	wr32(t + FADT_FIRMWARE_CTRL, (uint32_t)gpa(l, T_FACS));
-	wr32(t + FADT_DSDT, (uint32_t)gpa(l, T_DSDT));
+	put_ptr32(l, t + FADT_FIRMWARE_CTRL, T_FACS);
+	put_ptr32(l, t + FADT_DSDT, T_DSDT);
 	wr16(t + FADT_SCI_INT, cfg->sci_irq);
 	wr32(t + FADT_PM1A_EVT_BLK, cfg->pm_base + ACPI_PM1_STS_OFF);
 	wr32(t + FADT_PM1A_CNT_BLK, cfg->pm_base + ACPI_PM1_CNT_OFF);
@@ -330,8 +638,8 @@ static void fadt_reset(uint8_t *t, const struct acpi_build_cfg *cfg)
  * bit width (which must be the legacy length times 8). */
 static void fadt_extended(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
 {
-	wr64(t + FADT_X_FIRMWARE_CTRL, gpa(l, T_FACS));
-	wr64(t + FADT_X_DSDT, gpa(l, T_DSDT));
+	put_ptr64(l, t + FADT_X_FIRMWARE_CTRL, T_FACS);
+	put_ptr64(l, t + FADT_X_DSDT, T_DSDT);
 	gas(t + FADT_X_PM1A_EVT_BLK, GAS_SYSTEM_IO, 32, GAS_ACCESS_WORD,
 	    cfg->pm_base + ACPI_PM1_STS_OFF);
 	gas(t + FADT_X_PM1A_CNT_BLK, GAS_SYSTEM_IO, 16, GAS_ACCESS_WORD,
@@ -352,7 +660,7 @@ static void build_fadt(uint8_t *t, const struct layout *l, const struct acpi_bui
 	t[FADT_MINOR_VERSION] = 5;
 	fadt_extended(t, l, cfg);
 	memcpy(t + FADT_HYPERVISOR_ID, "PETRELHV", 8);
-	sdt_seal(t);
+	sdt_seal(l, t);
 }
 
 /* --- DSDT, MADT ---------------------------------------------------------------- */
@@ -361,8 +669,8 @@ static void build_fadt(uint8_t *t, const struct layout *l, const struct acpi_bui
 static void build_dsdt(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
 {
 	sdt_header(t, "DSDT", l->len[T_DSDT], 2, cfg);
-	dsdt_aml(t + SDT_HEADER_LEN);
-	sdt_seal(t);
+	dsdt_aml(t + SDT_HEADER_LEN, cfg);
+	sdt_seal(l, t);
 }
 
 /* MPS INTI flags of an Interrupt Source Override (§5.2.12.5). */
@@ -426,13 +734,13 @@ static void build_madt(uint8_t *t, const struct layout *l, const struct acpi_bui
 	e[2] = 0xff;
 	wr16(e + 3, INTI_CONFORMS);
 	e[5] = 1; /* LINT1 */
-	sdt_seal(t);
+	sdt_seal(l, t);
 }
 
 /* HPET (IA-PC HPET 1.0a §3.2.4): the event timer block's ID (its
  * GCAP_ID's low half), its base as a memory GAS, HPET number 0, the
  * minimum tick in periodic mode, no page protection. */
-static void build_hpet(uint8_t *t, const struct acpi_build_cfg *cfg)
+static void build_hpet(uint8_t *t, const struct layout *l, const struct acpi_build_cfg *cfg)
 {
 	sdt_header(t, "HPET", HPET_LEN, 1, cfg);
 	wr32(t + 36, cfg->hpet_id);
@@ -440,15 +748,32 @@ static void build_hpet(uint8_t *t, const struct acpi_build_cfg *cfg)
 	t[52] = 0;
 	wr16(t + 53, cfg->hpet_min_tick);
 	t[55] = 0;
-	sdt_seal(t);
+	sdt_seal(l, t);
 }
 
 /* --- the whole blob -------------------------------------------------------------- */
 
+/* Every table but the RSDP, each at its offset in buf; the RSDP at rsdp. */
+static void build_all(const struct layout *l, const struct acpi_build_cfg *cfg, uint8_t *buf,
+		      uint8_t *rsdp)
+{
+	memset(buf, 0, l->total);
+	memset(rsdp, 0, RSDP_LEN);
+	build_rsdp(rsdp, l, cfg);
+	build_facs(buf + l->off[T_FACS]);
+	build_root(buf + l->off[T_XSDT], l, cfg, T_XSDT);
+	build_root(buf + l->off[T_RSDT], l, cfg, T_RSDT);
+	build_fadt(buf + l->off[T_FADT], l, cfg);
+	build_dsdt(buf + l->off[T_DSDT], l, cfg);
+	build_madt(buf + l->off[T_MADT], l, cfg);
+	if (cfg->hpet_gpa)
+		build_hpet(buf + l->off[T_HPET], l, cfg);
+}
+
 size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
 		  uint64_t *rsdp_gpa)
 {
-	struct layout l;
+	struct layout l = { .lk = NULL };
 
 	if (!cfg_ok(cfg))
 		return 0;
@@ -456,16 +781,31 @@ size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
 	/* RSDT, FADT and MADT hold 32-bit addresses: all below 4 GiB. */
 	if (l.total > size || cfg->base_gpa + l.total > GiB(4))
 		return 0;
-	memset(buf, 0, l.total);
-	build_rsdp(buf + l.off[T_RSDP], &l, cfg);
-	build_facs(buf + l.off[T_FACS]);
-	build_root(buf + l.off[T_XSDT], &l, cfg, T_XSDT);
-	build_root(buf + l.off[T_RSDT], &l, cfg, T_RSDT);
-	build_fadt(buf + l.off[T_FADT], &l, cfg);
-	build_dsdt(buf + l.off[T_DSDT], &l, cfg);
-	build_madt(buf + l.off[T_MADT], &l, cfg);
-	if (cfg->hpet_gpa)
-		build_hpet(buf + l.off[T_HPET], cfg);
+	build_all(&l, cfg, buf, buf + l.off[T_RSDP]);
 	*rsdp_gpa = cfg->base_gpa;
 	return l.total;
+}
+
+/* The commands, in the order a loader must run them: both files placed
+ * (the RSDP where a BIOS-area scan finds it, the FACS's file 64-byte
+ * aligned), then per table its pointers and its checksum. */
+int acpi_build_linked(const struct acpi_build_cfg *cfg, struct acpi_linked *out)
+{
+	struct linker lk = { .tables = out->tables, .rsdp = out->rsdp, .cmd = out->loader,
+			     .max = (uint32_t)(out->loader_size / ACPI_LOADER_ENTRY) };
+	struct layout l = { .lk = &lk };
+
+	if (!cfg_ok(cfg))
+		return -1;
+	plan(cfg, &l);
+	if (l.total > out->tables_size)
+		return -1;
+	loader_allocate(&lk, ACPI_FILE_RSDP, 16, LOADER_ZONE_FSEG);
+	loader_allocate(&lk, ACPI_FILE_TABLES, 64, LOADER_ZONE_HIGH);
+	build_all(&l, cfg, out->tables, out->rsdp);
+	if (lk.full)
+		return -1;
+	out->tables_len = l.total;
+	out->loader_len = ACPI_LOADER_ENTRY * (size_t)lk.n;
+	return 0;
 }

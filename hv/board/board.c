@@ -57,5 +57,9 @@ int board_create_devices(struct vm *vm, const struct board *b, const char *list)
 			return -1;
 		}
 	}
+	/* an active-low line rests high until its source asserts it */
+	for (unsigned gsi = 0; gsi < NR_GSI; gsi++)
+		if (b->gsi[gsi].low)
+			vm_set_gsi(vm, gsi, false);
 	return 0;
 }

@@ -51,8 +51,12 @@ static const struct board_device pc_devices[] = {
 
 /* ISA IRQ n is GSI n on the 8259 pin n and the IOAPIC pin n, but for the
  * PIT: its IRQ 0 is IOAPIC pin 2 (the MADT says so, as on QEMU's pc);
- * the SCI (9) is level, active high.  GSIs 16-23 are IOAPIC pins only. */
+ * the SCI (9) is level, active high.  GSIs 16-23 are IOAPIC pins only:
+ * 16-19 are PCI's PIRQ A-D (level, active low, the DSDT's _PRT says so),
+ * which also reach the 8259 through the PIIX3's routing registers;
+ * the HPET may use 20-23. */
 #define ISA(n) { .pic = (n), .ioapic = (n) }
+#define PIRQ(n) { .pic = -1, .ioapic = (n), .level = true, .low = true }
 const struct board pc_board = {
 	.name = "pc",
 	.devices = pc_devices,
@@ -61,7 +65,7 @@ const struct board pc_board = {
 		{ .pic = 0, .ioapic = 2 }, ISA(1), { .pic = 2, .ioapic = -1 }, ISA(3), ISA(4), ISA(5),
 		ISA(6), ISA(7), ISA(8), { .pic = 9, .ioapic = 9, .level = true }, ISA(10), ISA(11),
 		ISA(12), ISA(13), ISA(14), ISA(15),
-		{ -1, 16 }, { -1, 17 }, { -1, 18 }, { -1, 19 }, { -1, 20 }, { -1, 21 }, { -1, 22 }, { -1, 23 },
+		PIRQ(16), PIRQ(17), PIRQ(18), PIRQ(19), { -1, 20 }, { -1, 21 }, { -1, 22 }, { -1, 23 },
 	},
 	.ram_low_max = 0xc0000000ull,
 	.high_base = 0x100000000ull,
@@ -77,4 +81,5 @@ const struct board pc_board = {
 	.reset_port = 0xcf9,
 	.reset_value = 0x06,
 	.sci_gsi = 9,
+	.pirq_gsi = 16,
 };

@@ -91,29 +91,60 @@ static int boot_multiboot(struct vm *vm, struct guest_spec *s, char *err, size_t
 	return 0;
 }
 
+/* PCI's part of the tables: the 32-bit window is the hole between low RAM
+ * and the IOAPIC, where firmware (SeaBIOS: from 2 or 3 GiB) and Linux
+ * place BARs. */
+static void acpi_pci(const struct vm *vm, struct acpi_build_cfg *c)
+{
+	if (!vm_pci_present(vm))
+		return;
+	c->pci_mem_start = (uint32_t)MIN(vm->ram_size, vm->ram_low_max); /* where low RAM ends */
+	c->pci_mem_end = vm->board->ioapic_gpa;
+	c->pci_gsi_base = vm->board->pirq_gsi;
+}
+
+/* What the ACPI tables say of the VM: the board, its vCPUs, its PM block
+ * where it decodes now, the HPET where the VM has one, PCI. */
+static void acpi_cfg(const struct vm *vm, struct acpi_build_cfg *c)
+{
+	const struct board *b = vm->board;
+	const struct mem_region *hpet = b->hpet_gpa ? mem_lookup(&vm->mem, b->hpet_gpa) : NULL;
+
+	*c = (struct acpi_build_cfg){
+		.base_gpa = b->acpi_gpa, .nr_cpus = vm->nr_vcpus, .lapic_gpa = b->lapic_gpa,
+		.ioapic_gpa = b->ioapic_gpa, .pm_base = vm->pm_base ? vm->pm_base : b->pm_base,
+		.sci_irq = b->sci_gsi, .reset_port = b->reset_port, .oem_id = "PETREL",
+	};
+	/* an HPET table only where the VM has the device (devices=-hpet) */
+	if (hpet && hpet->kind == REGION_MMIO) {
+		c->hpet_gpa = b->hpet_gpa;
+		c->hpet_id = b->hpet_id;
+		c->hpet_min_tick = b->hpet_min_tick;
+	}
+	acpi_pci(vm, c);
+}
+
 /* The ACPI tables, in the board's BIOS area, say what the board is. */
 static int build_acpi(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
 {
 	const struct board *b = vm->board;
-	struct acpi_build_cfg c = {
-		.base_gpa = b->acpi_gpa, .nr_cpus = vm->nr_vcpus, .lapic_gpa = b->lapic_gpa,
-		.ioapic_gpa = b->ioapic_gpa, .pm_base = b->pm_base, .sci_irq = b->sci_gsi,
-		.reset_port = b->reset_port, .oem_id = "PETREL",
-	};
-	const struct mem_region *hpet = b->hpet_gpa ? mem_lookup(&vm->mem, b->hpet_gpa) : NULL;
+	struct acpi_build_cfg c;
 	uint8_t *area = mem_hva(&vm->mem, b->acpi_gpa, b->acpi_max, false);
 
-	/* an HPET table only where the VM has the device (devices=-hpet) */
-	if (hpet && hpet->kind == REGION_MMIO) {
-		c.hpet_gpa = b->hpet_gpa;
-		c.hpet_id = b->hpet_id;
-		c.hpet_min_tick = b->hpet_min_tick;
-	}
+	acpi_cfg(vm, &c);
 	if (!area || !acpi_build(&c, area, b->acpi_max, rsdp)) {
 		str_copy(err, "ACPI tables do not fit their area", errlen);
 		return -1;
 	}
 	return 0;
+}
+
+int vm_acpi_linked(struct vm *vm, struct acpi_linked *out)
+{
+	struct acpi_build_cfg c;
+
+	acpi_cfg(vm, &c);
+	return acpi_build_linked(&c, out);
 }
 
 /* A PC at power-on: the first vCPU at the reset vector, F000:FFF0 with

@@ -24,12 +24,15 @@ static void set_chip_pin(struct vm *vm, enum irq_chip_id id, int pin, bool level
 		vm->irq.chip[id].set_pin(vm->irq.chip[id].chip, (unsigned)pin, level);
 }
 
+/* `level` says whether the source asserts its line; an active-low line
+ * (a PCI PIRQ) is electrically low when asserted, and the IOAPIC, whose
+ * polarity bit the guest sets from its tables, sees the wire. */
 static void drive_gsi(struct vm *vm, unsigned gsi, bool level)
 {
 	const struct gsi_route *r = &vm->board->gsi[gsi];
 
 	set_chip_pin(vm, IRQCHIP_PIC, r->pic, level);
-	set_chip_pin(vm, IRQCHIP_IOAPIC, r->ioapic, level);
+	set_chip_pin(vm, IRQCHIP_IOAPIC, r->ioapic, level != r->low);
 }
 
 void vm_set_gsi(struct vm *vm, unsigned gsi, bool level)

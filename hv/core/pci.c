@@ -20,6 +20,7 @@
  *                                  the OS); pin read-only
  *   everything else in the header reads 0 (no expansion ROM, no CardBus).
  */
+#include <petrel/board.h>
 #include <petrel/device.h>
 #include <petrel/lib.h>
 #include <petrel/log.h>
@@ -228,7 +229,9 @@ static void place_bars(struct vm *vm, struct pci_function *f)
 	}
 }
 
-/* Each PIRQ line is the OR of the pins wired to it (PCI 3.0 §2.2.6). */
+/* Each PIRQ line is the OR of the pins wired to it (PCI 3.0 §2.2.6).  It
+ * drives its own IOAPIC pin (the board's pirq_gsi + n, what the DSDT's
+ * _PRT names) and whatever ISA IRQ the router sends it to. */
 static void update_pirqs(struct vm *vm)
 {
 	uint8_t level = 0;
@@ -238,9 +241,13 @@ static void update_pirqs(struct vm *vm)
 		if (f && f->intx && f->cfg.d->int_pin && !(f->cfg.command & PCI_CMD_INTX_DISABLE))
 			level |= (uint8_t)(1u << (((devfn >> 3) + f->cfg.d->int_pin - 1) % 4));
 	}
-	for (unsigned p = 0; p < 4; p++)
-		if (((level ^ vm->pci.pirq_level) >> p) & 1 && vm->pci.route)
+	for (unsigned p = 0; p < 4; p++) {
+		if (!(((level ^ vm->pci.pirq_level) >> p) & 1))
+			continue;
+		vm_set_gsi(vm, vm->board->pirq_gsi + p, (level >> p) & 1);
+		if (vm->pci.route)
 			vm->pci.route(vm->pci.route_ctx, p, (level >> p) & 1);
+	}
 	vm->pci.pirq_level = level;
 }
 
@@ -258,6 +265,11 @@ void vm_pci_set_router(struct vm *vm, void (*route)(void *ctx, unsigned pirq, bo
 {
 	vm->pci.route = route;
 	vm->pci.route_ctx = ctx;
+}
+
+bool vm_pci_present(const struct vm *vm)
+{
+	return vm->pci.fn[0] != NULL;
 }
 
 static struct pci_function *lookup(struct vm *vm, uint8_t bus, uint8_t devfn)

@@ -380,6 +380,7 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { return vm->ram_size; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { return MIN(vm->ram_size, vm->ram_low_max); }
 bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
+void vm_set_pm_base(struct vm *vm, uint16_t port) { vm->pm_base = port; }
 
 int vm_attach_disk(struct vm *vm, const uint8_t *data, uint64_t size)
 {

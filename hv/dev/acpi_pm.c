@@ -259,8 +259,10 @@ static void place_block(struct acpi_pm_dev *d)
 	if (d->at >= 0)
 		vm_unregister_pio(d->vm, (uint16_t)d->at);
 	d->at = -1;
-	if (want >= 0 && !vm_register_pio(d->vm, (uint16_t)want, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm"))
+	if (want >= 0 && !vm_register_pio(d->vm, (uint16_t)want, ACPI_PM_LEN, pm_rd, pm_wr, d, "acpi-pm")) {
 		d->at = want;
+		vm_set_pm_base(d->vm, (uint16_t)want); /* what the ACPI tables will say */
+	}
 }
 
 static uint32_t fn_rd(void *dev, unsigned reg, unsigned size)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* QEMU's fw_cfg, legacy I/O interface; see petrel/dev/fw_cfg.h. */
+#include <petrel/acpi_build.h>
 #include <petrel/board.h>
 #include <petrel/dev/fw_cfg.h>
 #include <petrel/lib.h>
+#include <petrel/log.h>
 
 #define KEY_MASK 0x3fff /* bit 14: write, bit 15: architecture-specific */
 
@@ -25,6 +27,12 @@ void fw_cfg_init(struct fw_cfg *f, uint64_t ram_size, uint16_t nb_cpus, uint16_t
 
 int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t len)
 {
+	return fw_cfg_add_file_refreshed(f, name, data, len, NULL, NULL);
+}
+
+int fw_cfg_add_file_refreshed(struct fw_cfg *f, const char *name, const void *data, uint32_t len,
+			      void (*refresh)(void *ctx), void *ctx)
+{
 	uint8_t *e = f->dir + 4 + 64 * f->nr_files;
 	uint16_t key = (uint16_t)(FW_CFG_FILE_FIRST + f->nr_files);
 
@@ -35,14 +43,20 @@ int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32
 	str_copy((char *)e + 8, name, FW_CFG_NAME_MAX);
 	f->file[f->nr_files].data = data;
 	f->file[f->nr_files].len = len;
+	f->file[f->nr_files].refresh = refresh;
+	f->file[f->nr_files].ctx = ctx;
 	be_put(f->dir, ++f->nr_files, 4);
 	return key;
 }
 
 void fw_cfg_select(struct fw_cfg *f, uint16_t key)
 {
+	uint32_t n = (uint32_t)(key & KEY_MASK) - FW_CFG_FILE_FIRST;
+
 	f->sel = key;
 	f->off = 0;
+	if (!(key & 0x8000) && (key & KEY_MASK) >= FW_CFG_FILE_FIRST && n < f->nr_files && f->file[n].refresh)
+		f->file[n].refresh(f->file[n].ctx);
 }
 
 /* The selected item's bytes, or NULL for one that is not there. */
@@ -99,6 +113,50 @@ static void fw_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_
 	/* byte writes to the data port: QEMU ignores them, so does Petrel */
 }
 
+/* Room for the ACPI tables (about 3 KiB with PCI and 8 vCPUs) and the
+ * loader's commands (about 25). */
+#define ACPI_TABLES_MAX 8192
+#define ACPI_LOADER_MAX (48 * ACPI_LOADER_ENTRY)
+
+struct fw_acpi {
+	struct vm *vm;
+	struct acpi_linked lk;
+};
+
+/* Made again whenever firmware selects one of the three files: they are
+ * the same size each time, and say what the chipset is set to now. */
+static void acpi_refresh(void *ctx)
+{
+	struct fw_acpi *a = ctx;
+
+	if (vm_acpi_linked(a->vm, &a->lk))
+		pr_warn("vm %s: the ACPI tables for firmware could not be built again\n", vm_name(a->vm));
+}
+
+/* The board's ACPI tables through QEMU's table-loader, which SeaBIOS and
+ * OVMF run: they install Petrel's tables instead of making their own. */
+static int add_acpi_files(struct vm *vm, struct fw_cfg *f)
+{
+	struct fw_acpi *a = vm_alloc(vm, sizeof(*a));
+
+	if (!a || !(a->lk.tables = vm_alloc(vm, ACPI_TABLES_MAX)) || !(a->lk.loader = vm_alloc(vm, ACPI_LOADER_MAX)))
+		return -1;
+	a->vm = vm;
+	a->lk.tables_size = ACPI_TABLES_MAX;
+	a->lk.loader_size = ACPI_LOADER_MAX;
+	if (vm_acpi_linked(vm, &a->lk)) {
+		pr_err("vm %s: the ACPI tables for firmware do not fit\n", vm_name(vm));
+		return -1;
+	}
+	if (fw_cfg_add_file_refreshed(f, ACPI_FILE_RSDP, a->lk.rsdp, ACPI_RSDP_LEN, acpi_refresh, a) < 0 ||
+	    fw_cfg_add_file_refreshed(f, ACPI_FILE_TABLES, a->lk.tables, (uint32_t)a->lk.tables_len,
+				      acpi_refresh, a) < 0 ||
+	    fw_cfg_add_file_refreshed(f, ACPI_FILE_LOADER, a->lk.loader, (uint32_t)a->lk.loader_len,
+				      acpi_refresh, a) < 0)
+		return -1;
+	return 0;
+}
+
 static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 {
 	struct fw_cfg *f = vm_alloc(vm, sizeof(*f));
@@ -109,6 +167,8 @@ static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 	fw_cfg_init(f, vm_ram_size(vm), (uint16_t)vm_nr_vcpus(vm), (uint16_t)vm_nr_vcpus(vm));
 	/* the memory map firmware sizes RAM from (SeaBIOS, OVMF) */
 	fw_cfg_add_file(f, "etc/e820", e820, vm_e820_fw(vm, e820, E820_FW_MAX));
+	if (vm_has_firmware(vm) && add_acpi_files(vm, f))
+		return -1;
 	return vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg");
 }
 

@@ -7,12 +7,15 @@
 ; 1..256 hold a pattern: byte i of sector s is (7*s + i) mod 256.
 ; It reports on the firmware debug console (port 0x402) and ends the VM
 ; through the test-exit port (0xf4): 0 when every check passed, else the
-; number of the check that failed.
+; number of the check that failed (after "FAIL" on the console).
 ;
 ;   1  the firmware has the INT 13h extensions for this drive
 ;   2  sectors 1..256 read in 16 KiB pieces, every byte as the pattern says
 ;   3  the disk's last sector written with a second pattern, read back the
 ;      same; then a read past the disk's end fails (carry set)
+;   4  the ACPI tables the firmware installed are Petrel's (fw_cfg's
+;      table-loader): an RSDP in the BIOS area 0xE0000-0xFFFFF, on a
+;      16-byte boundary, with OEM ID "PETREL" 
 ; and it reboots the VM (reset control register 0xcf9).  On the next boot,
 ; through the firmware again, it finds its second pattern in the last
 ; sector (the disk keeps the guest's writes across a reset), says so and
@@ -47,6 +50,31 @@ start:
 	jc fail
 	cmp bx, 0xaa55
 	jne fail
+
+	; 4: Petrel's RSDP, one 16-byte paragraph at a time: the signature at
+	; 0, the OEM ID at 9 (after the checksum byte)
+	mov byte [check], 4
+	mov ax, 0xe000
+.rsdp:
+	mov es, ax
+	xor di, di
+	mov si, rsdp_id
+	mov cx, 8
+	repe cmpsb
+	jne .rsdp_next
+	inc di
+	mov cl, 6
+	repe cmpsb
+	je .rsdp_found
+.rsdp_next:
+	inc ax
+	jnz .rsdp                ; up to F000:FFF0, then it wraps to 0
+	jmp fail
+.rsdp_found:
+	mov ax, BUF_SEG
+	mov es, ax
+	mov si, msg_acpi
+	call print
 
 	; 2: read and check every pattern sector
 	mov byte [check], 2
@@ -131,13 +159,7 @@ start:
 fail:
 	mov si, msg_fail
 	call print
-	movzx eax, byte [check]
-	add al, '0'
-	mov dx, 0x402
-	out dx, al
-	mov al, 10
-	out dx, al
-	movzx eax, byte [check]
+	movzx eax, byte [check]  ; the exit code says which check
 	out 0xf4, eax
 halt:
 	cli
@@ -186,10 +208,12 @@ print:
 
 prefix:    db "PETREL-DISK: ", 0
 msg_hello: db "booted", 10, 0
-msg_read:  db "read 256 sectors ok", 10, 0
-msg_write: db "wrote, read back; reboot", 10, 0
+msg_acpi:  db "ACPI "
+rsdp_id:   db "RSD PTR PETREL", 10, 0
+msg_read:  db "read ok", 10, 0
+msg_write: db "wrote; reboot", 10, 0
 msg_kept:  db "write kept: PASS", 10, 0
-msg_fail:  db "FAIL check ", 0
+msg_fail:  db "FAIL", 10, 0
 
 align 4
 dap:       db 16, 0

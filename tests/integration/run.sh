@@ -25,8 +25,10 @@ head -c 70000 /dev/urandom > "$B/test-modules/mod-b.bin"
 # A disk for firmware to boot: a boot sector that checks the disk it was
 # booted from (tests/disk/boot_check.asm) on a disk of its pattern; and a
 # disk shorter than a sector.
-nasm -f bin -o "$B/test-modules/boot_check.bin" tests/disk/boot_check.asm
-tools/mktestdisk.py "$B/test-modules/boot_check.bin" "$B/test-modules/test-disk.img"
+rm -f "$B/test-modules/boot_check.bin" "$B/test-modules/test-disk.img"
+nasm -f bin -o "$B/test-modules/boot_check.bin" tests/disk/boot_check.asm &&
+	tools/mktestdisk.py "$B/test-modules/boot_check.bin" "$B/test-modules/test-disk.img" ||
+	echo "integration: error: the test disk could not be built (the disk tests will fail)" >&2
 head -c 100 /dev/urandom > "$B/test-modules/short-disk.img"
 tools/mkiso.sh $B/test.iso $B/hv.elf --cmdline "loglevel=info" \
 	--module "$B/test-modules/mod-a.bin vm=t0 mem=64M" \

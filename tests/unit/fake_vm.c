@@ -32,9 +32,13 @@ uint8_t *fake_disk;
 uint64_t fake_disk_size;
 static uint64_t ram_bytes;
 
+/* What the fake VM's board says: only what devices and the PCI bus read. */
+static const struct board fake_board = { .name = "fake", .pirq_gsi = 16 };
+
 void fake_vm_reset(uint32_t nr_vcpus, uint64_t ram)
 {
 	memset(&fake_vm, 0, sizeof(fake_vm));
+	fake_vm.board = &fake_board;
 	memset(arena, 0, sizeof(arena));
 	fake_vm.arena = arena;
 	fake_vm.nr_vcpus = nr_vcpus;
@@ -150,6 +154,8 @@ uint32_t vcpu_index(const struct vcpu *v) { return v->id; }
 uint64_t vm_ram_size(const struct vm *vm) { (void)vm; return ram_bytes; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { (void)vm; return ram_bytes < 0xc0000000ull ? ram_bytes : 0xc0000000ull; }
 bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
+void vm_set_pm_base(struct vm *vm, uint16_t port) { vm->pm_base = port; }
+int vm_acpi_linked(struct vm *vm, struct acpi_linked *out) { (void)vm, (void)out; return -1; }
 
 
 uint8_t *vm_disk(struct vm *vm, uint64_t *size)

@@ -552,6 +552,366 @@ TEST(test_aml_decoder)
 	assert_int_equal(aml_integer(&r), ~0ull);
 }
 
+/* --- DSDT: the PCI root bridge ----------------------------------------------- */
+
+static struct acpi_build_cfg pci_cfg(uint64_t base)
+{
+	struct acpi_build_cfg c = std_cfg(base, 2);
+
+	c.pci_mem_start = 0x20000000;
+	c.pci_mem_end = 0xfec00000;
+	c.pci_gsi_base = 16;
+	return c;
+}
+
+static void expect_seg(struct aml_rd *r, const char *seg)
+{
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(aml_next(r), (uint8_t)seg[i]);
+}
+
+/* NameOp and the 4-character name: the next object's name. */
+static void expect_name(struct aml_rd *r, const char *seg)
+{
+	assert_int_equal(aml_next(r), 0x08);
+	expect_seg(r, seg);
+}
+
+/* Reads a PkgLength at the current position; returns where it ends. */
+static uint32_t pkg_end(struct aml_rd *r)
+{
+	uint32_t start = r->pos, end = start + aml_pkglength(r);
+
+	assert_true(end <= r->end);
+	return end;
+}
+
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* The _CRS buffer's descriptors (§6.4): each read by its own tag. */
+static void check_crs(const uint8_t *b, uint32_t len)
+{
+	uint32_t pos = 0;
+	unsigned words = 0, dwords = 0, ios = 0;
+	bool ended = false;
+
+	while (pos < len && !ended) {
+		const uint8_t *d = b + pos;
+		switch (d[0]) {
+		case 0x88: /* Word Address Space: type, flags, tflags, gran, min, max, tra, len */
+			assert_int_equal(le(d + 1, 2), 13);
+			assert_int_equal(d[4], 0x0c); /* producer, min and max fixed */
+			assert_int_equal(le(d + 12, 2), 0); /* no translation */
+			assert_int_equal(le(d + 14, 2), le(d + 10, 2) - le(d + 8, 2) + 1);
+			if (words == 0) {
+				assert_int_equal(d[3], 2); /* bus numbers 0-255 */
+				assert_int_equal(le(d + 8, 2), 0);
+				assert_int_equal(le(d + 10, 2), 0xff);
+			} else {
+				assert_int_equal(d[3], 1); /* I/O: all but the config ports */
+				assert_int_equal(le(d + 8, 2), words == 1 ? 0 : 0xd00);
+				assert_int_equal(le(d + 10, 2), words == 1 ? 0xcf7 : 0xffff);
+			}
+			words++;
+			pos += 16;
+			break;
+		case 0x47: /* I/O port: the configuration mechanism's 8 ports */
+			assert_int_equal(le(d + 2, 2), 0xcf8);
+			assert_int_equal(le(d + 4, 2), 0xcf8);
+			assert_int_equal(d[7], 8);
+			ios++;
+			pos += 8;
+			break;
+		case 0x87: /* DWord Address Space: memory windows */
+			assert_int_equal(le(d + 1, 2), 23);
+			assert_int_equal(d[3], 0);
+			assert_int_equal(le(d + 22, 4), le(d + 14, 4) - le(d + 10, 4) + 1);
+			assert_int_equal(le(d + 10, 4), dwords == 0 ? 0xa0000 : 0x20000000);
+			assert_int_equal(le(d + 14, 4), dwords == 0 ? 0xbffff : 0xfebfffff);
+			dwords++;
+			pos += 26;
+			break;
+		case 0x79:
+			ended = true;
+			pos += 2;
+			break;
+		default:
+			fail_msg("_CRS: descriptor tag 0x%02x at %u", d[0], pos);
+		}
+	}
+	assert_true(ended);
+	assert_int_equal(pos, len);
+	assert_int_equal(words, 3);
+	assert_int_equal(dwords, 2);
+	assert_int_equal(ios, 1);
+}
+
+/* _PRT: every pin of every slot, each on the PIRQ line the slot swizzle
+ * gives, as GSI 16 + line. */
+static void check_prt(struct aml_rd *r)
+{
+	uint32_t end;
+
+	assert_int_equal(aml_next(r), 0x12);
+	end = pkg_end(r);
+	assert_int_equal(aml_next(r), 128);
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			uint32_t e;
+			assert_int_equal(aml_next(r), 0x12);
+			e = pkg_end(r);
+			assert_int_equal(aml_next(r), 4);
+			assert_int_equal(aml_integer(r), (uint64_t)slot << 16 | 0xffff);
+			assert_int_equal(aml_integer(r), pin);
+			assert_int_equal(aml_integer(r), 0); /* a GSI, no link device */
+			assert_int_equal(aml_integer(r), 16 + (slot + pin) % 4);
+			assert_int_equal(r->pos, e);
+		}
+	}
+	assert_int_equal(r->pos, end);
+}
+
+TEST(test_dsdt_pci_root)
+{
+	struct acpi_build_cfg cfg = pci_cfg(0xe0000);
+	struct blob *b = build(&cfg);
+	const uint8_t *d = dsdt(b);
+	struct aml_rd r = { .p = d, .pos = 36, .end = rd32(d + 4) };
+	struct aml_pkg pkg;
+	uint32_t scope_end, dev_end, buf_end, crs_len;
+	uint8_t s5a, s5b;
+
+	aml_name_package(&r, &pkg);
+	check_sleep_pkg(&pkg, 0);
+	aml_name_package(&r, &pkg);
+	check_sleep_pkg(&pkg, 5);
+	assert_int_equal(aml_next(&r), 0x10); /* Scope (\_SB) */
+	scope_end = pkg_end(&r);
+	assert_int_equal(scope_end, r.end);
+	assert_int_equal(aml_next(&r), '\\');
+	expect_seg(&r, "_SB_");
+	assert_int_equal(aml_next(&r), 0x5b); /* Device (PCI0) */
+	assert_int_equal(aml_next(&r), 0x82);
+	dev_end = pkg_end(&r);
+	assert_int_equal(dev_end, scope_end);
+	expect_seg(&r, "PCI0");
+	expect_name(&r, "_HID");
+	assert_int_equal(aml_integer(&r), 0x030ad041); /* PNP0A03 */
+	expect_name(&r, "_UID");
+	assert_int_equal(aml_integer(&r), 0);
+	expect_name(&r, "_CRS");
+	assert_int_equal(aml_next(&r), 0x11); /* Buffer */
+	buf_end = pkg_end(&r);
+	crs_len = (uint32_t)aml_integer(&r);
+	assert_int_equal(r.pos + crs_len, buf_end);
+	check_crs(d + r.pos, crs_len);
+	r.pos = buf_end;
+	expect_name(&r, "_PRT");
+	check_prt(&r);
+	assert_int_equal(r.pos, dev_end);
+	/* Petrel's own poweroff path still finds \_S5 in it */
+	assert_true(acpi_find_s5(d + 36, rd32(d + 4) - 36, &s5a, &s5b));
+	assert_int_equal(s5a, 5);
+	unbuild(b);
+}
+
+TEST(test_pci_bad_config)
+{
+	uint8_t *buf = malloc(8192);
+	uint64_t rsdp;
+	struct acpi_build_cfg c;
+
+#define PCI_REFUSED(field, value) \
+	do { \
+		c = pci_cfg(0xe0000); \
+		c.field = (value); \
+		assert_int_equal(acpi_build(&c, buf, 8192, &rsdp), 0); \
+	} while (0)
+	PCI_REFUSED(pci_mem_start, 0xfec00000);     /* empty window */
+	PCI_REFUSED(pci_mem_start, 0x80000);        /* below 1 MiB */
+	PCI_REFUSED(pci_mem_end, 0x100000001ull);   /* past 4 GiB */
+	PCI_REFUSED(pci_gsi_base, 10);              /* ISA pins */
+	PCI_REFUSED(pci_gsi_base, 21);              /* past the 24th pin */
+#undef PCI_REFUSED
+	c = pci_cfg(0xe0000);
+	assert_true(acpi_build(&c, buf, 8192, &rsdp) > 0);
+	free(buf);
+}
+
+/* --- the table-loader: what a firmware does with the linked tables ----------- */
+
+struct loaded {
+	struct fake_phys ph;
+	uint8_t *file[2]; /* rsdp, tables: in ph */
+	uint64_t addr[2];
+	uint32_t len[2];
+	bool allocated[2];
+};
+
+static int file_index(const char *name)
+{
+	if (!strcmp(name, "etc/acpi/rsdp"))
+		return 0;
+	if (!strcmp(name, "etc/acpi/tables"))
+		return 1;
+	fail_msg("loader names an unknown file '%s'", name);
+	return -1;
+}
+
+/* The names in a command are NUL-terminated within their 56 bytes. */
+static const char *cmd_name(const uint8_t *p)
+{
+	assert_non_null(memchr(p, 0, 56));
+	return (const char *)p;
+}
+
+/* Runs the commands as SeaBIOS's romfile_loader does: the RSDP's file
+ * placed in the F segment, the tables' high; a file referred to before
+ * it is placed fails the test. */
+static void run_loader(struct loaded *ld, const struct acpi_linked *lk)
+{
+	static const uint64_t where[2] = { 0xf5a40, 0x7ffd0000 };
+	const uint8_t *src[2] = { lk->rsdp, lk->tables };
+	uint32_t len[2] = { 36, (uint32_t)lk->tables_len };
+
+	assert_int_equal(lk->loader_len % 128, 0);
+	for (size_t off = 0; off < lk->loader_len; off += 128) {
+		const uint8_t *e = lk->loader + off;
+		int f, g;
+		switch (rd32(e)) {
+		case 1: /* ALLOCATE file, align, zone */
+			f = file_index(cmd_name(e + 4));
+			assert_false(ld->allocated[f]);
+			assert_int_equal(where[f] % rd32(e + 60), 0);
+			assert_int_equal(e[64], f == 0 ? 2 : 1); /* FSEG for the RSDP, else HIGH */
+			ld->addr[f] = where[f];
+			ld->len[f] = len[f];
+			ld->file[f] = fake_phys_add_copy(&ld->ph, where[f], src[f], len[f]);
+			ld->allocated[f] = true;
+			break;
+		case 2: { /* ADD_POINTER dest, src, offset, size */
+			uint8_t size = e[120];
+			f = file_index(cmd_name(e + 4));
+			g = file_index(cmd_name(e + 60));
+			assert_true(ld->allocated[f] && ld->allocated[g]);
+			assert_true(size == 4 || size == 8);
+			assert_true(rd32(e + 116) + size <= ld->len[f]);
+			uint64_t v = le(ld->file[f] + rd32(e + 116), size) + ld->addr[g];
+			for (unsigned i = 0; i < size; i++)
+				ld->file[f][rd32(e + 116) + i] = (uint8_t)(v >> (8 * i));
+			break;
+		}
+		case 3: /* ADD_CHECKSUM file, offset, start, length */
+			f = file_index(cmd_name(e + 4));
+			assert_true(ld->allocated[f]);
+			assert_true(rd32(e + 60) < ld->len[f]);
+			assert_true(rd32(e + 64) + rd32(e + 68) <= ld->len[f]);
+			ld->file[f][rd32(e + 60)] -= acpi_checksum(ld->file[f] + rd32(e + 64), rd32(e + 68));
+			break;
+		default:
+			fail_msg("loader command %u", rd32(e));
+		}
+	}
+	assert_true(ld->allocated[0] && ld->allocated[1]);
+}
+
+static void build_linked(const struct acpi_build_cfg *cfg, struct acpi_linked *lk)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->tables_size = 8192;
+	lk->tables = malloc(lk->tables_size);
+	lk->loader_size = 64 * 128;
+	lk->loader = malloc(lk->loader_size);
+	assert_int_equal(acpi_build_linked(cfg, lk), 0);
+}
+
+/* Placed by the loader, the tables read back as on a direct boot: every
+ * pointer lands on its table, every checksum holds (acpi_parse warns of a
+ * bad one), the DSDT is the same. */
+TEST(test_linked_tables)
+{
+	struct acpi_build_cfg cfg = pci_cfg(0);
+	struct acpi_linked lk;
+	struct loaded ld = { 0 };
+	struct acpi_info *a = malloc(sizeof(*a));
+	char err[128] = "";
+	struct blob *direct;
+
+	cfg.hpet_gpa = 0xfed00000;
+	cfg.hpet_id = 0x8086a201;
+	build_linked(&cfg, &lk);
+	run_loader(&ld, &lk);
+	assert_memory_equal(ld.file[0], "RSD PTR ", 8);
+	assert_int_equal(acpi_checksum(ld.file[0], 20), 0);
+	assert_int_equal(acpi_checksum(ld.file[0], 36), 0);
+	assert_true(ld.addr[0] >= 0xe0000 && ld.addr[0] < 0x100000); /* where a BIOS-area scan looks */
+	if (acpi_parse(ld.file[0], fake_phys_map, &ld.ph, a, err, sizeof(err)) != 0)
+		fail_msg("acpi_parse: %s", err);
+	assert_string_equal(a->warnings, "");
+	assert_int_equal(a->revision, 2);
+	assert_int_equal(a->nr_tables, 5);
+	assert_true(a->has_s5);
+	assert_true(a->has_madt);
+	assert_int_equal(a->nr_cpus, 2);
+	assert_true(a->dsdt >= ld.addr[1] && a->dsdt < ld.addr[1] + ld.len[1]);
+	for (uint32_t i = 0; i < a->nr_tables; i++) {
+		const uint8_t *t = ld.file[1] + (a->tables[i].phys - ld.addr[1]);
+		assert_true(a->tables[i].phys >= ld.addr[1]);
+		assert_int_equal(acpi_checksum(t, rd32(t + 4)), 0);
+	}
+	/* the FACS: 64-byte aligned where it was placed, and named twice alike */
+	{
+		const uint8_t *f = ld.file[1] + (a->tables[1].phys - ld.addr[1]);
+		assert_memory_equal(f, "FACP", 4);
+		assert_int_equal(rd64(f + 132) % 64, 0);
+		assert_int_equal(rd32(f + 36), rd64(f + 132));
+		assert_int_equal(rd32(f + 40), rd64(f + 140));
+	}
+	/* the DSDT's bytes are those of a direct build */
+	cfg.base_gpa = 0xe0000;
+	direct = build(&cfg);
+	{
+		const uint8_t *dd = dsdt(direct);
+		assert_memory_equal(ld.file[1] + (a->dsdt - ld.addr[1]), dd, rd32(dd + 4));
+	}
+	unbuild(direct);
+	fake_phys_free(&ld.ph);
+	free(a);
+	free(lk.tables);
+	free(lk.loader);
+}
+
+/* A buffer too small for the tables or the commands: refused. */
+TEST(test_linked_too_small)
+{
+	struct acpi_build_cfg cfg = pci_cfg(0);
+	struct acpi_linked lk;
+	size_t tables_len, loader_len;
+
+	build_linked(&cfg, &lk);
+	tables_len = lk.tables_len;
+	loader_len = lk.loader_len;
+	lk.tables_size = tables_len - 1;
+	assert_int_equal(acpi_build_linked(&cfg, &lk), -1);
+	lk.tables_size = tables_len;
+	lk.loader_size = loader_len - 128;
+	assert_int_equal(acpi_build_linked(&cfg, &lk), -1);
+	lk.loader_size = loader_len;
+	assert_int_equal(acpi_build_linked(&cfg, &lk), 0);
+	assert_int_equal(lk.loader_len, loader_len);
+	cfg.nr_cpus = 0;
+	assert_int_equal(acpi_build_linked(&cfg, &lk), -1);
+	free(lk.tables);
+	free(lk.loader);
+}
+
 /* --- refusals ------------------------------------------------------------- */
 
 /* One byte short: 0, *rsdp_gpa and every byte of the (exact-size, so
@@ -673,6 +1033,10 @@ int main(void)
 		cmocka_unit_test(test_hpet_table),
 		cmocka_unit_test(test_dsdt_sleep_states),
 		cmocka_unit_test(test_aml_decoder),
+		cmocka_unit_test(test_dsdt_pci_root),
+		cmocka_unit_test(test_pci_bad_config),
+		cmocka_unit_test(test_linked_tables),
+		cmocka_unit_test(test_linked_too_small),
 		cmocka_unit_test(test_buffer_too_small),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_oem_id),

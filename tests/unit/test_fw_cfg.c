@@ -97,6 +97,43 @@ TEST(files_and_directory)
 	assert_memory_equal(b, "hello\0", 6);
 }
 
+/* A refreshed file is made again each time it is selected, before its
+ * first byte is read; selecting other items does not call it. */
+static unsigned refreshes;
+static uint8_t made[3];
+
+static void remake(void *ctx)
+{
+	refreshes++;
+	made[0] = *(const uint8_t *)ctx;
+	made[1] = (uint8_t)refreshes;
+}
+
+TEST(refreshed_file)
+{
+	static const uint8_t seed = 0x42;
+	uint8_t b[3];
+
+	refreshes = 0;
+	fw_cfg_init(&f, 0, 1, 1);
+	assert_int_equal(fw_cfg_add_file(&f, "etc/plain", "p", 1), FW_CFG_FILE_FIRST);
+	assert_int_equal(fw_cfg_add_file_refreshed(&f, "etc/made", made, 3, remake, (void *)&seed),
+			 FW_CFG_FILE_FIRST + 1);
+	get(FW_CFG_FILE_DIR, b, 3);
+	get(FW_CFG_FILE_FIRST, b, 1);
+	assert_int_equal(refreshes, 0);
+	get(FW_CFG_FILE_FIRST + 1, b, 3);
+	assert_int_equal(refreshes, 1);
+	assert_int_equal(b[0], 0x42);
+	assert_int_equal(b[1], 1);
+	get(FW_CFG_FILE_FIRST + 1, b, 3);
+	assert_int_equal(b[1], 2);
+	fw_cfg_select(&f, (uint16_t)(0x8000 | (FW_CFG_FILE_FIRST + 1))); /* an architecture item */
+	assert_int_equal(refreshes, 2);
+	fw_cfg_select(&f, FW_CFG_FILE_FIRST + 2); /* not there */
+	assert_int_equal(refreshes, 2);
+}
+
 TEST(file_limits)
 {
 	char name[FW_CFG_NAME_MAX + 1];
@@ -134,6 +171,7 @@ int main(void)
 		cmocka_unit_test(fixed_items),
 		cmocka_unit_test(selecting_again_rewinds),
 		cmocka_unit_test(files_and_directory),
+		cmocka_unit_test(refreshed_file),
 		cmocka_unit_test(file_limits),
 		cmocka_unit_test(device_ports),
 	};

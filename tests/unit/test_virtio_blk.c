@@ -253,7 +253,8 @@ TEST(test_read_write_flush_id)
 }
 
 /* The INTx pin reaches PIRQ (3 + 1 - 1) mod 4 = D; routed to IRQ 11 it
- * raises GSI 11 until the driver reads the ISR. */
+ * raises GSI 11 until the driver reads the ISR.  PIRQ D also drives its
+ * own IOAPIC pin, the board's pirq_gsi + 3 = 19, whatever the routing. */
 TEST(test_intx_through_pirq)
 {
 	fresh(true);
@@ -261,8 +262,11 @@ TEST(test_intx_through_pirq)
 	bring_up(8);
 	request(VIRTIO_BLK_T_IN, 0, 512, true);
 	assert_true(fake_gsi_level[11]);
+	assert_true(fake_gsi_level[19]);
+	assert_false(fake_gsi_level[16] || fake_gsi_level[17] || fake_gsi_level[18]);
 	assert_int_equal(rd(VIRTIO_PCI_ISR, 1), 1);
 	assert_false(fake_gsi_level[11]);
+	assert_false(fake_gsi_level[19]);
 	assert_int_equal(rd(VIRTIO_PCI_ISR, 1), 0);
 	/* INTx disabled in the command register: the line stays low */
 	cfg_wr(0x04, 2, PCI_CMD_MEMORY | PCI_CMD_INTX_DISABLE);
@@ -274,8 +278,10 @@ TEST(test_intx_through_pirq)
 	vm_pci_config_write(&fake_vm, 0, ISA, 0x63, 1, 10);
 	assert_false(fake_gsi_level[11]);
 	assert_true(fake_gsi_level[10]);
+	assert_true(fake_gsi_level[19]);
 	rd(VIRTIO_PCI_ISR, 1);
 	assert_false(fake_gsi_level[10]);
+	assert_false(fake_gsi_level[19]);
 }
 
 /* Malformed chains: each is given back with IOERR in its status byte

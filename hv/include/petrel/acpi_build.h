@@ -63,6 +63,14 @@ struct acpi_build_cfg {
 	uint64_t hpet_gpa;   /* the HPET's registers (below 4 GiB), or 0 for no HPET table */
 	uint32_t hpet_id;    /* its GCAP_ID bits 31:0, the table's event timer block ID */
 	uint16_t hpet_min_tick; /* the shortest period it interrupts at, in its ticks */
+	/* PCI bus 0 behind a root bridge (DSDT Device PCI0), or none where
+	 * pci_mem_end is 0: its 32-bit memory window [pci_mem_start,
+	 * pci_mem_end) (at or above 1 MiB, ending at or below 4 GiB), and the
+	 * first of the four IOAPIC pins (16-20) its PIRQ lines A-D drive,
+	 * level-triggered and active low as _PRT's GSIs are. */
+	uint32_t pci_mem_start;
+	uint64_t pci_mem_end;
+	uint8_t pci_gsi_base;
 	char oem_id[7];      /* "PETREL": up to 6 characters, space-padded */
 };
 
@@ -76,5 +84,33 @@ struct acpi_build_cfg {
  */
 size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
 		  uint64_t *rsdp_gpa);
+
+/*
+ * The same tables for a firmware to install, through QEMU's table-loader
+ * as SeaBIOS and OVMF read it from fw_cfg: the fw_cfg files
+ * ACPI_FILE_TABLES (every table but the RSDP, pointers as offsets in this
+ * file), ACPI_FILE_RSDP and ACPI_FILE_LOADER, the loader's commands of
+ * ACPI_LOADER_ENTRY bytes each: place both files (the RSDP in the F
+ * segment, where a BIOS-area scan finds it), add the tables file's address
+ * to every pointer, then sum each table again.  The caller gives tables
+ * (tables_size bytes), rsdp and loader (loader_size bytes); on success
+ * tables_len and loader_len say how much of each is used.  cfg->base_gpa
+ * is not used.  0, or -1 when cfg is unusable or a buffer too small.
+ */
+#define ACPI_FILE_TABLES "etc/acpi/tables"
+#define ACPI_FILE_RSDP "etc/acpi/rsdp"
+#define ACPI_FILE_LOADER "etc/table-loader"
+#define ACPI_LOADER_ENTRY 128
+#define ACPI_LOADER_FILESZ 56 /* a file name's field, NUL-padded */
+#define ACPI_RSDP_LEN 36
+
+struct acpi_linked {
+	uint8_t *tables, *loader;
+	size_t tables_size, loader_size;
+	uint8_t rsdp[ACPI_RSDP_LEN];
+	size_t tables_len, loader_len;
+};
+
+int acpi_build_linked(const struct acpi_build_cfg *cfg, struct acpi_linked *out);
 
 #endif

@@ -56,6 +56,7 @@ struct board {
 	uint16_t hpet_min_tick;
 	uint16_t pm_base, reset_port;
 	uint8_t reset_value, sci_gsi;
+	uint8_t pirq_gsi; /* PCI's PIRQ A-D drive GSIs pirq_gsi to pirq_gsi + 3 */
 };
 
 extern const struct board pc_board;

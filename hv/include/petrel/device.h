@@ -68,6 +68,14 @@ uint32_t vcpu_index(const struct vcpu *v);
 uint64_t vm_ram_size(const struct vm *vm);     /* all of its RAM, bytes */
 uint64_t vm_ram_below_4g(const struct vm *vm); /* the RAM below the MMIO hole (the rest is above 4 GiB) */
 bool vm_has_firmware(const struct vm *vm);    /* it starts from a firmware ROM (role=firmware) */
+/* The chipset's ACPI PM block now decodes at `port`: the ACPI tables built
+ * from now on say so (the PM device calls it when firmware moves it). */
+void vm_set_pm_base(struct vm *vm, uint16_t port);
+/* The board's ACPI tables as QEMU's table-loader files for the VM's
+ * firmware (acpi_build.h, acpi_build_linked), built again on each call
+ * into out's buffers, so they say where the PM block is now.  0, or -1. */
+struct acpi_linked;
+int vm_acpi_linked(struct vm *vm, struct acpi_linked *out);
 /* Its disk (role=disk): the bytes, writable, and their size (whole
  * sectors); NULL for a VM without one. */
 uint8_t *vm_disk(struct vm *vm, uint64_t *size);

@@ -119,6 +119,8 @@ int vm_pci_add(struct vm *vm, uint8_t devfn, const struct pci_function_desc *d);
  * the OR of every function on it. */
 void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level);
 /* The board's PCI interrupt router (one per bus). */
+/* Whether the VM has PCI at all (a host bridge at 00:00.0). */
+bool vm_pci_present(const struct vm *vm);
 void vm_pci_set_router(struct vm *vm, void (*route)(void *ctx, unsigned pirq, bool level), void *ctx);
 /* A configuration access from the host bridge: bus, devfn, register and
  * size (within one dword).  Where no function answers, reads are all-ones

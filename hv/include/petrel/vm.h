@@ -68,6 +68,7 @@ struct vm {
 	uint64_t ram_low_max;     /* the most of it below the MMIO hole */
 	uint64_t ram_host_low, ram_host_high; /* where it is in host memory: below the hole, above */
 	uint64_t rom_host, rom_size; /* its firmware's copy (role=firmware), else 0 */
+	uint16_t pm_base; /* where the ACPI PM block decodes now, 0 until placed */
 	uint64_t disk_host, disk_size; /* its disk (role=disk), whole sectors, else 0 */
 	uint32_t nr_vcpus;
 	bool spans_cpus;          /* its vCPUs run on more than one physical CPU (run.c) */

@@ -7,7 +7,10 @@
  * past its end or for an item that is not there.  Items: the signature
  * "QEMU", the ID (bit 0: this traditional interface; no DMA yet), RAM_SIZE,
  * NB_CPUS, MAX_CPUS and the file directory (big-endian, as QEMU's), with
- * whatever files the VM's boot adds.  The model below is pure
+ * whatever files the VM's boot adds.  A file may be made again each time
+ * it is selected (its length fixed), as QEMU makes its ACPI tables when
+ * firmware first asks: by then the firmware has set up the chipset they
+ * describe.  The model below is pure
  * (tests/unit/test_fw_cfg.c); the device is at the end of hv/dev/fw_cfg.c.
  */
 #ifndef PETREL_DEV_FW_CFG_H
@@ -31,13 +34,21 @@ struct fw_cfg {
 	uint32_t off;
 	uint8_t sig[4], id[4], ram_size[8], nb_cpus[2], max_cpus[2];
 	uint8_t dir[4 + 64 * FW_CFG_MAX_FILES];
-	struct { const uint8_t *data; uint32_t len; } file[FW_CFG_MAX_FILES];
+	struct {
+		const uint8_t *data;
+		uint32_t len;
+		void (*refresh)(void *ctx); /* called when selected, or NULL */
+		void *ctx;
+	} file[FW_CFG_MAX_FILES];
 	uint32_t nr_files;
 };
 
 void fw_cfg_init(struct fw_cfg *f, uint64_t ram_size, uint16_t nb_cpus, uint16_t max_cpus);
 /* Adds a file (the data stays the caller's): its item number, or -1. */
 int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t len);
+/* The same, with refresh(ctx) run each time the file is selected. */
+int fw_cfg_add_file_refreshed(struct fw_cfg *f, const char *name, const void *data, uint32_t len,
+			      void (*refresh)(void *ctx), void *ctx);
 void fw_cfg_select(struct fw_cfg *f, uint16_t key);
 uint8_t fw_cfg_read(struct fw_cfg *f);
 
