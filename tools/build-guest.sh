@@ -8,6 +8,10 @@
 #                        /bin/smpwork (tools/smpwork.c)
 #   kernel-version.txt   the kernel's release, e.g. 6.1.0-56-amd64
 #   kernel-config        that kernel's .config, for reference
+#   modules/             the kernel modules a root on a virtio disk needs
+#                        (Debian builds virtio-blk, virtio-pci and ext4 as
+#                        modules) with their dependencies, and load-order,
+#                        the order to insmod them in (tools/mkdisk.sh)
 #
 # Cached: the kernel is fetched again only when the package apt resolves
 # changes (after an `apt-get update` that brings a new one); the initrd is
@@ -21,7 +25,7 @@
 #                             metapackage's current dependency
 #   PETREL_GUEST_INIT=file    use this file as /init instead of the default
 #
-# Needs (tools/deps.sh installs them): busybox-static, cpio, gzip, apt, dpkg,
+# Needs (tools/deps.sh installs them): busybox-static, cpio, gzip, xz, apt, dpkg, binutils,
 # a C compiler with static glibc (build-essential).
 # No kernel modules go into the initramfs: Debian builds in everything a
 # serial console needs (8250 + its console, ACPI, PNP, devtmpfs, gzip initrd).
@@ -36,7 +40,7 @@ META=linux-image-amd64
 say() { echo "guest: $*"; }
 die() { echo "guest: error: $*" >&2; exit 1; }
 
-for t in apt-get apt-cache dpkg-deb cpio gzip sha256sum flock; do
+for t in apt-get apt-cache dpkg-deb cpio gzip sha256sum flock objcopy xz; do
 	command -v "$t" >/dev/null || die "'$t' not found (run tools/deps.sh or make deps)"
 done
 LIB=$(dirname "${BASH_SOURCE[0]}")/initramfs-lib.sh
@@ -53,38 +57,9 @@ flock 9 # one build at a time (parallel make, two test runs)
 trap 'rm -rf "$OUT/.kernel-tmp" "$OUT/.initrd-root" "$OUT/vmlinuz.tmp" "$OUT/initrd.gz.tmp"' EXIT
 
 # ------------------------------------------------------------------ /init
-# The default /init.  Keep it short: it is what every Linux guest test boots.
-read -r -d '' DEFAULT_INIT <<'EOF' || true
-#!/bin/sh
-# Petrel's default Linux guest (tools/build-guest.sh): mount the pseudo
-# file systems, say PETREL-GUEST-READY, give the console a shell, power off
-# when that shell exits.
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root TERM=vt100
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-# fds 0-2 on the console even if the kernel could not open it for us
-exec </dev/console >/dev/console 2>&1
-read -r up _ </proc/uptime
-echo "PETREL-GUEST-READY kernel=$(uname -r) uptime=$up"
-# petrel.selftest on the kernel command line: the SMP workloads run by
-# themselves, for a VM whose console takes no input (a second VM).
-if grep -q 'petrel.selftest' /proc/cmdline; then
-	n=$(nproc)
-	echo "PETREL-SELFTEST nproc=$n"
-	smpwork where "$n" | sed 's/^/PETREL-SELFTEST /'
-	smpwork tlb "$n" 200 | sed 's/^/PETREL-SELFTEST /'
-	grep -E '^ *(LOC|TLB):' /proc/interrupts | sed 's/^ */PETREL-SELFTEST /'
-	echo "PETREL-SELFTEST-DONE"
-fi
-# A shell with the console (ttyS0 here) as its controlling terminal, so that
-# job control and Ctrl-C work: setsid makes a new session, cttyhack opens the
-# real console device from /sys/class/tty/console/active.
-PS1='guest# ' setsid cttyhack sh
-echo "PETREL-GUEST-POWEROFF"
-poweroff -f
-EOF
+# The default /init, tools/guest/init: what every Linux guest test boots
+# (and, as /sbin/init, the root file system of the disk images too).
+DEFAULT_INIT=$(cat "$ROOT/tools/guest/init")
 if [ -n "${PETREL_GUEST_INIT:-}" ]; then
 	[ -r "$PETREL_GUEST_INIT" ] || die "PETREL_GUEST_INIT: cannot read $PETREL_GUEST_INIT"
 	INIT_TEXT=$(cat "$PETREL_GUEST_INIT")
@@ -93,6 +68,40 @@ else
 fi
 
 # ------------------------------------------------------------------ kernel
+# The modules a root file system on a virtio disk needs, DISK_MODULES and
+# what modules.dep says they depend on, copied (uncompressed) from the
+# package's tree $1 to $2, with $2/load-order listing them dependencies
+# first.
+DISK_MODULES="virtio_pci virtio_blk ext4 crc32c_generic"
+keep_modules() {
+	local tree=$1 out=$2 seen=" " m
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp"
+	# a module's dependencies are in its .modinfo section ("depends=a,b"):
+	# read there, so no depmod (and no modules.dep, which packages lack)
+	visit() {
+		local name=$1 f ko deps d
+		case "$seen" in *" $name "*) return ;; esac
+		seen="$seen$name "
+		f=$(find "$tree" \( -name "$name.ko" -o -name "$name.ko.*" -o -name "${name//_/-}.ko" -o -name "${name//_/-}.ko.*" \) | head -1)
+		[ -n "$f" ] || die "the kernel has no module $name (built in? see kernel-config)"
+		ko=$out.tmp/$(basename "${f%.ko*}").ko
+		case "$f" in
+		*.ko) cp "$f" "$ko" ;;
+		*.ko.xz) xz -dc "$f" >"$ko" ;;
+		*.ko.zst) zstd -qdc "$f" >"$ko" ;;
+		*.ko.gz) gzip -dc "$f" >"$ko" ;;
+		esac
+		deps=$(objcopy -O binary --only-section=.modinfo "$ko" /dev/stdout | tr '\0' '\n' | sed -n 's/^depends=//p')
+		for d in ${deps//,/ }; do visit "$d"; done
+		basename "$ko" >>"$out.tmp/load-order" # after what it depends on
+	}
+	for m in $DISK_MODULES; do visit "$m"; done
+	rm -rf "$out"
+	mv "$out.tmp" "$out"
+	say "modules for a virtio disk root: $(tr '\n' ' ' <"$out/load-order")"
+}
+
 # Which package (and version) is current?  Everything here reads apt's local
 # lists; only the download below uses the network.
 KDEB=""
@@ -126,7 +135,7 @@ if [ -z "$KPKG" ]; then
 	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/kernel-version.txt" ] && [ -s "$OUT/.kernel-stamp" ] ||
 		die "apt has no candidate for $META and no kernel is cached in $OUT; run 'apt-get update' (Debian's package lists are needed)"
 	say "apt has no candidate for $META; keeping the cached kernel ($(cat "$OUT/.kernel-stamp"))"
-elif [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/kernel-version.txt" ] &&
+elif [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/kernel-version.txt" ] && [ -s "$OUT/modules/load-order" ] &&
 	[ "$(cat "$OUT/.kernel-stamp" 2>/dev/null)" = "$kstamp" ]; then
 	say "kernel $(cat "$OUT/kernel-version.txt") ($kstamp) is current"
 else
@@ -157,6 +166,7 @@ if [ -n "${NEWDEB:-}" ]; then
 	kver=${vmlinuz##*/vmlinuz-}
 	cp "$vmlinuz" "$OUT/vmlinuz.tmp"
 	cp "$tmp/x/boot/config-$kver" "$OUT/kernel-config" 2>/dev/null || true
+	keep_modules "$tmp/x/lib/modules/$kver" "$OUT/modules"
 	mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 	echo "$kver" >"$OUT/kernel-version.txt"
 	echo "$kstamp" >"$OUT/.kernel-stamp"

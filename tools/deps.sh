@@ -12,6 +12,7 @@ pkgs=(
 	bochs bochsbios vgabios                # Bochs (VMX)
 	libcmocka-dev                          # host unit tests
 	busybox-static cpio                    # guest images
+	syslinux syslinux-common dosfstools fdisk e2fsprogs xz-utils   # the disk images (tools/mkdisk.sh)
 	python3                                # tools/serial-driver.py, tools/bench-summary.py
 )
 # `tools/deps.sh fuzz` adds what `make fuzz` needs (libFuzzer comes with

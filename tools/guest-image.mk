@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # The default Linux guest: Debian's current amd64 kernel and a busybox
 # initramfs whose /init prints PETREL-GUEST-READY and gives the console a
-# shell (tools/build-guest.sh).  Included from the top-level Makefile.
+# shell (tools/build-guest.sh); and the BIOS disk image of the same kernel
+# and userland that firmware boots (tools/mkdisk.sh).  Included from the
+# top-level Makefile.
 #
 #   make guest-image    fetch/build what is missing or stale; otherwise nothing
 #
@@ -15,3 +17,4 @@ GUEST_INITRD := $(GUEST_DIR)/initrd.gz
 .PHONY: guest-image
 guest-image:
 	BUILD=$(or $(BUILD),build) tools/build-guest.sh
+	BUILD=$(or $(BUILD),build) tools/mkdisk.sh

@@ -183,6 +183,10 @@ grew() {
 # Linux warns about RETBleed there (seen booting the same kernel directly on
 # Bochs).
 CPU_MODEL_LINES='RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed'
+# The i440FX has no memory-mapped (PCIe) configuration space, so Linux says
+# it cannot reach the extended space under the PCI root (the DSDT's PCI0),
+# as it does on QEMU's pc machine.  Not a fault of Petrel's platform.
+PLATFORM_LINES="acpi PNP0A03:00: fail to add MMCONFIG information, can't access extended PCI configuration space under this bridge"
 linux_session() {
 	local t=$1 log=$2 out=$3 script=${3%.txt}.script
 	shift 3
@@ -230,7 +234,7 @@ linux_session() {
 		pass "$t: every vCPU takes TLB shootdown IPIs ($(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' '))" ||
 		fail "$t: every vCPU takes TLB shootdown IPIs" "TLB before '$(per_cpu "$out" irq_before '^ *TLB:' | tr '\n' ' ')' after '$(per_cpu "$out" irq_smp '^ *TLB:' | tr '\n' ' ')'"
 
-	local bad ok_lines="${LINUX_DMESG_OK:-^$}"
+	local bad ok_lines="${LINUX_DMESG_OK:-^$}|$PLATFORM_LINES"
 	# Error and warning levels (<0> to <4> in `dmesg -r`) about the platform.
 	bad=$(section dmesg "$out" | grep -E '^<[0-4]>' | grep -vE "$ok_lines" | grep -iE 'apic|timer|acpi|clock|tsc|hpet|irq|calibrat')
 	[ -z "$bad" ] && pass "$t: dmesg has no APIC, timer, ACPI or clocksource error lines" ||
@@ -253,11 +257,12 @@ linux_session() {
 	[ -n "$s0" ] && [ -n "$s1" ] && [ "$s1" -gt "$s0" ] && pass "$t: serial interrupts count ($s0 -> $s1)" ||
 		fail "$t: serial interrupts count" "'$s0' -> '$s1'"
 
-	# RAM: the e820 map Petrel gave ends at exactly 512 MiB.
-	local top
+	# RAM: the e820 map Petrel gave ends at exactly 512 MiB (a firmware
+	# keeps the top pages for itself: LINUX_RAM_TOP).
+	local top want_top=${LINUX_RAM_TOP:-0x000000001fffffff}
 	top=$(section e820 "$out" | sed -n 's/.*\[mem 0x[0-9a-f]*-\(0x[0-9a-f]*\)\] usable.*/\1/p' | tail -1)
-	[ "$top" = 0x000000001fffffff ] && pass "$t: the guest sees exactly its 512 MiB" ||
-		fail "$t: the guest sees exactly its 512 MiB" "last usable e820 byte '$top'"
+	[ "$top" = "$want_top" ] && pass "$t: the guest sees its 512 MiB (usable up to $want_top)" ||
+		fail "$t: the guest sees its 512 MiB (usable up to $want_top)" "last usable e820 byte '$top'"
 
 	# reboot -f: Petrel resets the VM (Linux writes the FADT reset register)
 	# and it boots again from a fresh load into fresh RAM: low uptime, and
@@ -330,6 +335,34 @@ INITRD0="$B/guest/initrd.gz vm=linux0 role=initrd"
 
 # Two vCPUs on the two physical CPUs (Petrel spreads them).
 test_linux() { LINUX_CPUS=2 linux_boot "$1" linux "$LINUX_MODS" "$INITRD0"; }
+
+# SeaBIOS boots Linux from the BIOS disk image (tools/mkdisk.sh) on a
+# virtio disk: syslinux loads the kernel and the initramfs, which loads the
+# virtio and ext4 modules and mounts /dev/vda2 as root.  The linux test's
+# session runs there (its reboot goes through SeaBIOS and syslinux again);
+# /sbin/init checks the disk each boot (petrel.disk): a large file's
+# checksum after dropping the caches, a file written, synced and read back.
+test_firmware_linux() {
+	local be=$1 log=$LOGDIR/$1-firmware-linux.txt img=$B/guest/disk-bios.img
+	[ -f "$img" ] || { fail "$be firmware-linux: disk image" "$img missing (make guest-image)"; return; }
+	LINUX_CPUS=2 LINUX_RAM_TOP=0x000000001fffbfff BOCHS_MEGS=1536 linux_boot "$be" firmware-linux \
+		"/usr/share/seabios/bios.bin vm=linux0 role=firmware mem=512M cpus=2" \
+		"$img vm=linux0 role=disk"
+	expect "$be firmware-linux: SeaBIOS finds the virtio disk, boots it, syslinux starts Linux" "$log" \
+		'^\[linux0\] SeaBIOS \(version' '^\[linux0\] pci dev 00:03.0 using modern' \
+		'^\[linux0\] Booting from Hard Disk' '^\[linux0\] SYSLINUX '
+	# (not anchored: the serial driver's probes for the shell may share the line)
+	[ "$(grep -ac 'PETREL-DISK root /dev/vda2 ext4' "$log")" -ge 2 ] &&
+		pass "$be firmware-linux: the root is /dev/vda2 (ext4) on both boots" ||
+		fail "$be firmware-linux: the root is /dev/vda2 (ext4) on both boots" \
+			"$(grep -ac 'PETREL-DISK root /dev/vda2 ext4' "$log") boots with it"
+	[ "$(grep -ac 'PETREL-DISK read PASS' "$log")" -ge 2 ] && ! grep -aq 'PETREL-DISK read FAIL' "$log" &&
+		pass "$be firmware-linux: an 8 MiB file reads back with the image's sha256 (caches dropped)" ||
+		fail "$be firmware-linux: an 8 MiB file reads back with the image's sha256" "$(grep -a 'PETREL-DISK read' "$log" | head -2 | tr '\n' '|')"
+	[ "$(grep -ac 'PETREL-DISK write PASS' "$log")" -ge 2 ] && ! grep -aq 'PETREL-DISK write FAIL' "$log" &&
+		pass "$be firmware-linux: a file written, synced and read back from the disk is the same" ||
+		fail "$be firmware-linux: a file written, synced and read back" "$(grep -a 'PETREL-DISK write' "$log" | head -2 | tr '\n' '|')"
+}
 
 # Bochs takes about 4 minutes per Linux boot: on VMX the SMP variants
 # below leave out the reboot, which the linux test covers there.
