@@ -28,6 +28,7 @@
 #include <petrel/board.h>
 #include <petrel/dev/virtio_blk.h>
 #include <petrel/lib.h>
+#include <petrel/log.h>
 #include <petrel/pci.h>
 
 struct req_header {
@@ -148,6 +149,7 @@ struct virtio_blk_dev {
 	struct virtio_blk blk;
 	struct virtio_pci vp;
 	struct pci_function_desc fn;
+	bool warned_msi;
 };
 
 static void *dma(void *ctx, uint64_t gpa, uint64_t len)
@@ -172,7 +174,25 @@ static void set_irq(void *dev, bool level)
 	vm_pci_set_intx(d->vm, d->devfn, level);
 }
 
-static const struct virtio_dev_ops blk_ops = { .config_read = config_read, .notify = notify, .set_irq = set_irq };
+/* An MSI-X message: to the local APICs; one to another address would be a
+ * write to memory, which Petrel does not make for a device. */
+static void msi(void *dev, uint64_t addr, uint32_t data)
+{
+	struct virtio_blk_dev *d = dev;
+	struct apic_msg m;
+
+	if (msix_to_apic(addr, data, &m))
+		vm_send_apic_msg(d->vm, &m);
+	else if (!d->warned_msi) {
+		d->warned_msi = true;
+		pr_warn("vm %s: virtio-blk: an MSI-X message to %#llx, not the local APICs: not sent\n",
+			vm_name(d->vm), (unsigned long long)addr);
+	}
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.config_read = config_read, .notify = notify, .set_irq = set_irq, .msi = msi,
+};
 
 static uint64_t bar_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
 {

@@ -12,12 +12,14 @@
  *   0x74  device configuration  type 4, at 0x2000
  *   0x84  PCI configuration access, type 5: bar, offset and length
  *         written, then the data dword at 0x94 reaches BAR 0 there
+ *   0x98  MSI-X (ID 0x11): nr_queues + 1 vectors, the table at 0x4000 and
+ *         the PBA at 0x5000 of BAR 0
  * The common configuration (§4.1.4.3), little-endian:
  *   0x00 device_feature_select  0x04 device_feature (RO)
  *   0x08 driver_feature_select  0x0c driver_feature
- *   0x10 msix_config (no MSI-X: reads NO_VECTOR)  0x12 num_queues (RO)
+ *   0x10 msix_config  0x12 num_queues (RO)
  *   0x14 device_status  0x15 config_generation (RO)
- *   0x16 queue_select  0x18 queue_size  0x1a queue_msix_vector (NO_VECTOR)
+ *   0x16 queue_select  0x18 queue_size  0x1a queue_msix_vector
  *   0x1c queue_enable  0x1e queue_notify_off (RO)
  *   0x20 queue_desc  0x28 queue_driver  0x30 queue_device (64 bits each)
  * The driver's FEATURES_OK stays clear if it accepted a feature the
@@ -25,12 +27,16 @@
  * when the driver enables it (its areas in RAM, aligned, a power-of-two
  * size no larger than offered); one that is not, or that breaks later,
  * sets DEVICE_NEEDS_RESET and raises a configuration interrupt (§2.1.2).
+ * Interrupts (§4.1.5.3, §4.1.5.4): with MSI-X enabled, the vector the
+ * driver mapped to the queue or to configuration changes (none: no
+ * interrupt), and INTx stays low; without, the ISR bit and INTx.  A vector
+ * the table does not have reads back as NO_VECTOR (§4.1.4.3.2).
  */
 #include <petrel/dev/virtio_pci.h>
 #include <petrel/lib.h>
 
 #define CAP_VNDR 0x09
-#define NO_VECTOR 0xffff
+#define NO_VECTOR VIRTIO_NO_VECTOR
 #define COMMON_LEN 0x38
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
@@ -40,7 +46,8 @@
 #define CAP_ISR 0x64
 #define CAP_DEVICE 0x74
 #define CAP_PCI_CFG 0x84
-#define CAPS_END 0x98
+#define CAP_MSIX 0x98
+#define CAPS_END (CAP_MSIX + MSIX_CAP_LEN)
 
 void virtio_pci_init(struct virtio_pci *vp, const struct virtio_dev_ops *ops, void *dev, const struct virtq_mem *mem,
 		     uint64_t features, uint16_t nr_queues, uint16_t queue_max)
@@ -52,6 +59,8 @@ void virtio_pci_init(struct virtio_pci *vp, const struct virtio_dev_ops *ops, vo
 	vp->features = features | VIRTIO_F_VERSION_1;
 	vp->nr_queues = MIN(nr_queues, (uint16_t)VIRTIO_MAX_QUEUES);
 	vp->queue_max = queue_max;
+	msix_init(&vp->msix, (uint16_t)(vp->nr_queues + 1), 0, VIRTIO_PCI_MSIX_TABLE, VIRTIO_PCI_MSIX_PBA,
+		  ops->msi, dev);
 	virtio_pci_reset(vp);
 }
 
@@ -73,9 +82,24 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	vp->isr = 0;
 	vp->cfg_bar = 0;
 	vp->cfg_off = vp->cfg_len = 0;
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+	vp->config_vector = NO_VECTOR;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		vp->q[i] = (struct virtq){ .size = vp->queue_max };
+		vp->queue_vector[i] = NO_VECTOR;
+	}
 	set_irq(vp, false);
+}
+
+/* One interrupt: the vector with MSI-X on, else the ISR bit and INTx. */
+static void interrupt(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
+{
+	if (vp->msix.enabled) {
+		if (vector != NO_VECTOR)
+			msix_notify(&vp->msix, vector);
+		return;
+	}
+	vp->isr |= isr_bit;
+	set_irq(vp, true);
 }
 
 void virtio_pci_needs_reset(struct virtio_pci *vp)
@@ -83,16 +107,14 @@ void virtio_pci_needs_reset(struct virtio_pci *vp)
 	if (vp->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-	vp->isr |= ISR_CONFIG;
-	set_irq(vp, true);
+	interrupt(vp, ISR_CONFIG, vp->config_vector);
 }
 
 void virtio_pci_used(struct virtio_pci *vp, unsigned q)
 {
-	if (q < vp->nr_queues && virtq_no_interrupt(&vp->q[q], &vp->mem))
+	if (q >= vp->nr_queues || virtq_no_interrupt(&vp->q[q], &vp->mem))
 		return;
-	vp->isr |= ISR_QUEUE;
-	set_irq(vp, true);
+	interrupt(vp, ISR_QUEUE, vp->queue_vector[q]);
 }
 
 static struct virtq *selected(struct virtio_pci *vp)
@@ -109,13 +131,13 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned off)
 	case 0x04: return vp->dfselect < 2 ? (uint32_t)(vp->features >> (32 * vp->dfselect)) : 0;
 	case 0x08: return vp->gfselect;
 	case 0x0c: return vp->gfselect < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->gfselect)) : 0;
-	case 0x10: return NO_VECTOR;
+	case 0x10: return vp->config_vector;
 	case 0x12: return vp->nr_queues;
 	case 0x14: return vp->status;
 	case 0x15: return vp->config_gen;
 	case 0x16: return vp->queue_select;
 	case 0x18: return q ? q->size : 0;
-	case 0x1a: return NO_VECTOR;
+	case 0x1a: return q ? vp->queue_vector[vp->queue_select] : NO_VECTOR;
 	case 0x1c: return q ? q->ready : 0;
 	case 0x1e: return q ? vp->queue_select : 0;
 	case 0x20: return q ? q->desc : 0;
@@ -169,6 +191,12 @@ static void enable_queue(struct virtio_pci *vp, struct virtq *q)
 	q->ready = true;
 }
 
+/* A vector the table has, or NO_VECTOR: what the driver reads back. */
+static uint16_t vector_or_none(const struct virtio_pci *vp, uint64_t val)
+{
+	return val < vp->msix.nr ? (uint16_t)val : NO_VECTOR;
+}
+
 static void common_write(struct virtio_pci *vp, unsigned start, uint64_t val)
 {
 	struct virtq *q = selected(vp);
@@ -183,6 +211,7 @@ static void common_write(struct virtio_pci *vp, unsigned start, uint64_t val)
 			vp->driver_features = (vp->driver_features & ~(0xffffffffull << sh)) | ((val & 0xffffffffull) << sh);
 		}
 		break;
+	case 0x10: vp->config_vector = vector_or_none(vp, val); break;
 	case 0x14: write_status(vp, (uint8_t)val); break;
 	case 0x16: vp->queue_select = (uint16_t)val; break;
 	case 0x18:
@@ -200,7 +229,8 @@ static void common_write(struct virtio_pci *vp, unsigned start, uint64_t val)
 	case 0x20: if (setup) q->desc = val; break;
 	case 0x28: if (setup) q->avail = val; break;
 	case 0x30: if (setup) q->used = val; break;
-	default: break; /* read-only, or no MSI-X */
+	case 0x1a: if (q) vp->queue_vector[vp->queue_select] = vector_or_none(vp, val); break;
+	default: break; /* read-only */
 	}
 }
 
@@ -228,6 +258,8 @@ uint64_t virtio_pci_bar_read(struct virtio_pci *vp, uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
 
+	if (msix_bar_read(&vp->msix, off, size, &v))
+		return v;
 	if (off < COMMON_LEN) {
 		common_access(vp, (unsigned)off, size, &v, false);
 		return v;
@@ -245,6 +277,8 @@ uint64_t virtio_pci_bar_read(struct virtio_pci *vp, uint64_t off, unsigned size)
 
 void virtio_pci_bar_write(struct virtio_pci *vp, uint64_t off, unsigned size, uint64_t val)
 {
+	if (msix_bar_write(&vp->msix, off, size, val))
+		return;
 	if (off < COMMON_LEN) {
 		common_access(vp, (unsigned)off, size, &val, true);
 	} else if (off >= VIRTIO_PCI_NOTIFY && off < VIRTIO_PCI_NOTIFY + VIRTIO_PCI_NOTIFY_MULT * (uint64_t)vp->nr_queues) {
@@ -290,6 +324,8 @@ static void caps(const struct virtio_pci *vp, uint8_t *c)
 			memcpy(p + 16, &mult, 4);
 		}
 	}
+	c[CAP_PCI_CFG + 1 - VIRTIO_PCI_CAPS] = CAP_MSIX; /* the vendor capabilities, then MSI-X */
+	msix_cap(&vp->msix, c + CAP_MSIX - VIRTIO_PCI_CAPS, 0);
 }
 
 /* The PCI configuration access window reaches BAR 0 at the offset and
@@ -305,7 +341,7 @@ uint32_t virtio_pci_cfg_read(struct virtio_pci *vp, unsigned reg, unsigned size)
 	uint8_t c[CAPS_END - VIRTIO_PCI_CAPS];
 	uint32_t v = 0;
 
-	if (reg >= CAP_PCI_CFG + 16 && reg < CAPS_END) /* the data window */
+	if (reg >= CAP_PCI_CFG + 16 && reg < CAP_MSIX) /* the data window */
 		return window_ok(vp) ? (uint32_t)virtio_pci_bar_read(vp, vp->cfg_off, vp->cfg_len) : 0;
 	if (reg < VIRTIO_PCI_CAPS || reg + size > CAPS_END)
 		return 0;
@@ -329,6 +365,12 @@ void virtio_pci_cfg_write(struct virtio_pci *vp, unsigned reg, unsigned size, ui
 			vp->cfg_len = (vp->cfg_len & ~(0xffu << (8 * (r - CAP_PCI_CFG - 12)))) |
 				      (uint32_t)b << (8 * (r - CAP_PCI_CFG - 12));
 	}
-	if (reg >= CAP_PCI_CFG + 16 && reg < CAPS_END && window_ok(vp))
+	if (reg >= CAP_PCI_CFG + 16 && reg < CAP_MSIX && window_ok(vp))
 		virtio_pci_bar_write(vp, vp->cfg_off, vp->cfg_len, val);
+	if (reg + size > CAP_MSIX && reg < CAPS_END) {
+		unsigned first = reg < CAP_MSIX ? CAP_MSIX - reg : 0; /* bytes before the capability */
+		msix_cap_write(&vp->msix, reg + first - CAP_MSIX, size - first, val >> (8 * first));
+		if (vp->msix.enabled)
+			set_irq(vp, false); /* MSI-X on: INTx is not used */
+	}
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <petrel/device.h>
+#include <petrel/log.h>
 #include <petrel/pci.h>
 
 void *vm_alloc(struct vm *vm, size_t size) { (void)vm, (void)size; abort(); }
@@ -11,3 +12,6 @@ uint8_t *vm_disk(struct vm *vm, uint64_t *size) { (void)vm, (void)size; abort();
 void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len) { (void)vm, (void)gpa, (void)len; abort(); }
 int vm_pci_add(struct vm *vm, uint8_t devfn, const struct pci_function_desc *d) { (void)vm, (void)devfn, (void)d; abort(); }
 void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level) { (void)vm, (void)devfn, (void)level; abort(); }
+void vm_send_apic_msg(struct vm *vm, const struct apic_msg *m) { (void)vm, (void)m; abort(); }
+const char *vm_name(const struct vm *vm) { (void)vm; abort(); }
+void log_printf(int level, const char *fmt, ...) { (void)level, (void)fmt; abort(); }

@@ -22,7 +22,7 @@ FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 FUZZ_SRC_emulate := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 FUZZ_SRC_console_input := hv/core/console_input.c
 FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
-FUZZ_SRC_virtio_ring := hv/dev/virtio_ring.c hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/lib/string.c tests/fuzz/device_stubs.c
+FUZZ_SRC_virtio_ring := hv/dev/virtio_ring.c hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/dev/msix.c hv/lib/string.c tests/fuzz/device_stubs.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM; the emulator's
 # control bytes, instruction, registers and 64 bytes of memory (253); the

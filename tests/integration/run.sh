@@ -362,6 +362,12 @@ test_firmware_linux() {
 	[ "$(grep -ac 'PETREL-DISK write PASS' "$log")" -ge 2 ] && ! grep -aq 'PETREL-DISK write FAIL' "$log" &&
 		pass "$be firmware-linux: a file written, synced and read back from the disk is the same" ||
 		fail "$be firmware-linux: a file written, synced and read back" "$(grep -a 'PETREL-DISK write' "$log" | head -2 | tr '\n' '|')"
+	# Linux enables MSI-X: the queue's vector takes the disk's interrupts
+	local msix
+	msix=$(section irq_smp "$LOGDIR/$be-firmware-linux-steps.txt" | grep -E 'PCI-MSI.*virtio0-req' |
+		awk '{ n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }')
+	[ -n "$msix" ] && [ "$msix" -gt 0 ] && pass "$be firmware-linux: the disk interrupts through MSI-X ($msix on its queue's vector)" ||
+		fail "$be firmware-linux: the disk interrupts through MSI-X" "$(section irq_smp "$LOGDIR/$be-firmware-linux-steps.txt" | grep virtio | tr '\n' '|')"
 }
 
 # Bochs takes about 4 minutes per Linux boot: on VMX the SMP variants

@@ -196,7 +196,82 @@ TEST(test_header_caps_and_config)
 	wr(0x00, 4, 0);
 	assert_int_equal(rd(0x04, 4), (uint32_t)(VIRTIO_F_INDIRECT_DESC | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH));
 	assert_int_equal(rd(0x12, 2), 1);   /* one queue */
-	assert_int_equal(rd(0x10, 2), 0xffff); /* no MSI-X */
+	assert_int_equal(rd(0x10, 2), 0xffff); /* no configuration vector yet */
+}
+
+/* The MSI-X capability after the vendor ones: 2 vectors (configuration,
+ * queue 0), table and PBA in BAR 0. */
+static unsigned msix_cap_at(void)
+{
+	for (unsigned at = cfg_rd(0x34, 1); at; at = cfg_rd(at + 1, 1))
+		if (cfg_rd(at, 1) == 0x11)
+			return at;
+	fail_msg("no MSI-X capability");
+	return 0;
+}
+
+/* With MSI-X enabled the queue's vector carries its interrupts (to the
+ * APIC the message names) and INTx stays low; a vector the table lacks
+ * reads back NO_VECTOR; the configuration vector carries a needed reset;
+ * MSI-X off again: INTx and the ISR as before. */
+TEST(test_msix)
+{
+	unsigned cap, table;
+
+	fresh(true);
+	vm_pci_config_write(&fake_vm, 0, ISA, 0x63, 1, 11);
+	cap = msix_cap_at();
+	assert_int_equal(cfg_rd(cap + 2, 2) & 0x7ff, 1); /* 2 vectors */
+	table = cfg_rd(cap + 4, 4);
+	assert_int_equal(table & 7, 0); /* BAR 0 */
+	assert_int_equal(cfg_rd(cap + 8, 4) & 7, 0);
+	bring_up(8);
+	/* vector 1 -> APIC 2, vector 0x61; vector 0 -> APIC 0, vector 0x62 */
+	wr(table + 16, 4, 0xfee02000);
+	wr(table + 24, 4, 0x61);
+	wr(table + 28, 4, 0);
+	wr(table, 4, 0xfee00000);
+	wr(table + 8, 4, 0x62);
+	wr(table + 12, 4, 0);
+	cfg_wr(cap + 2, 2, 0x8000); /* enable */
+	wr(0x16, 2, 0);
+	wr(0x1a, 2, 5);
+	assert_int_equal(rd(0x1a, 2), 0xffff); /* no such vector */
+	wr(0x1a, 2, 1);
+	assert_int_equal(rd(0x1a, 2), 1);
+	wr(0x10, 2, 0);
+	assert_int_equal(rd(0x10, 2), 0);
+	fake_apic_msgs = 0;
+	request(VIRTIO_BLK_T_IN, 0, 512, true);
+	assert_int_equal(fake_apic_msgs, 1);
+	assert_int_equal(fake_last_msg.dest, 2);
+	assert_int_equal(fake_last_msg.vector, 0x61);
+	assert_false(fake_gsi_level[11] || fake_gsi_level[19]);
+	assert_int_equal(rd(VIRTIO_PCI_ISR, 1), 0);
+	/* masked: pending, sent at the unmask */
+	wr(table + 28, 4, 1);
+	request(VIRTIO_BLK_T_IN, 0, 512, true);
+	assert_int_equal(fake_apic_msgs, 1);
+	assert_int_equal(rd(0x5000, 4) & 2, 2);
+	wr(table + 28, 4, 0);
+	assert_int_equal(fake_apic_msgs, 2);
+	/* a chain with no end: given back (the queue's vector), and
+	 * DEVICE_NEEDS_RESET (the configuration vector) */
+	header(VIRTIO_BLK_T_IN, 0);
+	desc(0, HDR, 16, VIRTQ_DESC_F_NEXT, 9); /* next past the queue */
+	avail_idx++;
+	memcpy(fake_ram + AVAIL + 2, &avail_idx, 2);
+	wr(VIRTIO_PCI_NOTIFY, 2, 0);
+	assert_true(rd(0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(fake_apic_msgs, 4);
+	assert_int_equal(fake_last_msg.vector, 0x62);
+	/* MSI-X off: INTx again */
+	cfg_wr(cap + 2, 2, 0);
+	bring_up(8);
+	request(VIRTIO_BLK_T_IN, 0, 512, true);
+	assert_int_equal(fake_apic_msgs, 4);
+	assert_true(fake_gsi_level[11]);
+	assert_int_equal(rd(VIRTIO_PCI_ISR, 1), 1);
 }
 
 TEST(test_features_refused)
@@ -401,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_features_refused),
 		cmocka_unit_test(test_read_write_flush_id),
 		cmocka_unit_test(test_intx_through_pirq),
+		cmocka_unit_test(test_msix),
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_malformed_needing_reset),
 		cmocka_unit_test(test_needs_reset),

@@ -40,7 +40,8 @@ UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c tests/unit/fake_vm.c hv
 UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c hv/core/pci.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_piix_isa  := hv/dev/piix_isa.c hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_virtio_ring := hv/dev/virtio_ring.c hv/lib/string.c
-UNIT_SRC_virtio_blk := hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/dev/virtio_ring.c hv/dev/piix_isa.c hv/core/pci.c \
+UNIT_SRC_msix       := hv/dev/msix.c hv/lib/string.c
+UNIT_SRC_virtio_blk := hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/dev/msix.c hv/dev/virtio_ring.c hv/dev/piix_isa.c hv/core/pci.c \
                        hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_pci       := hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c

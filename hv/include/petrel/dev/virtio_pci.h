@@ -7,23 +7,29 @@
  * A device model (virtio-blk) gives its features, queues, configuration
  * and what a notification does; the transport does the rest: feature
  * negotiation, device status and reset, queue setup (checked when
- * enabled), the interrupt status.  The model is pure C over the guest-RAM
+ * enabled), the interrupts: MSI-X (one vector per queue and one for
+ * configuration changes, the table and PBA in BAR 0) when the driver
+ * enables it, else INTx with the ISR status.  The model is pure C over the guest-RAM
  * callback of virtio_ring.h; tests/unit/test_virtio_blk.c drives it.
  */
 #ifndef PETREL_DEV_VIRTIO_PCI_H
 #define PETREL_DEV_VIRTIO_PCI_H
 
+#include <petrel/dev/msix.h>
 #include <petrel/dev/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define VIRTIO_MAX_QUEUES 4
-#define VIRTIO_PCI_BAR_SIZE 0x4000
+#define VIRTIO_PCI_BAR_SIZE 0x8000
 #define VIRTIO_PCI_COMMON 0x0000
 #define VIRTIO_PCI_ISR 0x1000
 #define VIRTIO_PCI_DEVICE 0x2000
 #define VIRTIO_PCI_NOTIFY 0x3000
 #define VIRTIO_PCI_NOTIFY_MULT 4
+#define VIRTIO_PCI_MSIX_TABLE 0x4000
+#define VIRTIO_PCI_MSIX_PBA 0x5000
+#define VIRTIO_NO_VECTOR 0xffff
 #define VIRTIO_PCI_CAPS 0x40  /* the capability list's first */
 
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28)
@@ -45,6 +51,8 @@ struct virtio_dev_ops {
 	void (*notify)(void *dev, struct virtio_pci *vp, unsigned q);
 	/* The interrupt line's level changed (INTx, through the board). */
 	void (*set_irq)(void *dev, bool level);
+	/* An MSI-X message to send (a write of data to addr). */
+	void (*msi)(void *dev, uint64_t addr, uint32_t data);
 };
 
 struct virtio_pci {
@@ -58,6 +66,8 @@ struct virtio_pci {
 	uint8_t status, isr, config_gen;
 	bool irq;                  /* the INTx level */
 	struct virtq q[VIRTIO_MAX_QUEUES];
+	struct msix msix;          /* vectors 0..nr_queues */
+	uint16_t config_vector, queue_vector[VIRTIO_MAX_QUEUES]; /* or VIRTIO_NO_VECTOR */
 	/* VIRTIO_PCI_CAP_PCI_CFG's window: BAR, offset, length as written */
 	uint8_t cfg_bar;
 	uint32_t cfg_off, cfg_len;
