@@ -496,15 +496,20 @@ static void sdt_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
 }
 
 /* Byte 9 makes the whole table sum to zero; called last, after the
- * table's pointers (a firmware that patches them sums it again). */
+ * table's pointers.  Linked, it stays 0 and the loader sets it after
+ * patching the pointers: SeaBIOS subtracts the range's sum from it, OVMF
+ * stores the negated sum of the range, which counts the byte itself, so
+ * only a 0 there works for both (QEMU's tables leave it 0 too). */
 static void sdt_seal(const struct layout *l, uint8_t *t)
 {
 	uint32_t len;
 
 	memcpy(&len, t + 4, 4);
 	t[9] = 0;
-	t[9] = (uint8_t)(0 - acpi_checksum(t, len));
-	link_checksum(l, t + 9, t, len);
+	if (l->lk) /* the loader sums it, and OVMF's sum counts the byte itself */
+		link_checksum(l, t + 9, t, len);
+	else
+		t[9] = (uint8_t)(0 - acpi_checksum(t, len));
 }
 
 /* Generic Address Structure (§5.2.3.2). */
@@ -529,10 +534,13 @@ static void build_rsdp(uint8_t *p, const struct layout *l, const struct acpi_bui
 	put_ptr32(l, p + 16, T_RSDT);
 	wr32(p + 20, RSDP_LEN);
 	put_ptr64(l, p + 24, T_XSDT);
+	if (l->lk) { /* left 0 for the loader, the 1.0 sum first: the other covers it */
+		link_checksum(l, p + 8, p, 20);
+		link_checksum(l, p + 32, p, RSDP_LEN);
+		return;
+	}
 	p[8] = (uint8_t)(0 - acpi_checksum(p, 20));
 	p[32] = (uint8_t)(0 - acpi_checksum(p, RSDP_LEN));
-	link_checksum(l, p + 8, p, 20); /* the 1.0 sum first: the other covers it */
-	link_checksum(l, p + 32, p, RSDP_LEN);
 }
 
 /* XSDT (§5.2.8) with 8-byte entries or RSDT (§5.2.7) with 4-byte ones; an

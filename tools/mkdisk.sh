@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds the BIOS disk image SeaBIOS boots under Petrel, from the default
+# Builds the disk images firmware boots under Petrel, from the default
 # guest's Debian kernel and busybox (tools/build-guest.sh), with no root
 # rights and no loop devices:
 #
@@ -11,18 +11,24 @@
 #       partition 2  48 MiB ext4 made by `mke2fs -d`: busybox, /sbin/init
 #                    (tools/guest/init), /bin/smpwork, and /data/big.bin,
 #                    8 MiB of random bytes, with its sha256 in big.sha256
+#   $BUILD/guest/disk-uefi.img   66 MiB, a GPT (sfdisk);
+#       partition 1  16 MiB EFI system partition, FAT16: GRUB as
+#                    /EFI/BOOT/BOOTX64.EFI (grub-mkstandalone, its grub.cfg
+#                    built in), vmlinuz, initrd.gz
+#       partition 2  the same ext4 root
 #   $BUILD/guest/initrd-disk.gz  the initramfs of a disk boot: busybox, the
 #                    virtio and ext4 modules (build-guest.sh keeps them),
 #                    an /init that loads them, mounts root= and switches
 #                    to it
 #
-# The kernel's command line (syslinux.cfg) is
+# The kernel's command line (syslinux.cfg, grub.cfg) is
 #   console=ttyS0 quiet panic=-1 root=/dev/vda2 petrel.disk
 # petrel.disk makes /sbin/init check the disk (read and write) before its
 # shell.  Cached: rebuilt when an input changes.
 #
 # Needs (tools/deps.sh): syslinux, syslinux-common, mtools, dosfstools,
-# fdisk (sfdisk), e2fsprogs, busybox-static, cpio, gzip.
+# fdisk (sfdisk), e2fsprogs, grub-common and grub-efi-amd64-bin,
+# busybox-static, cpio, gzip.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +36,7 @@ BUILD=${BUILD:-$ROOT/build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 G=$BUILD/guest
 IMG=$G/disk-bios.img
+UIMG=$G/disk-uefi.img
 IRD=$G/initrd-disk.gz
 CMDLINE="console=ttyS0 quiet panic=-1 root=/dev/vda2 petrel.disk"
 MBR=/usr/lib/syslinux/mbr/mbr.bin
@@ -37,7 +44,7 @@ MBR=/usr/lib/syslinux/mbr/mbr.bin
 say() { echo "mkdisk: $*"; }
 die() { echo "mkdisk: error: $*" >&2; exit 1; }
 
-for t in sfdisk mkfs.fat mcopy syslinux mke2fs cpio gzip sha256sum; do
+for t in sfdisk mkfs.fat mcopy mmd syslinux mke2fs grub-mkstandalone cpio gzip sha256sum; do
 	command -v "$t" >/dev/null || die "'$t' not found (run tools/deps.sh or make deps)"
 done
 [ -r "$MBR" ] || die "$MBR missing (syslinux-common)"
@@ -51,8 +58,8 @@ exec 9>"$G/.disk-lock"
 flock 9
 stamp=$( { sha256sum "${BASH_SOURCE[0]}" "$ROOT/tools/guest/init" "$ROOT/tools/initramfs-lib.sh" \
 	"$ROOT/tools/smpwork.c" "$BUSYBOX" "$G/vmlinuz" "$G/modules/load-order" "$MBR"; } | sha256sum | cut -d' ' -f1)
-if [ -s "$IMG" ] && [ -s "$IRD" ] && [ "$(cat "$G/.disk-stamp" 2>/dev/null)" = "$stamp" ]; then
-	say "$IMG is current"
+if [ -s "$IMG" ] && [ -s "$UIMG" ] && [ -s "$IRD" ] && [ "$(cat "$G/.disk-stamp" 2>/dev/null)" = "$stamp" ]; then
+	say "$IMG and $UIMG are current"
 	exit 0
 fi
 T=$G/.disk-tmp
@@ -128,7 +135,35 @@ syslinux --install --offset $((P1 * 512)) "$T/disk.img" || die "syslinux --insta
 dd if="$MBR" of="$T/disk.img" bs=440 count=1 conv=notrunc status=none
 dd if="$T/root.ext4" of="$T/disk.img" bs=512 seek=$P2 conv=notrunc status=none
 
+# --- the UEFI image: GPT, an EFI system partition with GRUB, the same root
+cat >"$T/grub.cfg" <<CFG
+serial --unit=0 --speed=115200
+terminal_input serial
+terminal_output serial
+search --no-floppy --set=root --file /vmlinuz
+linux /vmlinuz $CMDLINE
+initrd /initrd.gz
+boot
+CFG
+grub-mkstandalone -O x86_64-efi -o "$T/BOOTX64.EFI" --locales= --fonts= --themes= \
+	--install-modules="linux normal search search_fs_file fat part_gpt serial terminal echo boot configfile" \
+	--modules="part_gpt fat" "boot/grub/grub.cfg=$T/grub.cfg" || die "grub-mkstandalone failed"
+truncate -s $(((P2 + P2_SECTORS + 2048) * 512)) "$T/uefi.img" # room for the backup GPT
+sfdisk -q "$T/uefi.img" <<PART
+label: gpt
+start=$P1, size=$P1_SECTORS, type=C12A7328-F81F-11D2-BA4B-00A0C93EC3B8, name="EFI system"
+start=$P2, size=$P2_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
+PART
+mkfs.fat -F 16 -n PETRELEFI --offset $P1 -h $P1 "$T/uefi.img" $((P1_SECTORS / 2)) >/dev/null 2>&1 ||
+	die "mkfs.fat failed"
+ESP="$T/uefi.img@@$((P1 * 512))"
+MTOOLS_SKIP_CHECK=1 mmd -i "$ESP" ::/EFI ::/EFI/BOOT
+MTOOLS_SKIP_CHECK=1 mcopy -i "$ESP" "$T/BOOTX64.EFI" ::/EFI/BOOT/
+MTOOLS_SKIP_CHECK=1 mcopy -i "$ESP" "$G/vmlinuz" "$T/initrd.gz" ::/
+dd if="$T/root.ext4" of="$T/uefi.img" bs=512 seek=$P2 conv=notrunc status=none
+
 mv "$T/initrd.gz" "$IRD"
 mv "$T/disk.img" "$IMG"
+mv "$T/uefi.img" "$UIMG"
 echo "$stamp" >"$G/.disk-stamp"
-say "$IMG ($(($(stat -c %s "$IMG") >> 20)) MiB), $IRD ($(du -k "$IRD" | cut -f1) KiB)"
+say "$IMG ($(($(stat -c %s "$IMG") >> 20)) MiB), $UIMG ($(($(stat -c %s "$UIMG") >> 20)) MiB), $IRD ($(du -k "$IRD" | cut -f1) KiB)"

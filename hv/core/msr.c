@@ -10,7 +10,8 @@
  *    IA32_MISC_ENABLE (kept, see below) and IA32_BIOS_SIGN_ID (revision 0),
  *    which Linux reads with plain RDMSR on Intel CPUs; on Intel CPUs,
  *    IA32_FEATURE_CONTROL reads locked with VMX off (writes #GP, as to any
- *    locked one), so a guest sees no VMX to turn on;
+ *    locked one), so a guest sees no VMX to turn on, and IA32_PLATFORM_ID
+ *    reads 0 (read-only; OVMF reads it to match microcode, KVM gives 0);
  *    a machine-check architecture with no banks (MCG_CAP 0); MTRRs
  *    reported as none but the default type, write-back, since guest
  *    memory types come from the nested page tables and the guest's PAT;
@@ -52,6 +53,7 @@
 #define MISC_ENABLE_RO ((1ull << 7) | (1ull << 11) | (1ull << 12))
 #define MSR_MCG_STATUS 0x17a
 #define MSR_FEATURE_CONTROL 0x3a
+#define MSR_PLATFORM_ID 0x17
 #define FEATURE_CONTROL_LOCKED (1ull << 0)
 
 static const uint32_t guest_owned[] = {
@@ -136,6 +138,11 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		if (this_cpu()->virt.vendor != VIRT_VMX)
 			return -1;
 		*val = FEATURE_CONTROL_LOCKED;
+		return 0;
+	case MSR_PLATFORM_ID: /* Intel's only; platform ID 0 (bits 52:50) */
+		if (this_cpu()->virt.vendor != VIRT_VMX)
+			return -1;
+		*val = 0;
 		return 0;
 	default:
 		return -1;

@@ -336,38 +336,55 @@ INITRD0="$B/guest/initrd.gz vm=linux0 role=initrd"
 # Two vCPUs on the two physical CPUs (Petrel spreads them).
 test_linux() { LINUX_CPUS=2 linux_boot "$1" linux "$LINUX_MODS" "$INITRD0"; }
 
-# SeaBIOS boots Linux from the BIOS disk image (tools/mkdisk.sh) on a
-# virtio disk: syslinux loads the kernel and the initramfs, which loads the
-# virtio and ext4 modules and mounts /dev/vda2 as root.  The linux test's
-# session runs there (its reboot goes through SeaBIOS and syslinux again);
-# /sbin/init checks the disk each boot (petrel.disk): a large file's
-# checksum after dropping the caches, a file written, synced and read back.
-test_firmware_linux() {
-	local be=$1 log=$LOGDIR/$1-firmware-linux.txt img=$B/guest/disk-bios.img
-	[ -f "$img" ] || { fail "$be firmware-linux: disk image" "$img missing (make guest-image)"; return; }
-	LINUX_CPUS=2 LINUX_RAM_TOP=0x000000001fffbfff BOCHS_MEGS=1536 linux_boot "$be" firmware-linux \
-		"/usr/share/seabios/bios.bin vm=linux0 role=firmware mem=512M cpus=2" \
-		"$img vm=linux0 role=disk"
-	expect "$be firmware-linux: SeaBIOS finds the virtio disk, boots it, syslinux starts Linux" "$log" \
-		'^\[linux0\] SeaBIOS \(version' '^\[linux0\] pci dev 00:03.0 using modern' \
-		'^\[linux0\] Booting from Hard Disk' '^\[linux0\] SYSLINUX '
+# Firmware boots Linux from a disk image of tools/mkdisk.sh on a virtio
+# disk: SeaBIOS the BIOS image (syslinux), OVMF the UEFI image (GRUB on the
+# EFI system partition); the boot loader loads the kernel and the
+# initramfs, which loads the virtio and ext4 modules and mounts /dev/vda2
+# as root.  The linux test's session runs there (its reboot goes through
+# the firmware and the boot loader again); /sbin/init checks the disk each
+# boot (petrel.disk): a large file's checksum after dropping the caches, a
+# file written, synced and read back.
+# firmware_linux BACKEND NAME FIRMWARE IMAGE RAM_TOP REGEX...: the REGEXes
+# are the firmware's and boot loader's lines, in the log.
+firmware_linux() {
+	local be=$1 name=$2 fw=$3 img=$4 top=$5 log=$LOGDIR/$1-$2.txt
+	shift 5
+	[ -f "$img" ] || { fail "$be $name: disk image" "$img missing (make guest-image)"; return; }
+	LINUX_CPUS=2 LINUX_RAM_TOP=$top BOCHS_MEGS=1536 linux_boot "$be" "$name" \
+		"$fw vm=linux0 role=firmware mem=512M cpus=2" "$img vm=linux0 role=disk"
+	expect "$be $name: the firmware finds the virtio disk and boots it; its boot loader starts Linux" "$log" "$@"
 	# (not anchored: the serial driver's probes for the shell may share the line)
 	[ "$(grep -ac 'PETREL-DISK root /dev/vda2 ext4' "$log")" -ge 2 ] &&
-		pass "$be firmware-linux: the root is /dev/vda2 (ext4) on both boots" ||
-		fail "$be firmware-linux: the root is /dev/vda2 (ext4) on both boots" \
+		pass "$be $name: the root is /dev/vda2 (ext4) on both boots" ||
+		fail "$be $name: the root is /dev/vda2 (ext4) on both boots" \
 			"$(grep -ac 'PETREL-DISK root /dev/vda2 ext4' "$log") boots with it"
 	[ "$(grep -ac 'PETREL-DISK read PASS' "$log")" -ge 2 ] && ! grep -aq 'PETREL-DISK read FAIL' "$log" &&
-		pass "$be firmware-linux: an 8 MiB file reads back with the image's sha256 (caches dropped)" ||
-		fail "$be firmware-linux: an 8 MiB file reads back with the image's sha256" "$(grep -a 'PETREL-DISK read' "$log" | head -2 | tr '\n' '|')"
+		pass "$be $name: an 8 MiB file reads back with the image's sha256 (caches dropped)" ||
+		fail "$be $name: an 8 MiB file reads back with the image's sha256" "$(grep -a 'PETREL-DISK read' "$log" | head -2 | tr '\n' '|')"
 	[ "$(grep -ac 'PETREL-DISK write PASS' "$log")" -ge 2 ] && ! grep -aq 'PETREL-DISK write FAIL' "$log" &&
-		pass "$be firmware-linux: a file written, synced and read back from the disk is the same" ||
-		fail "$be firmware-linux: a file written, synced and read back" "$(grep -a 'PETREL-DISK write' "$log" | head -2 | tr '\n' '|')"
+		pass "$be $name: a file written, synced and read back from the disk is the same" ||
+		fail "$be $name: a file written, synced and read back" "$(grep -a 'PETREL-DISK write' "$log" | head -2 | tr '\n' '|')"
 	# Linux enables MSI-X: the queue's vector takes the disk's interrupts
 	local msix
-	msix=$(section irq_smp "$LOGDIR/$be-firmware-linux-steps.txt" | grep -E 'PCI-MSI.*virtio0-req' |
+	msix=$(section irq_smp "$LOGDIR/$be-$name-steps.txt" | grep -E 'PCI-MSI.*virtio0-req' |
 		awk '{ n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }')
-	[ -n "$msix" ] && [ "$msix" -gt 0 ] && pass "$be firmware-linux: the disk interrupts through MSI-X ($msix on its queue's vector)" ||
-		fail "$be firmware-linux: the disk interrupts through MSI-X" "$(section irq_smp "$LOGDIR/$be-firmware-linux-steps.txt" | grep virtio | tr '\n' '|')"
+	[ -n "$msix" ] && [ "$msix" -gt 0 ] && pass "$be $name: the disk interrupts through MSI-X ($msix on its queue's vector)" ||
+		fail "$be $name: the disk interrupts through MSI-X" "$(section irq_smp "$LOGDIR/$be-$name-steps.txt" | grep virtio | tr '\n' '|')"
+	# the ACPI tables Linux found are Petrel's, installed by the firmware
+	expect "$be $name: Linux finds Petrel's ACPI tables, installed by the firmware through the table-loader" "$log" \
+		'ACPI: FACP 0x[0-9A-F]+ [0-9A-F]+ \(v06 PETREL PETRELVM' 'ACPI: PCI Root Bridge \[PCI0\]'
+}
+
+test_firmware_linux() {
+	firmware_linux "$1" firmware-linux /usr/share/seabios/bios.bin "$B/guest/disk-bios.img" 0x000000001fffbfff \
+		'^\[linux0\] SeaBIOS \(version' '^\[linux0\] pci dev 00:03.0 using modern' \
+		'^\[linux0\] Booting from Hard Disk' '^\[linux0\] SYSLINUX '
+}
+
+test_firmware_uefi_linux() {
+	firmware_linux "$1" firmware-uefi-linux /usr/share/ovmf/OVMF.fd "$B/guest/disk-uefi.img" 0x000000001ffdffff \
+		'BdsDxe: starting Boot[0-9A-F]+ "UEFI Misc Device" from PciRoot\(0x0\)/Pci\(0x3,0x0\)' \
+		'^\[linux0\] .*Welcome to GRUB!'
 }
 
 # Bochs takes about 4 minutes per Linux boot: on VMX the SMP variants

@@ -772,10 +772,13 @@ static const char *cmd_name(const uint8_t *p)
 	return (const char *)p;
 }
 
-/* Runs the commands as SeaBIOS's romfile_loader does: the RSDP's file
- * placed in the F segment, the tables' high; a file referred to before
- * it is placed fails the test. */
-static void run_loader(struct loaded *ld, const struct acpi_linked *lk)
+/* Runs the commands as SeaBIOS's romfile_loader does (ovmf false), or as
+ * OVMF's AcpiPlatformDxe does (true): the RSDP's file placed in the F
+ * segment, the tables' high; a file referred to before it is placed fails
+ * the test.  The two differ in ADD_CHECKSUM: SeaBIOS subtracts the range's
+ * sum from the byte, OVMF overwrites the byte with the negated sum of the
+ * range, the byte included. */
+static void run_loader(struct loaded *ld, const struct acpi_linked *lk, bool ovmf)
 {
 	static const uint64_t where[2] = { 0xf5a40, 0x7ffd0000 };
 	const uint8_t *src[2] = { lk->rsdp, lk->tables };
@@ -813,7 +816,10 @@ static void run_loader(struct loaded *ld, const struct acpi_linked *lk)
 			assert_true(ld->allocated[f]);
 			assert_true(rd32(e + 60) < ld->len[f]);
 			assert_true(rd32(e + 64) + rd32(e + 68) <= ld->len[f]);
-			ld->file[f][rd32(e + 60)] -= acpi_checksum(ld->file[f] + rd32(e + 64), rd32(e + 68));
+			if (ovmf)
+				ld->file[f][rd32(e + 60)] = (uint8_t)(0 - acpi_checksum(ld->file[f] + rd32(e + 64), rd32(e + 68)));
+			else
+				ld->file[f][rd32(e + 60)] -= acpi_checksum(ld->file[f] + rd32(e + 64), rd32(e + 68));
 			break;
 		default:
 			fail_msg("loader command %u", rd32(e));
@@ -834,8 +840,8 @@ static void build_linked(const struct acpi_build_cfg *cfg, struct acpi_linked *l
 
 /* Placed by the loader, the tables read back as on a direct boot: every
  * pointer lands on its table, every checksum holds (acpi_parse warns of a
- * bad one), the DSDT is the same. */
-TEST(test_linked_tables)
+ * bad one), the DSDT is the same; with either firmware's loader. */
+static void linked_tables(bool ovmf)
 {
 	struct acpi_build_cfg cfg = pci_cfg(0);
 	struct acpi_linked lk;
@@ -847,7 +853,7 @@ TEST(test_linked_tables)
 	cfg.hpet_gpa = 0xfed00000;
 	cfg.hpet_id = 0x8086a201;
 	build_linked(&cfg, &lk);
-	run_loader(&ld, &lk);
+	run_loader(&ld, &lk, ovmf);
 	assert_memory_equal(ld.file[0], "RSD PTR ", 8);
 	assert_int_equal(acpi_checksum(ld.file[0], 20), 0);
 	assert_int_equal(acpi_checksum(ld.file[0], 36), 0);
@@ -884,6 +890,30 @@ TEST(test_linked_tables)
 	unbuild(direct);
 	fake_phys_free(&ld.ph);
 	free(a);
+	free(lk.tables);
+	free(lk.loader);
+}
+
+TEST(test_linked_tables_seabios) { linked_tables(false); }
+TEST(test_linked_tables_ovmf) { linked_tables(true); }
+
+/* What goes into the files: every checksum byte 0, for the loader to set. */
+TEST(test_linked_checksums_left_zero)
+{
+	struct acpi_build_cfg cfg = pci_cfg(0);
+	struct acpi_linked lk;
+	unsigned sums = 0;
+
+	build_linked(&cfg, &lk);
+	for (size_t off = 0; off < lk.loader_len; off += 128) {
+		const uint8_t *e = lk.loader + off;
+		if (rd32(e) != 3)
+			continue;
+		const uint8_t *file = !strcmp((const char *)e + 4, "etc/acpi/rsdp") ? lk.rsdp : lk.tables;
+		assert_int_equal(file[rd32(e + 60)], 0);
+		sums++;
+	}
+	assert_int_equal(sums, 2 + 5); /* RSDP twice; XSDT, RSDT, FADT, DSDT, MADT (no HPET here) */
 	free(lk.tables);
 	free(lk.loader);
 }
@@ -1035,7 +1065,9 @@ int main(void)
 		cmocka_unit_test(test_aml_decoder),
 		cmocka_unit_test(test_dsdt_pci_root),
 		cmocka_unit_test(test_pci_bad_config),
-		cmocka_unit_test(test_linked_tables),
+		cmocka_unit_test(test_linked_tables_seabios),
+		cmocka_unit_test(test_linked_tables_ovmf),
+		cmocka_unit_test(test_linked_checksums_left_zero),
 		cmocka_unit_test(test_linked_too_small),
 		cmocka_unit_test(test_buffer_too_small),
 		cmocka_unit_test(test_bad_config),

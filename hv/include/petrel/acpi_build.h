@@ -92,7 +92,8 @@ size_t acpi_build(const struct acpi_build_cfg *cfg, uint8_t *buf, size_t size,
  * file), ACPI_FILE_RSDP and ACPI_FILE_LOADER, the loader's commands of
  * ACPI_LOADER_ENTRY bytes each: place both files (the RSDP in the F
  * segment, where a BIOS-area scan finds it), add the tables file's address
- * to every pointer, then sum each table again.  The caller gives tables
+ * to every pointer, then sum each table (their checksum bytes are left 0
+ * for it, as QEMU's are: OVMF's sum counts the byte).  The caller gives tables
  * (tables_size bytes), rsdp and loader (loader_size bytes); on success
  * tables_len and loader_len say how much of each is used.  cfg->base_gpa
  * is not used.  0, or -1 when cfg is unusable or a buffer too small.
