@@ -15,6 +15,17 @@
 #   fair    two canary test guests (build/guests/canary.elf) spinning under Petrel
 #           on the same physical CPU (cpu=0), 10 rounds of 200 ms each: the work
 #           each did (its loop count), min / max, in Petrel's column (fair_minmax)
+#   disk-native, disk-petrel   SeaBIOS booting the BIOS disk image
+#           (tools/mkdisk.sh; its syslinux.cfg's command line made
+#           "... petrel.diskbench", in $BB/disk-bench.img) to its shell, then
+#           reading the whole virtio disk once (dd after dropping the caches,
+#           disk_read), directly on QEMU with QEMU's virtio-blk:
+#             qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 2 -nographic -nic none
+#                 -no-reboot -bios /usr/share/seabios/bios.bin
+#                 -drive file=$BB/disk-bench.img,if=virtio,format=raw
+#           and under Petrel (bios.bin vm=linux0 role=firmware mem=512M cpus=2, the
+#           image vm=linux0 role=disk); disk_reset_to_shell: host seconds from the
+#           reset (QEMU's start; Petrel's "vm linux0: ..." line) to the shell
 #   kvm     (--kvm) the same guest under Linux KVM + QEMU, nested in QEMU TCG:
 #             L1 = build/guest/vmlinuz + build/bench/kvm/l1-initrd.cpio (kvm_amd,
 #             qemu-system-x86_64 and its libraries) on -accel tcg -cpu max -m 3072 -smp 1;
@@ -40,7 +51,7 @@
 #   --kvm          also measure KVM+QEMU nested on TCG (downloads the guest
 #                  kernel's .deb once for its kvm modules; BENCH_KVM=1 does the same)
 #   --reps N       runs per configuration (default 3; BENCH_REPS)
-#   --configs L    comma-separated subset of native,petrel,fair,kvm
+#   --configs L    comma-separated subset of native,petrel,fair,disk-native,disk-petrel,kvm
 #   --no-build     use the initrd (and L1 image) already in $BUILD/bench
 # Environment: BUILD (default build), QEMU (default qemu-system-x86_64),
 #   BENCH_ARGS  guest-bench options, ':'-separated (default -t:250:-m:256)
@@ -80,7 +91,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$KVM" = 1 ] || KVM=0
-[ -n "$CONFIGS" ] || { CONFIGS="native,petrel,fair"; [ "$KVM" = 0 ] || CONFIGS+=",kvm"; }
+[ -n "$CONFIGS" ] || { CONFIGS="native,petrel,fair,disk-native,disk-petrel"; [ "$KVM" = 0 ] || CONFIGS+=",kvm"; }
 case ",$CONFIGS," in *,kvm,*) KVM=1 ;; esac
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps: not a positive number: $REPS"
 case $BENCH_ARGS in *,* | *' '*) die "BENCH_ARGS: separate options with ':' (no commas or spaces)" ;; esac
@@ -134,6 +145,23 @@ EOF
 	mv "$BB/initrd.gz.tmp" "$BB/initrd.gz"
 	rm -rf "$r"
 	say "initrd $(du -k "$BB/initrd.gz" | cut -f1) KiB -> $BB/initrd.gz"
+}
+
+# ------------------------------------------------------------ disk image
+# The BIOS disk image with its kernel command line asking for the disk
+# benchmark (tools/guest/init, petrel.diskbench): syslinux.cfg replaced
+# through mtools on a copy.
+build_disk() {
+	local img=$BUILD/guest/disk-bios.img cfg=$BB/.syslinux.cfg
+	[ -s "$img" ] || die "$img missing (make guest-image)"
+	cp "$img" "$BB/disk-bench.img.tmp"
+	MTOOLS_SKIP_CHECK=1 mtype -i "$BB/disk-bench.img.tmp@@1M" ::/syslinux.cfg |
+		sed 's/ petrel\.disk\b/ petrel.diskbench/' >"$cfg"
+	grep -q 'petrel.diskbench' "$cfg" || die "cannot make the bench's syslinux.cfg from $img's"
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$BB/disk-bench.img.tmp@@1M" "$cfg" ::/syslinux.cfg
+	mv "$BB/disk-bench.img.tmp" "$BB/disk-bench.img"
+	rm -f "$cfg"
+	say "disk image $BB/disk-bench.img"
 }
 
 # ------------------------------------------------------------ KVM (L1) image
@@ -220,10 +248,14 @@ EOF
 	say "kvm: L1 initrd $(du -m "$K/l1-initrd.cpio" | cut -f1) MiB -> $K/l1-initrd.cpio"
 }
 
+DISK=0
+case ",$CONFIGS," in *,disk-*) DISK=1 ;; esac
 if [ "$DO_BUILD" = 1 ]; then
 	build_guest
+	[ "$DISK" = 0 ] || build_disk
 	[ "$KVM" = 0 ] || build_kvm
 fi
+[ "$DISK" = 0 ] || [ -s "$BB/disk-bench.img" ] || die "$BB/disk-bench.img missing (run without --no-build)"
 [ -s "$BB/initrd.gz" ] || die "$BB/initrd.gz missing (run without --no-build)"
 [ "$KVM" = 0 ] || [ -s "$BB/kvm/l1-initrd.cpio" ] || die "$BB/kvm/l1-initrd.cpio missing"
 
@@ -308,6 +340,14 @@ run_one() {
 		cmd=("$QEMU" -accel tcg -cpu max -m 1024 -smp 2 -display none -nic none -no-reboot
 			-serial stdio -kernel "$BUILD/hv.elf"
 			-initrd "$BUILD/guests/canary.elf vm=fa cpu=0 cmdline=\"seed=1 rounds=10 busy_ms=200\",$BUILD/guests/canary.elf vm=fb cpu=0 cmdline=\"seed=2 rounds=10 busy_ms=200\"") ;;
+	disk-native)
+		cmd=("$QEMU" -accel tcg -cpu max -m 512 -smp 2 -nographic -nic none -no-reboot
+			-bios /usr/share/seabios/bios.bin -drive "file=$BB/disk-bench.img,if=virtio,format=raw") ;;
+	disk-petrel)
+		stop='petrel: vm linux0 stopped'
+		cmd=("$QEMU" -accel tcg -cpu max -m 2048 -smp 2 -display none -nic none -no-reboot
+			-serial stdio -kernel "$BUILD/hv.elf"
+			-initrd "/usr/share/seabios/bios.bin vm=linux0 role=firmware mem=512M cpus=2,$BB/disk-bench.img vm=linux0 role=disk") ;;
 	kvm)
 		cmd=("$QEMU" -accel tcg -cpu max -m 3072 -smp 1 -nographic -nic none -no-reboot
 			-kernel "$BUILD/guest/vmlinuz" -initrd "$BB/kvm/l1-initrd.cpio"
@@ -319,6 +359,7 @@ run_one() {
 	python3 tools/bench-summary.py collect "$cfg" "$rep" "$log" >>"$BB/results.tsv"
 	say "$cfg $rep: $(tail -1 "$log" | cut -c6-) -> $log"
 	[ "$cfg" = fair ] || grep -q 'RESULT done' "$log" || echo "bench: warning: $cfg run $rep did not finish (see $log)" >&2
+	return 0
 }
 
 printf 'config\trep\tmetric\tvalue\tunit\n' >"$BB/results.tsv"
