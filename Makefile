@@ -33,7 +33,7 @@ HV_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(HV_CSRC)) \
              $(patsubst %.asm,$(BUILD)/obj/%.o,$(HV_ASRC))
 
 .DELETE_ON_ERROR:
-.PHONY: kut quick all deps test unit integration run clean iso bench print-guests
+.PHONY: kut quick all deps test unit integration run clean iso bench print-guests stress
 all: $(BUILD)/hv.elf $(BUILD)/hv.efi $(BUILD)/petrel.iso
 
 deps:
@@ -81,6 +81,11 @@ test:
 # The everyday set: unit tests and the `quick` group of tests.cfg (SVM).
 quick:
 	GROUP=quick tools/run-tests.sh
+
+# The SMP Linux tests again and again on SVM, for rare failures
+# (tools/stress.sh; ROUNDS=n, default 10).  Not part of `make test`.
+stress: all guest-image
+	tools/stress.sh $(ROUNDS)
 
 # kvm-unit-tests under Petrel (tools/kut.py): every x86 entry, a TSV in
 # build/kut/ and the comparison with the QEMU TCG baseline.  KUT=name1,name2
