@@ -7,12 +7,15 @@
  *   FACS  64 bytes, 64-byte aligned in guest-physical terms (§5.2.10)
  *   XSDT  -> FACP, APIC        RSDT  the same, 32-bit entries
  *   FACP  276 bytes (revision 6) -> FACS, DSDT
- *   DSDT  header + \_S0 and \_S5 packages
+ *   DSDT  header + \_S0 and \_S5 packages, and \_SB.PCI0 where there is PCI
  *   APIC  LAPICs, IOAPIC, two source overrides, LAPIC NMI
  *   HPET  56 bytes, only when cfg->hpet_gpa is set (and then in the roots)
  *
  * every table but the FACS 16-byte aligned.  The layout is computed first,
  * so a buffer that is too small is refused before a byte is written.
+ * Linked (acpi_build_linked): the same tables at base 0 without the RSDP,
+ * which is a file of its own; every pointer written and every checksum
+ * due also becomes a table-loader command.
  * Section and table numbers are ACPI 6.5's.
  */
 #include <petrel/acpi.h>
