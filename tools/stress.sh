@@ -21,12 +21,14 @@ mkdir -p "$OUT"
 failed=0
 for r in $(seq 1 "$ROUNDS"); do
 	res=$(ONLY=$TESTS BACKENDS=svm tests/integration/run.sh 2>&1 | tail -1)
-	bad=$(grep -alE "$SUSPECT" build/test-logs/svm-*.txt 2>/dev/null | tr '\n' ' ')
+	logs=()
+	for t in ${TESTS//,/ }; do logs+=("build/test-logs/svm-$t.txt"); done
+	bad=$(grep -alE "$SUSPECT" "${logs[@]}" 2>/dev/null | tr '\n' ' ')
 	echo "stress: round $r: $res${bad:+; suspect lines in $bad}"
 	if ! echo "$res" | grep -q ' 0 failed' || [ -n "$bad" ]; then
 		failed=$((failed + 1))
 		mkdir -p "$OUT/$r"
-		cp build/test-logs/svm-* "$OUT/$r/" 2>/dev/null
+		for t in ${TESTS//,/ }; do cp build/test-logs/svm-"$t"* "$OUT/$r/" 2>/dev/null; done
 	fi
 done
 echo "stress: $ROUNDS rounds, $failed failed"
