@@ -586,15 +586,6 @@ static uint32_t pkg_end(struct aml_rd *r)
 	return end;
 }
 
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* The _CRS buffer's descriptors (§6.4): each read by its own tag. */
 static void check_crs(const uint8_t *b, uint32_t len)
 {
@@ -606,35 +597,35 @@ static void check_crs(const uint8_t *b, uint32_t len)
 		const uint8_t *d = b + pos;
 		switch (d[0]) {
 		case 0x88: /* Word Address Space: type, flags, tflags, gran, min, max, tra, len */
-			assert_int_equal(le(d + 1, 2), 13);
+			assert_int_equal(le_get(d + 1, 2), 13);
 			assert_int_equal(d[4], 0x0c); /* producer, min and max fixed */
-			assert_int_equal(le(d + 12, 2), 0); /* no translation */
-			assert_int_equal(le(d + 14, 2), le(d + 10, 2) - le(d + 8, 2) + 1);
+			assert_int_equal(le_get(d + 12, 2), 0); /* no translation */
+			assert_int_equal(le_get(d + 14, 2), le_get(d + 10, 2) - le_get(d + 8, 2) + 1);
 			if (words == 0) {
 				assert_int_equal(d[3], 2); /* bus numbers 0-255 */
-				assert_int_equal(le(d + 8, 2), 0);
-				assert_int_equal(le(d + 10, 2), 0xff);
+				assert_int_equal(le_get(d + 8, 2), 0);
+				assert_int_equal(le_get(d + 10, 2), 0xff);
 			} else {
 				assert_int_equal(d[3], 1); /* I/O: all but the config ports */
-				assert_int_equal(le(d + 8, 2), words == 1 ? 0 : 0xd00);
-				assert_int_equal(le(d + 10, 2), words == 1 ? 0xcf7 : 0xffff);
+				assert_int_equal(le_get(d + 8, 2), words == 1 ? 0 : 0xd00);
+				assert_int_equal(le_get(d + 10, 2), words == 1 ? 0xcf7 : 0xffff);
 			}
 			words++;
 			pos += 16;
 			break;
 		case 0x47: /* I/O port: the configuration mechanism's 8 ports */
-			assert_int_equal(le(d + 2, 2), 0xcf8);
-			assert_int_equal(le(d + 4, 2), 0xcf8);
+			assert_int_equal(le_get(d + 2, 2), 0xcf8);
+			assert_int_equal(le_get(d + 4, 2), 0xcf8);
 			assert_int_equal(d[7], 8);
 			ios++;
 			pos += 8;
 			break;
 		case 0x87: /* DWord Address Space: memory windows */
-			assert_int_equal(le(d + 1, 2), 23);
+			assert_int_equal(le_get(d + 1, 2), 23);
 			assert_int_equal(d[3], 0);
-			assert_int_equal(le(d + 22, 4), le(d + 14, 4) - le(d + 10, 4) + 1);
-			assert_int_equal(le(d + 10, 4), dwords == 0 ? 0xa0000 : 0x20000000);
-			assert_int_equal(le(d + 14, 4), dwords == 0 ? 0xbffff : 0xfebfffff);
+			assert_int_equal(le_get(d + 22, 4), le_get(d + 14, 4) - le_get(d + 10, 4) + 1);
+			assert_int_equal(le_get(d + 10, 4), dwords == 0 ? 0xa0000 : 0x20000000);
+			assert_int_equal(le_get(d + 14, 4), dwords == 0 ? 0xbffff : 0xfebfffff);
 			dwords++;
 			pos += 26;
 			break;
@@ -783,7 +774,7 @@ static void run_loader(struct loaded *ld, const struct acpi_linked *lk, bool ovm
 			assert_true(ld->allocated[f] && ld->allocated[g]);
 			assert_true(size == 4 || size == 8);
 			assert_true(rd32(e + 116) + size <= ld->len[f]);
-			uint64_t v = le(ld->file[f] + rd32(e + 116), size) + ld->addr[g];
+			uint64_t v = le_get(ld->file[f] + rd32(e + 116), size) + ld->addr[g];
 			for (unsigned i = 0; i < size; i++)
 				ld->file[f][rd32(e + 116) + i] = (uint8_t)(v >> (8 * i));
 			break;
