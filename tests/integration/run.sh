@@ -198,11 +198,17 @@ linux_session() {
 		--line-prefix '\[linux0\] ' --char-delay 0.002 --script "$script" -- \
 		"$@" >"$out" 2>&1
 	local rc=$?
-	if ! grep -q '^=== wait /PETREL-GUEST-READY/: matched' "$out"; then
+	if [ "$rc" != 0 ]; then # the driver's complaint and Petrel's last words, for a CI log
+		echo "# $t: the serial driver ended with $rc; the end of $out:"
+		tail -n 20 "$out" | cut -c1-200 | sed 's/^/#   /'
+		echo "# $t: Petrel's last lines in $log:"
+		grep -a '^petrel: ' "$log" | tail -n 8 | cut -c1-200 | sed 's/^/#   /'
+	fi
+	if ! grep -q '^=== wait /.*PETREL-GUEST-READY/: matched' "$out"; then
 		fail "$t: boots to its shell" "no PETREL-GUEST-READY (driver exit $rc; logs: $log, $out)"
 		return
 	fi
-	echo "# $t: shell after $(sed -n 's|^=== wait /PETREL-GUEST-READY/: matched after \([0-9.]*\) s|\1|p' "$out" | head -1) s"
+	echo "# $t: shell after $(sed -n 's|^=== wait /.*PETREL-GUEST-READY/: matched after \([0-9.]*\) s|\1|p' "$out" | head -1) s"
 	pass "$t: boots to its shell under Petrel"
 
 	local n=$LINUX_CPUS last=$((LINUX_CPUS - 1))
