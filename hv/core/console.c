@@ -25,7 +25,11 @@
  * (the shell's `vm output`) and onto the serial port: the focused VM's as
  * it comes (a prompt must show before its line ends), with "[name] " at
  * the start of each line; the others' a whole line at a time with their
- * name in front, so that lines never interleave.  While the focused VM is
+ * name in front, so that lines never interleave.  A VM's firmware debug
+ * log (its debugcon: vm_debug_out) is a second stream of the VM's, always
+ * printed a whole line at a time as an unfocused VM's is: SeaBIOS writes
+ * each character to it and to its serial console in turn, and the two
+ * must not mix within a line.  While the focused VM is
  * in the middle of a line, the others' lines wait (held, up to HOLD_MS
  * and HELD_MAX bytes each) until it ends that line: a line being typed
  * into, or a command's output, is not cut by another VM's.  A prompt that
@@ -53,6 +57,8 @@
 struct vm_console {
 	char line[LINE_MAX + 1]; /* an unfocused VM's line so far */
 	uint32_t len;
+	char dline[LINE_MAX + 1]; /* its debug log's line so far */
+	uint32_t dlen;
 	uint8_t out[OUT_RING];
 	uint64_t out_total;      /* bytes written to out, ever */
 	uint8_t in[IN_QUEUE];
@@ -193,16 +199,17 @@ static bool hold_expired(uint64_t now)
 	return !focus_partial_since || now - focus_partial_since >= tsc_hz / 1000 * HOLD_MS;
 }
 
-/* An unfocused VM's complete line: out now, or held while the focused VM
- * is in the middle of one of its own. */
-static void print_line(struct vm *vm, struct vm_console *k)
+/* A complete line of an unfocused VM's (text: k->line) or of a VM's debug
+ * log (k->dline): out now, or held while the focused VM is in the middle
+ * of one of its own. */
+static void print_text(struct vm *vm, struct vm_console *k, char *text, uint32_t *len)
 {
 	char line[LINE_MAX + VM_NAME_MAX + 4];
 	uint32_t n;
 
-	k->line[k->len] = '\0';
-	n = (uint32_t)pt_snprintf(line, sizeof(line), "[%s] %s", vm->name, k->line);
-	k->len = 0;
+	text[*len] = '\0';
+	n = (uint32_t)pt_snprintf(line, sizeof(line), "[%s] %s", vm->name, text);
+	*len = 0;
 	spin_lock(&out_lock);
 	if (!hold_expired(rdtsc()) && k->held_len + n + 1 <= HELD_MAX) {
 		memcpy(k->held + k->held_len, line, n + 1);
@@ -212,6 +219,20 @@ static void print_line(struct vm *vm, struct vm_console *k)
 		log_raw("%s\n", line);
 	}
 	spin_unlock(&out_lock);
+}
+
+static void print_line(struct vm *vm, struct vm_console *k)
+{
+	print_text(vm, k, k->line, &k->len);
+}
+
+/* A byte for a line printed whole: escape sequences and other control
+ * bytes print as '.'; a full line goes out. */
+static void add_to_line(struct vm *vm, struct vm_console *k, char *text, uint32_t *len, uint8_t c)
+{
+	text[(*len)++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	if (*len == LINE_MAX)
+		print_text(vm, k, text, len);
 }
 
 /* The focused VM's byte went out: whether its line is unfinished now. */
@@ -241,14 +262,22 @@ void vm_console_out(struct vm *vm, uint8_t c)
 		focus_progress(c);
 		return;
 	}
-	if (c == '\n') {
+	if (c == '\n')
 		print_line(vm, k);
+	else
+		add_to_line(vm, k, k->line, &k->len, c);
+}
+
+void vm_debug_out(struct vm *vm, uint8_t c)
+{
+	struct vm_console *k = &cons[vm->id];
+
+	if (c == '\r')
 		return;
-	}
-	/* Escape sequences and other control bytes print as '.'. */
-	k->line[k->len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-	if (k->len == LINE_MAX)
-		print_line(vm, k);
+	if (c == '\n')
+		print_text(vm, k, k->dline, &k->dlen);
+	else
+		add_to_line(vm, k, k->dline, &k->dlen, c);
 }
 
 void vm_console_flush(struct vm *vm)
@@ -260,6 +289,8 @@ void vm_console_flush(struct vm *vm)
 		focus_progress('\n'); /* its line ended: what waited for it goes out */
 	if (k->len)
 		print_line(vm, k);
+	if (k->dlen)
+		print_text(vm, k, k->dline, &k->dlen);
 }
 
 void console_show_output(struct vm *vm, uint32_t max)

@@ -570,10 +570,16 @@ uint64_t vm_run_timers(struct vm *vm, uint64_t now, uint32_t pcpu)
 
 /* --- the console and the VM as a whole ---------------------------------------- */
 
-void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev)
+void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev, uint16_t port)
 {
 	vm->console = ops;
 	vm->console_dev = dev;
+	vm->console_port = port;
+}
+
+uint16_t vm_console_port(const struct vm *vm)
+{
+	return vm->console ? vm->console_port : 0;
 }
 
 void vm_request_reset(struct vm *vm, const char *why)

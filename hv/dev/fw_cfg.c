@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* QEMU's fw_cfg, legacy I/O interface; see petrel/dev/fw_cfg.h. */
+/* QEMU's fw_cfg: the traditional I/O interface and DMA; see petrel/dev/fw_cfg.h. */
 #include <petrel/acpi_build.h>
 #include <petrel/board.h>
 #include <petrel/dev/fw_cfg.h>
@@ -12,6 +12,15 @@ static void be_put(uint8_t *p, uint64_t v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t be_get(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 void fw_cfg_init(struct fw_cfg *f, uint64_t ram_size, uint16_t nb_cpus, uint16_t max_cpus)
@@ -92,6 +101,89 @@ uint8_t fw_cfg_read(struct fw_cfg *f)
 	return d[f->off++];
 }
 
+/* --- DMA ------------------------------------------------------------------- */
+
+void fw_cfg_enable_dma(struct fw_cfg *f, fw_cfg_map_fn map, void *ctx)
+{
+	f->map = map;
+	f->map_ctx = ctx;
+	f->id[0] |= 2;
+}
+
+/* The rest of the selected item, from the current offset. */
+static uint32_t remaining(const struct fw_cfg *f, const uint8_t **data)
+{
+	uint32_t len = 0;
+
+	*data = item(f, &len);
+	return *data && f->off < len ? len - f->off : 0;
+}
+
+/* len bytes of the item to dst, zeros past its end: false if dst is not
+ * all RAM (nothing copied). */
+static bool dma_read(struct fw_cfg *f, uint64_t dst, uint32_t len)
+{
+	const uint8_t *data;
+	uint32_t have = remaining(f, &data), n = MIN(have, len);
+	uint8_t *p;
+
+	if (!len)
+		return true;
+	if (!(p = f->map(f->map_ctx, dst, len)))
+		return false;
+	if (n)
+		memcpy(p, data + f->off, n);
+	memset(p + n, 0, len - n);
+	f->off += n;
+	return true;
+}
+
+static bool dma_transfer(struct fw_cfg *f, uint64_t gpa)
+{
+	uint8_t *a = f->map(f->map_ctx, gpa, 16);
+	const uint8_t *data;
+	uint32_t ctl, len;
+	bool ok = true;
+
+	if (!a)
+		return false;
+	ctl = (uint32_t)be_get(a, 4);
+	len = (uint32_t)be_get(a + 4, 4);
+	if (ctl & FW_CFG_DMA_SELECT)
+		fw_cfg_select(f, (uint16_t)(ctl >> 16));
+	if (ctl & FW_CFG_DMA_READ)
+		ok = dma_read(f, be_get(a + 8, 8), len);
+	else if (ctl & FW_CFG_DMA_WRITE)
+		ok = false; /* no item takes writes */
+	else if (ctl & FW_CFG_DMA_SKIP)
+		f->off += MIN(remaining(f, &data), len);
+	be_put(a, ok ? 0 : FW_CFG_DMA_ERROR, 4);
+	return true;
+}
+
+uint64_t fw_cfg_dma_read(const struct fw_cfg *f, unsigned off, unsigned size)
+{
+	(void)f;
+	if (off >= 8 || size > 8 - off)
+		return ~0ull;
+	return le_get(&FW_CFG_DMA_SIGNATURE[off], size);
+}
+
+bool fw_cfg_dma_write(struct fw_cfg *f, unsigned off, unsigned size, uint64_t val)
+{
+	uint64_t gpa;
+
+	if (!f->map || size != 4 || (off != 0 && off != 4))
+		return true; /* as QEMU: only the two halves, 4 bytes each */
+	if (off == 0) {
+		f->dma_high = __builtin_bswap32((uint32_t)val);
+		return true;
+	}
+	gpa = (uint64_t)f->dma_high << 32 | __builtin_bswap32((uint32_t)val);
+	f->dma_high = 0;
+	return dma_transfer(f, gpa);
+}
+
 /* --- the device ---------------------------------------------------------- */
 
 #define E820_FW_MAX 16
@@ -111,6 +203,27 @@ static void fw_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_
 	if (size == 2 && off == 0)
 		fw_cfg_select(dev, (uint16_t)val);
 	/* byte writes to the data port: QEMU ignores them, so does Petrel */
+}
+
+static uint64_t dma_rd(void *dev, struct vcpu *v, uint64_t off, uint8_t size)
+{
+	(void)v;
+	return fw_cfg_dma_read(dev, (unsigned)off, size);
+}
+
+static void dma_wr(void *dev, struct vcpu *v, uint64_t off, uint8_t size, uint64_t val)
+{
+	struct fw_cfg *f = dev;
+
+	if (!fw_cfg_dma_write(f, (unsigned)off, size, val) && !f->dma_warned) {
+		pr_warn("vm %s: fw_cfg DMA: an access structure outside RAM (one warning)\n", vm_name(vcpu_vm(v)));
+		f->dma_warned = true;
+	}
+}
+
+static void *dma_map(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return vm_dma(ctx, gpa, len);
 }
 
 /* Room for the ACPI tables (about 3 KiB with PCI and 8 vCPUs) and the
@@ -157,6 +270,21 @@ static int add_acpi_files(struct vm *vm, struct fw_cfg *f)
 	return 0;
 }
 
+/* SeaBIOS's serial console (etc/sercon-port): the VM has no display, so
+ * SeaBIOS writes its screen (its own text, a boot loader's menus) to the
+ * VM's console port too, and takes keys from there.  OVMF has its own. */
+static int add_sercon_port(struct vm *vm, struct fw_cfg *f)
+{
+	uint8_t *port;
+
+	if (!vm_console_port(vm))
+		return 0;
+	if (!(port = vm_alloc(vm, 2)))
+		return -1;
+	le_put(port, vm_console_port(vm), 2);
+	return fw_cfg_add_file(f, "etc/sercon-port", port, 2) < 0 ? -1 : 0;
+}
+
 static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 {
 	struct fw_cfg *f = vm_alloc(vm, sizeof(*f));
@@ -167,9 +295,12 @@ static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 	fw_cfg_init(f, vm_ram_size(vm), (uint16_t)vm_nr_vcpus(vm), (uint16_t)vm_nr_vcpus(vm));
 	/* the memory map firmware sizes RAM from (SeaBIOS, OVMF) */
 	fw_cfg_add_file(f, "etc/e820", e820, vm_e820_fw(vm, e820, E820_FW_MAX));
-	if (vm_has_firmware(vm) && add_acpi_files(vm, f))
+	if (vm_has_firmware(vm) && (add_acpi_files(vm, f) || add_sercon_port(vm, f)))
 		return -1;
-	return vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg");
+	fw_cfg_enable_dma(f, dma_map, vm);
+	if (vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg"))
+		return -1;
+	return vm_register_pio(vm, (uint16_t)(bd->port + FW_CFG_DMA_PORT_OFFSET), 8, dma_rd, dma_wr, f, "fw-cfg-dma");
 }
 
 const struct device_type fw_cfg_device = { .name = "QEMU fw_cfg", .create = fw_cfg_create };

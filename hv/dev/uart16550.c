@@ -203,7 +203,7 @@ static int uart_create(struct vm *vm, const struct board_device *bd)
 	u->vm = vm;
 	u->gsi = (uint8_t)bd->gsi;
 	u->dll = 1;
-	vm_set_console(vm, &uart_console, u);
+	vm_set_console(vm, &uart_console, u, bd->port);
 	return vm_register_pio(vm, bd->port, 8, uart_read, uart_write, u, "uart16550");
 }
 

@@ -15,3 +15,16 @@ void vm_pci_set_intx(struct vm *vm, uint8_t devfn, bool level) { (void)vm, (void
 void vm_send_apic_msg(struct vm *vm, const struct apic_msg *m) { (void)vm, (void)m; abort(); }
 const char *vm_name(const struct vm *vm) { (void)vm; abort(); }
 void log_printf(int level, const char *fmt, ...) { (void)level, (void)fmt; abort(); }
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, io_read_fn rd, io_write_fn wr, void *dev,
+		    const char *name)
+{
+	(void)vm, (void)base, (void)len, (void)rd, (void)wr, (void)dev, (void)name;
+	abort();
+}
+bool vm_has_firmware(const struct vm *vm) { (void)vm; abort(); }
+int vm_acpi_linked(struct vm *vm, struct acpi_linked *out) { (void)vm, (void)out; abort(); }
+uint32_t vm_e820_fw(const struct vm *vm, uint8_t *out, unsigned max) { (void)vm, (void)out, (void)max; abort(); }
+uint64_t vm_ram_size(const struct vm *vm) { (void)vm; abort(); }
+uint32_t vm_nr_vcpus(const struct vm *vm) { (void)vm; abort(); }
+uint16_t vm_console_port(const struct vm *vm) { (void)vm; abort(); }
+struct vm *vcpu_vm(const struct vcpu *v) { (void)v; abort(); }

@@ -22,18 +22,21 @@ FUZZ_SRC_walk   := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 FUZZ_SRC_emulate := hv/arch/x86/emulate_insn.c hv/arch/x86/decode.c
 FUZZ_SRC_console_input := hv/core/console_input.c
 FUZZ_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
+FUZZ_SRC_fw_cfg := hv/dev/fw_cfg.c hv/lib/string.c tests/fuzz/device_stubs.c
 FUZZ_SRC_virtio_ring := hv/dev/virtio_ring.c hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/dev/msix.c hv/lib/string.c tests/fuzz/device_stubs.c
 # Longest input per harness: an instruction and its mode byte; the walker's
 # registers and a few page tables' worth of guest RAM; the emulator's
 # control bytes, instruction, registers and 64 bytes of memory (253); the
 # console's escape byte and typed text, lines long enough to overflow; a
-# guest's RAM with a virtqueue in it.
+# guest's RAM with a virtqueue in it; addresses and a guest's RAM with
+# fw_cfg DMA access structures in it.
 FUZZ_LEN_decode := 32
 FUZZ_LEN_walk   := 16384
 FUZZ_LEN_emulate := 256
 FUZZ_LEN_console_input := 1024
 FUZZ_LEN_gdb_packet := 9000
 FUZZ_LEN_virtio_ring := 65536
+FUZZ_LEN_fw_cfg := 8300
 
 FUZZ_TESTS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_TESTS:%=$(FUZZ_DIR)/fuzz_%)
@@ -62,6 +65,7 @@ fuzz: fuzz-deps $(FUZZ_BINS)
 			-max_len=$$(case $$t in walk) echo $(FUZZ_LEN_walk) ;; emulate) echo $(FUZZ_LEN_emulate) ;; \
 				console_input) echo $(FUZZ_LEN_console_input) ;; \
 				gdb_packet) echo $(FUZZ_LEN_gdb_packet) ;; \
+				fw_cfg) echo $(FUZZ_LEN_fw_cfg) ;; virtio_ring) echo $(FUZZ_LEN_virtio_ring) ;; \
 				*) echo $(FUZZ_LEN_decode) ;; esac) \
 			-print_final_stats=1 $(FUZZ_ARGS) \
 			-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$t || exit 1; \

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <petrel/acpi_build.h>
 #include <petrel/log.h>
 
 #include "fake_vm.h"
@@ -155,7 +156,13 @@ uint64_t vm_ram_size(const struct vm *vm) { (void)vm; return ram_bytes; }
 uint64_t vm_ram_below_4g(const struct vm *vm) { (void)vm; return ram_bytes < 0xc0000000ull ? ram_bytes : 0xc0000000ull; }
 bool vm_has_firmware(const struct vm *vm) { return vm->rom_size != 0; }
 void vm_set_pm_base(struct vm *vm, uint16_t port) { vm->pm_base = port; }
-int vm_acpi_linked(struct vm *vm, struct acpi_linked *out) { (void)vm, (void)out; return -1; }
+/* Empty tables: the fw_cfg device offers its three files, each empty. */
+int vm_acpi_linked(struct vm *vm, struct acpi_linked *out)
+{
+	(void)vm;
+	out->tables_len = out->loader_len = 0;
+	return 0;
+}
 
 
 uint8_t *vm_disk(struct vm *vm, uint64_t *size)
@@ -358,14 +365,21 @@ bool vcpu_x2apic_offered(struct vcpu *v) { (void)v; return fake_x2apic; }
 uint64_t vcpu_tsc_to_vm_ns(struct vcpu *v, uint64_t guest_tsc) { (void)v; return guest_tsc; }
 void vcpu_kick(struct vcpu *v) { v->halted = false; }
 
-void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev)
+void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev, uint16_t port)
 {
 	vm->console = ops;
 	vm->console_dev = dev;
+	vm->console_port = port;
+}
+
+uint16_t vm_console_port(const struct vm *vm)
+{
+	return vm->console ? vm->console_port : 0;
 }
 
 void vm_console_flush(struct vm *vm) { (void)vm; }
 void vm_console_out(struct vm *vm, uint8_t c) { (void)vm; (void)c; }
+void vm_debug_out(struct vm *vm, uint8_t c) { (void)vm; (void)c; }
 void vm_request_reset(struct vm *vm, const char *why) { (void)vm; fake_reset_why = why; fake_resets++; }
 void vm_request_poweroff(struct vm *vm, const char *why) { (void)vm; fake_poweroff_why = why; }
 void vm_test_exit(struct vm *vm, uint32_t code) { (void)vm; fake_exit_code = (int)code; }

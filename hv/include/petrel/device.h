@@ -211,10 +211,18 @@ struct console_ops {
 	bool (*input_ready)(void *dev);           /* room for one more typed byte? */
 	void (*input)(void *dev, uint8_t c);
 };
-void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev);
+void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev, uint16_t port);
+/* That device's I/O port (COM1's 0x3f8), or 0 for a VM without one: where
+ * firmware may mirror its screen, the VM having no display.  Known once
+ * the device is made (the board makes it before fw_cfg). */
+uint16_t vm_console_port(const struct vm *vm);
 /* A byte the guest wrote to its console, under the VM's lock: Petrel's
  * console shows it (and keeps it for the shell's `vm output`). */
 void vm_console_out(struct vm *vm, uint8_t c);
+/* A byte of the VM's firmware debug log (its debugcon), under the VM's
+ * lock: shown a whole line at a time, never inside a line of its console
+ * (hv/core/console.c). */
+void vm_debug_out(struct vm *vm, uint8_t c);
 /* Its output ends here for now (a stop, a reset): a partial line is ended. */
 void vm_console_flush(struct vm *vm);
 

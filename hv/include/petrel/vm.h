@@ -82,6 +82,7 @@ struct vm {
 	struct vm_irq irq;
 	const struct console_ops *console;
 	void *console_dev;
+	uint16_t console_port;    /* its I/O port (vm_console_port) */
 	uint8_t *arena;           /* vm_alloc's memory */
 	uint32_t arena_used;
 	void *arch;               /* the backend's per-VM state: NPT/EPT root, bitmaps */
