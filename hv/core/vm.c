@@ -176,6 +176,8 @@ void vm_clear_devices(struct vm *vm)
 	memset(&vm->irq, 0, sizeof(vm->irq));
 	vm->console = NULL;
 	vm->console_dev = NULL;
+	vm->console_port = 0;
+	vm->boot_order[0] = '\0';
 	vm->timers = NULL;
 	memset(vm->arena, 0, vm->arena_used);
 	vm->arena_used = 0;
@@ -396,6 +398,22 @@ int vm_attach_disk(struct vm *vm, const uint8_t *data, uint64_t size)
 	vm->disk_size = bytes;
 	return 0;
 }
+
+int vm_add_boot_device(struct vm *vm, const char *path)
+{
+	size_t used = strlen(vm->boot_order), n = strlen(path);
+
+	if (used + (used ? 1 : 0) + n >= sizeof(vm->boot_order)) {
+		pr_warn("vm %s: no room for boot device %s in the boot order\n", vm->name, path);
+		return -1;
+	}
+	if (used)
+		vm->boot_order[used++] = '\n';
+	memcpy(vm->boot_order + used, path, n + 1);
+	return 0;
+}
+
+const char *vm_boot_order(const struct vm *vm) { return vm->boot_order; }
 
 uint8_t *vm_disk(struct vm *vm, uint64_t *size)
 {

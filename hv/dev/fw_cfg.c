@@ -285,6 +285,22 @@ static int add_sercon_port(struct vm *vm, struct fw_cfg *f)
 	return fw_cfg_add_file(f, "etc/sercon-port", port, 2) < 0 ? -1 : 0;
 }
 
+/* The devices the firmware may boot from, in order (`bootorder`: a path
+ * per line, the whole ending in a NUL, as QEMU's). */
+static int add_boot_order(struct vm *vm, struct fw_cfg *f)
+{
+	const char *list = vm_boot_order(vm);
+	uint32_t n = (uint32_t)strlen(list) + 1;
+	char *copy;
+
+	if (n == 1)
+		return 0;
+	if (!(copy = vm_alloc(vm, n)))
+		return -1;
+	memcpy(copy, list, n);
+	return fw_cfg_add_file(f, "bootorder", copy, n) < 0 ? -1 : 0;
+}
+
 static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 {
 	struct fw_cfg *f = vm_alloc(vm, sizeof(*f));
@@ -295,7 +311,7 @@ static int fw_cfg_create(struct vm *vm, const struct board_device *bd)
 	fw_cfg_init(f, vm_ram_size(vm), (uint16_t)vm_nr_vcpus(vm), (uint16_t)vm_nr_vcpus(vm));
 	/* the memory map firmware sizes RAM from (SeaBIOS, OVMF) */
 	fw_cfg_add_file(f, "etc/e820", e820, vm_e820_fw(vm, e820, E820_FW_MAX));
-	if (vm_has_firmware(vm) && (add_acpi_files(vm, f) || add_sercon_port(vm, f)))
+	if (vm_has_firmware(vm) && (add_acpi_files(vm, f) || add_sercon_port(vm, f) || add_boot_order(vm, f)))
 		return -1;
 	fw_cfg_enable_dma(f, dma_map, vm);
 	if (vm_register_pio(vm, bd->port, 2, fw_rd, fw_wr, f, "fw-cfg"))

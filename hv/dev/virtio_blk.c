@@ -218,9 +218,36 @@ static void fn_wr(void *dev, unsigned reg, unsigned size, uint32_t val)
 
 /* Only in a VM with a disk (role=disk); its BAR is placed by firmware or
  * the guest. */
+static char *append(char *out, const char *s)
+{
+	while (*s)
+		*out++ = *s++;
+	*out = '\0';
+	return out;
+}
+
+/* Its OpenFirmware path as QEMU names a PCI mass-storage function's disk
+ * in `bootorder`: /pci@i0cf8/scsi@SLOT[,FUNCTION]/disk@0,0, in hex. */
+static void of_path(char *out, uint8_t devfn)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned slot = devfn >> 3, fn = devfn & 7;
+
+	out = append(out, "/pci@i0cf8/scsi@");
+	if (slot >= 16)
+		*out++ = hex[slot >> 4];
+	*out++ = hex[slot & 15];
+	if (fn) {
+		*out++ = ',';
+		*out++ = hex[fn];
+	}
+	append(out, "/disk@0,0");
+}
+
 static int virtio_blk_create(struct vm *vm, const struct board_device *bd)
 {
 	struct virtio_blk_dev *d;
+	char path[40];
 	uint64_t size;
 	uint8_t *disk = vm_disk(vm, &size);
 
@@ -240,7 +267,11 @@ static int virtio_blk_create(struct vm *vm, const struct board_device *bd)
 		.bar = { { PCI_BAR_MEM64, false, VIRTIO_PCI_BAR_SIZE, bar_rd, bar_wr } },
 		.cfg_read = fn_rd, .cfg_write = fn_wr, .dev = d,
 	};
-	return vm_pci_add(vm, bd->devfn, &d->fn);
+	if (vm_pci_add(vm, bd->devfn, &d->fn))
+		return -1;
+	of_path(path, bd->devfn);
+	vm_add_boot_device(vm, path);
+	return 0;
 }
 
 const struct device_type virtio_blk_device = { .name = "virtio-blk", .create = virtio_blk_create };

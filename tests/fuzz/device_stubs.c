@@ -28,3 +28,5 @@ uint64_t vm_ram_size(const struct vm *vm) { (void)vm; abort(); }
 uint32_t vm_nr_vcpus(const struct vm *vm) { (void)vm; abort(); }
 uint16_t vm_console_port(const struct vm *vm) { (void)vm; abort(); }
 struct vm *vcpu_vm(const struct vcpu *v) { (void)v; abort(); }
+int vm_add_boot_device(struct vm *vm, const char *path) { (void)vm, (void)path; abort(); }
+const char *vm_boot_order(const struct vm *vm) { (void)vm; abort(); }

@@ -386,7 +386,8 @@ firmware_linux() {
 test_firmware_linux() {
 	firmware_linux "$1" firmware-linux /usr/share/seabios/bios.bin "$B/guest/disk-bios.img" 0x000000001fffbfff \
 		'^\[linux0\] SeaBIOS \(version' '^\[linux0\] QEMU fw_cfg DMA interface supported' \
-		'^\[linux0\] sercon: using ioport 0x3f8' '^\[linux0\] pci dev 00:03.0 using modern' \
+		'^\[linux0\] sercon: using ioport 0x3f8' '^\[linux0\] 1: /pci@i0cf8/scsi@3/disk@0,0$' \
+		'^\[linux0\] pci dev 00:03.0 using modern' \
 		'^\[linux0\] Booting from Hard Disk' '^\[linux0\] SYSLINUX '
 }
 

@@ -372,6 +372,21 @@ void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev, uin
 	vm->console_port = port;
 }
 
+/* The boot order as the core keeps it (hv/core/vm.c): a path per line. */
+int vm_add_boot_device(struct vm *vm, const char *path)
+{
+	size_t used = strlen(vm->boot_order), n = strlen(path);
+
+	if (used + (used ? 1 : 0) + n >= sizeof(vm->boot_order))
+		return -1;
+	if (used)
+		vm->boot_order[used++] = '\n';
+	memcpy(vm->boot_order + used, path, n + 1);
+	return 0;
+}
+
+const char *vm_boot_order(const struct vm *vm) { return vm->boot_order; }
+
 uint16_t vm_console_port(const struct vm *vm)
 {
 	return vm->console ? vm->console_port : 0;

@@ -350,6 +350,22 @@ TEST(firmware_files)
 	assert_int_equal(fake_in(0x511, 1), 0xf8);
 	assert_int_equal(fake_in(0x511, 1), 0x03);
 	assert_int_equal(fake_in(0x511, 1), 0); /* two bytes, little-endian */
+	assert_int_equal(find_file("bootorder"), -1); /* nothing to boot from */
+
+	/* the boot devices, a path per line, ending in a NUL */
+	fake_vm_reset(1, 1 << 20);
+	fake_vm.rom_size = 0x20000;
+	assert_int_equal(vm_add_boot_device(&fake_vm, "/pci@i0cf8/scsi@3/disk@0,0"), 0);
+	assert_int_equal(vm_add_boot_device(&fake_vm, "/x@1"), 0);
+	assert_int_equal(fake_create(&fw_cfg_device, 0x510, 0, -1), 0);
+	key = find_file("bootorder");
+	assert_true(key >= FW_CFG_FILE_FIRST);
+	fake_out(0x510, 2, (uint64_t)key);
+	{
+		static const char want[] = "/pci@i0cf8/scsi@3/disk@0,0\n/x@1";
+		for (unsigned i = 0; i < sizeof(want); i++) /* the NUL too */
+			assert_int_equal(fake_in(0x511, 1), (uint8_t)want[i]);
+	}
 
 	fake_vm_reset(1, 1 << 20);
 	fake_vm.rom_size = 0x20000;

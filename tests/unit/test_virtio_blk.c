@@ -171,6 +171,18 @@ TEST(test_no_disk_no_device)
 {
 	fresh(false);
 	assert_int_equal(cfg_rd(0x00, 4), 0xffffffff);
+	assert_string_equal(vm_boot_order(&fake_vm), "");
+}
+
+/* The disk names itself for firmware's boot order as QEMU names it. */
+TEST(test_boot_path)
+{
+	fresh(true);
+	assert_string_equal(vm_boot_order(&fake_vm), "/pci@i0cf8/scsi@3/disk@0,0");
+	fake_disk = disk;
+	fake_disk_size = sizeof(disk);
+	assert_int_equal(fake_create_pci(&virtio_blk_device, PCI_DEVFN(0x1e, 5), 0, -1), 0);
+	assert_string_equal(vm_boot_order(&fake_vm), "/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@1e,5/disk@0,0");
 }
 
 TEST(test_header_caps_and_config)
@@ -472,6 +484,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_disk_no_device),
+		cmocka_unit_test(test_boot_path),
 		cmocka_unit_test(test_header_caps_and_config),
 		cmocka_unit_test(test_features_refused),
 		cmocka_unit_test(test_read_write_flush_id),

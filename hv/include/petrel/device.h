@@ -79,6 +79,15 @@ int vm_acpi_linked(struct vm *vm, struct acpi_linked *out);
 /* Its disk (role=disk): the bytes, writable, and their size (whole
  * sectors); NULL for a VM without one. */
 uint8_t *vm_disk(struct vm *vm, uint64_t *size);
+/* A device firmware can boot from names itself in OpenFirmware's
+ * notation, as QEMU's `bootorder` file has it ("/pci@i0cf8/scsi@3/disk@0,0");
+ * fw_cfg offers the VM's list, in the order the board made them, to its
+ * firmware (the devices that boot come before fw-cfg in the board).  0, or
+ * -1 when the list has no room (the path is left out). */
+#define VM_BOOT_ORDER_MAX 128
+int vm_add_boot_device(struct vm *vm, const char *path);
+/* The list, a path per line ("" for none). */
+const char *vm_boot_order(const struct vm *vm);
 /* A device's DMA: the host address of [gpa, gpa+len) when all of it is the
  * VM's RAM (not ROM, not a device, not nothing), else NULL. */
 void *vm_dma(struct vm *vm, uint64_t gpa, uint64_t len);

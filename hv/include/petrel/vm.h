@@ -83,6 +83,7 @@ struct vm {
 	const struct console_ops *console;
 	void *console_dev;
 	uint16_t console_port;    /* its I/O port (vm_console_port) */
+	char boot_order[VM_BOOT_ORDER_MAX]; /* vm_add_boot_device's paths, a line each */
 	uint8_t *arena;           /* vm_alloc's memory */
 	uint32_t arena_used;
 	void *arch;               /* the backend's per-VM state: NPT/EPT root, bitmaps */
