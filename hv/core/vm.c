@@ -401,15 +401,10 @@ int vm_attach_disk(struct vm *vm, const uint8_t *data, uint64_t size)
 
 int vm_add_boot_device(struct vm *vm, const char *path)
 {
-	size_t used = strlen(vm->boot_order), n = strlen(path);
-
-	if (used + (used ? 1 : 0) + n >= sizeof(vm->boot_order)) {
+	if (str_append_line(vm->boot_order, sizeof(vm->boot_order), path)) {
 		pr_warn("vm %s: no room for boot device %s in the boot order\n", vm->name, path);
 		return -1;
 	}
-	if (used)
-		vm->boot_order[used++] = '\n';
-	memcpy(vm->boot_order + used, path, n + 1);
 	return 0;
 }
 

@@ -97,6 +97,18 @@ size_t str_copy(char *dst, const char *src, size_t size)
 	return str_ncopy(dst, src, (size_t)-1, size);
 }
 
+int str_append_line(char *list, size_t size, const char *line)
+{
+	size_t used = strlen(list), n = strlen(line);
+
+	if (used + (used ? 1 : 0) + n >= size)
+		return -1;
+	if (used)
+		list[used++] = '\n';
+	memcpy(list + used, line, n + 1);
+	return 0;
+}
+
 bool str_starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

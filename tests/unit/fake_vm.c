@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <petrel/acpi_build.h>
+#include <petrel/lib.h>
 #include <petrel/log.h>
 
 #include "fake_vm.h"
@@ -375,14 +376,7 @@ void vm_set_console(struct vm *vm, const struct console_ops *ops, void *dev, uin
 /* The boot order as the core keeps it (hv/core/vm.c): a path per line. */
 int vm_add_boot_device(struct vm *vm, const char *path)
 {
-	size_t used = strlen(vm->boot_order), n = strlen(path);
-
-	if (used + (used ? 1 : 0) + n >= sizeof(vm->boot_order))
-		return -1;
-	if (used)
-		vm->boot_order[used++] = '\n';
-	memcpy(vm->boot_order + used, path, n + 1);
-	return 0;
+	return str_append_line(vm->boot_order, sizeof(vm->boot_order), path);
 }
 
 const char *vm_boot_order(const struct vm *vm) { return vm->boot_order; }

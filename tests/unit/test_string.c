@@ -179,6 +179,21 @@ TEST(test_str_copy_and_starts)
 	assert_false(str_starts("serial", "Serial"));
 }
 
+static void test_str_append_line(void **state)
+{
+	char list[12] = "";
+
+	(void)state;
+	assert_int_equal(str_append_line(list, sizeof(list), "abc"), 0);
+	assert_string_equal(list, "abc");
+	assert_int_equal(str_append_line(list, sizeof(list), "defg"), 0);
+	assert_string_equal(list, "abc\ndefg");
+	assert_int_equal(str_append_line(list, sizeof(list), "h"), 0); /* 10 bytes and the NUL */
+	assert_string_equal(list, "abc\ndefg\nh");
+	assert_int_equal(str_append_line(list, sizeof(list), "i"), -1); /* "\ni" and the NUL: 13 */
+	assert_string_equal(list, "abc\ndefg\nh"); /* unchanged */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_str_ncopy),
 		cmocka_unit_test(test_str_ncopy_unterminated_source),
 		cmocka_unit_test(test_str_copy_and_starts),
+		cmocka_unit_test(test_str_append_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,10 +31,10 @@ UNIT_SRC_guest_loader := guest-loader/config.c guest-loader/multiboot.c hv/core/
 UNIT_SRC_efi_stub  := boot/efi/config.c boot/efi/memmap.c
 UNIT_SRC_gmem      := hv/core/gmem.c hv/core/cr.c hv/core/memory.c
 UNIT_SRC_cr        := hv/core/cr.c
-UNIT_SRC_lapic     := hv/dev/lapic.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_lapic     := hv/dev/lapic.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_string_io := hv/core/string_io.c hv/core/gmem.c hv/core/cr.c hv/core/io_bus.c hv/core/memory.c
-UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c tests/unit/fake_vm.c
-UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_pic8259   := hv/dev/pic8259.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
+UNIT_SRC_pit8254   := hv/dev/pit8254.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_hpet      := hv/dev/hpet.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_rtc_cmos  := hv/dev/rtc_cmos.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_acpi_pm   := hv/dev/acpi_pm.c hv/core/io_bus.c hv/core/pci.c tests/unit/fake_vm.c hv/lib/string.c
@@ -45,7 +45,7 @@ UNIT_SRC_virtio_blk := hv/dev/virtio_blk.c hv/dev/virtio_pci.c hv/dev/msix.c hv/
                        hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_pci       := hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_pci_host  := hv/dev/pci_host.c hv/core/pci.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
-UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c tests/unit/fake_vm.c
+UNIT_SRC_legacy    := hv/dev/legacy.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 # test_rtc_host.c #includes drivers/rtc.c itself, over fake CMOS ports.
 UNIT_SRC_rtc_host  := hv/lib/string.c
 UNIT_SRC_board     := hv/board/board.c hv/board/pc.c hv/lib/printf.c hv/lib/string.c hv/core/io_bus.c hv/core/pci.c \

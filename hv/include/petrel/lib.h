@@ -34,6 +34,9 @@ int strncmp(const char *a, const char *b, size_t n);
 size_t str_copy(char *dst, const char *src, size_t size);  /* like strlcpy */
 size_t str_ncopy(char *dst, const char *src, size_t n, size_t size);
 bool str_starts(const char *s, const char *prefix);
+/* Appends line to the NUL-terminated list of size bytes, after a '\n' if
+ * the list is not empty: 0, or -1 (the list unchanged) if it does not fit. */
+int str_append_line(char *list, size_t size, const char *line);
 /* Parses an unsigned number: decimal, 0x hex, optional K/M/G suffix when
  * `suffix` is set.  Returns false on garbage or overflow. */
 bool parse_u64(const char *s, size_t n, uint64_t *out, bool suffix);
