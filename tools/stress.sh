@@ -5,8 +5,8 @@
 # freeze), run again and again on SVM to catch a rare failure.  Each round
 # runs STRESS_TESTS (default linux-two,shell,linux-smp4) through
 # tests/integration/run.sh; a round's logs are kept in
-# build/stress/ROUND/ when it failed or Petrel's guard or a stopped vCPU
-# spoke.  Ends with "stress: N rounds, F failed".
+# build/stress/ROUND/ (with run.sh's output, run.txt) when it failed or
+# Petrel's guard or a stopped vCPU spoke.  Ends with "stress: N rounds, F failed".
 #
 # Usage: tools/stress.sh [ROUNDS]   (default 10; STRESS_ROUNDS too)
 set -uo pipefail
@@ -20,7 +20,8 @@ SUSPECT='holds the host|host state|vcpu [0-9]+ stopped|an access outside RAM|tri
 mkdir -p "$OUT"
 failed=0
 for r in $(seq 1 "$ROUNDS"); do
-	res=$(ONLY=$TESTS BACKENDS=svm tests/integration/run.sh 2>&1 | tail -1)
+	ONLY=$TESTS BACKENDS=svm tests/integration/run.sh >"$OUT/last-run.txt" 2>&1
+	res=$(tail -1 "$OUT/last-run.txt")
 	logs=()
 	for t in ${TESTS//,/ }; do logs+=("build/test-logs/svm-$t.txt"); done
 	bad=$(grep -alE "$SUSPECT" "${logs[@]}" 2>/dev/null | tr '\n' ' ')
@@ -29,6 +30,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		failed=$((failed + 1))
 		mkdir -p "$OUT/$r"
 		for t in ${TESTS//,/ }; do cp build/test-logs/svm-"$t"* "$OUT/$r/" 2>/dev/null; done
+		cp "$OUT/last-run.txt" "$OUT/$r/run.txt"
 	fi
 done
 echo "stress: $ROUNDS rounds, $failed failed"

@@ -173,12 +173,15 @@ static void stop_with_state(struct vcpu *v, const char *why)
 
 /* A triple fault.  On a PC the chipset turns the CPU's shutdown cycle into
  * a reset, and Linux relies on that as its last way to reboot: VMs reset
- * (vm_reset stops a reset loop).  A module with triple_fault=stop stops
- * its VM instead, with its state, so one can see where it died. */
+ * (vm_reset stops a reset loop), after their state is printed, so one can
+ * see where they died.  A module with triple_fault=stop stops its VM
+ * instead. */
 static void handle_shutdown(struct vcpu *v)
 {
 	if (!v->vm->stop_on_triple_fault) {
-		pr_warn("vm %s vcpu %u: triple fault: resetting the VM, as a PC does\n", v->vm->name, v->id);
+		pr_warn("vm %s vcpu %u: triple fault: resetting the VM, as a PC does; its state:\n", v->vm->name,
+			v->id);
+		vcpu_ops->dump(v);
 		vm_request_reset(v->vm, "triple fault");
 		return;
 	}
