@@ -400,6 +400,13 @@ static void svm_run(struct vcpu *v)
 		return;
 	}
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
+	if (__builtin_expect(sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun, 0) &&
+	    holds_host_state(sv)) /* issue 11's host-state VMCB: what the CPU had */
+		pr_err("vm %s vcpu %u: back from VMRUN on cpu %u with the host's state in its VMCB 0x%llx "
+		       "(exit 0x%llx); VM_HSAVE_PA 0x%llx, this CPU's hsave 0x%llx, host VMCB 0x%llx\n",
+		       v->vm->name, v->id, cpu, (unsigned long long)sv->vmcb_pa,
+		       (unsigned long long)sv->vmcb->ctl.exit_code, (unsigned long long)rdmsr(MSR_VM_HSAVE_PA),
+		       (unsigned long long)hsave_pa[cpu], (unsigned long long)host_vmcb_pa[cpu]);
 	sv->last_exit = sv->vmcb->ctl.exit_code;
 	sv->last_cpu = cpu;
 	sv->vmcb->ctl.tlb_control = 0;
