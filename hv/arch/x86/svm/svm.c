@@ -373,11 +373,14 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
  */
 extern char svm_after_vmrun[]; /* svm_entry.asm */
 
+/* Checked at every entry and exit: the RIP first, which is all a sound
+ * VMCB costs. */
 static bool holds_host_state(const struct svm_vcpu *sv)
 {
+	if (__builtin_expect(sv->vmcb->save.rip != (uint64_t)(uintptr_t)svm_after_vmrun, 1))
+		return false;
 	for (uint32_t c = 0; c < MAX_CPUS; c++)
-		if (host_cr3[c] && sv->vmcb->save.cr3 == host_cr3[c] &&
-		    sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun)
+		if (host_cr3[c] && sv->vmcb->save.cr3 == host_cr3[c])
 			return true;
 	return false;
 }
@@ -390,8 +393,7 @@ static void svm_run(struct vcpu *v)
 	assign_asid(sv, cpu);
 	write_back(v);
 	inject_events(v, sv);
-	if (__builtin_expect(sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun, 0) &&
-	    holds_host_state(sv)) {
+	if (holds_host_state(sv)) {
 		pr_err("vm %s vcpu %u: its VMCB holds the host's state (CR3 %llx, RIP after VMRUN) on cpu %u; "
 		       "its last exit was 0x%llx on cpu %u: not entered\n", v->vm->name, v->id,
 		       (unsigned long long)sv->vmcb->save.cr3, cpu, (unsigned long long)sv->last_exit, sv->last_cpu);
@@ -400,8 +402,7 @@ static void svm_run(struct vcpu *v)
 		return;
 	}
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
-	if (__builtin_expect(sv->vmcb->save.rip == (uint64_t)(uintptr_t)svm_after_vmrun, 0) &&
-	    holds_host_state(sv)) /* issue 11's host-state VMCB: what the CPU had */
+	if (holds_host_state(sv)) /* issue 11's host-state VMCB: what the CPU had */
 		pr_err("vm %s vcpu %u: back from VMRUN on cpu %u with the host's state in its VMCB 0x%llx "
 		       "(exit 0x%llx); VM_HSAVE_PA 0x%llx, this CPU's hsave 0x%llx, host VMCB 0x%llx\n",
 		       v->vm->name, v->id, cpu, (unsigned long long)sv->vmcb_pa,
