@@ -110,6 +110,11 @@ static bool parse_option(const struct cmdline_token *t, struct hv_config *cfg)
 		return t->has_val && parse_u64(t->val, t->val_len, &v, false) && v > 0 && v <= 0xfff8 &&
 		       (cfg->gdb_port = (uint16_t)v, true);
 	}
+	if (cmdline_key_is(t, "cpu0")) {
+		if (t->has_val && t->val_len == 4 && !strncmp(t->val, "host", 4))
+			return (cfg->cpu0_host = true, true);
+		return t->has_val && t->val_len == 6 && !strncmp(t->val, "guests", 6) && (cfg->cpu0_host = false, true);
+	}
 	if (cmdline_key_is(t, "acpidump"))
 		return !t->has_val && (cfg->acpidump = true);
 	return false;

@@ -384,12 +384,12 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 /* Where each vCPU runs: on the CPUs its cpu= list names in turn, else
  * spread over every CPU, continuing where the last VM's placement ended
  * (two VMs with two vCPUs each on two CPUs: one vCPU of each per CPU). */
-static uint32_t place(const struct guest_spec *s, uint32_t i, uint32_t *spread, uint32_t ncpus)
+static uint32_t place(const struct guest_spec *s, uint32_t i, uint32_t *spread, uint32_t first, uint32_t ncpus)
 {
-	return s->cfg.nr_cpu ? s->cfg.cpu[i % s->cfg.nr_cpu] : (*spread)++ % ncpus;
+	return s->cfg.nr_cpu ? s->cfg.cpu[i % s->cfg.nr_cpu] : first + (*spread)++ % (ncpus - first);
 }
 
-static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
+static void start(struct guest_spec *s, uint32_t *spread, uint32_t first, uint32_t ncpus)
 {
 	struct vm *vm;
 	char err[128] = "", where[64] = "";
@@ -399,6 +399,10 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 		if (s->cfg.cpu[i] >= ncpus) {
 			pr_err("vm %s: cpu= names CPU %u but only %u CPUs are online: not started\n", s->cfg.vm,
 			       s->cfg.cpu[i], ncpus);
+			return;
+		} else if (s->cfg.cpu[i] < first) {
+			pr_err("vm %s: cpu= names CPU %u, which cpu0=host keeps for Petrel: not started\n", s->cfg.vm,
+			       s->cfg.cpu[i]);
 			return;
 		}
 	if (board_check_devices(&pc_board, s->cfg.devices, err, sizeof(err))) {
@@ -427,8 +431,8 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	if ((s->linux || s->firmware) && vm->console)
 		console_focus_default(vm); /* the first Linux or firmware VM gets what is typed */
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
-		uint32_t cpu = place(s, i, spread, ncpus);
-		if (run_assign(&vm->vcpu[i], cpu, !s->cfg.nr_cpu && ncpus > 1)) {
+		uint32_t cpu = place(s, i, spread, first, ncpus);
+		if (run_assign(&vm->vcpu[i], cpu, !s->cfg.nr_cpu && ncpus - first > 1)) {
 			pr_err("vm %s: cpu %u has no room for vcpu %u\n", vm->name, cpu, i);
 			vm_stop(vm, "no room on its CPU");
 			return;
@@ -443,7 +447,7 @@ static void start(struct guest_spec *s, uint32_t *spread, uint32_t ncpus)
 	gdb_vm_started(vm, s->cfg.gdb != GUEST_GDB_DEFAULT, s->cfg.gdb == GUEST_GDB_WAIT);
 }
 
-uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)
+uint32_t guests_start(const struct boot_info *bi, uint32_t first, uint32_t ncpus)
 {
 	static struct guest_spec found[MAX_VMS]; /* 36 KiB: not on the stack */
 	uint32_t spread = 0, started = 0;
@@ -455,7 +459,7 @@ uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus)
 	memset(specs, 0, sizeof(specs));
 	for (uint32_t i = 0; i < MAX_VMS; i++)
 		if (found[i].kernel)
-			start(&found[i], &spread, ncpus);
+			start(&found[i], &spread, first, ncpus);
 	for (uint32_t i = 0; i < MAX_VMS; i++)
 		started += vms[i].state == VM_RUNNING;
 	return started;

@@ -247,6 +247,31 @@ static void run_selftest(void)
 		pr_err("selftest: unknown test '%s'\n", cfg.selftest);
 }
 
+/*
+ * cpu0=host: CPU 0 runs Petrel alone (console, shell, GDB stub, its
+ * timers) and the VMs the others.  A housekeeping CPU, as on a host that
+ * keeps one for itself; on QEMU TCG it is also the way around an
+ * emulator race that corrupts the first CPU's SVM state (README, "Known
+ * problems").  With one CPU online there is nothing to keep it from.
+ */
+static uint32_t first_guest_cpu(void)
+{
+	static bool said;
+
+	if (!cfg.cpu0_host)
+		return 0;
+	if (smp_cpus_online() < 2) {
+		if (!said)
+			pr_warn("cpu0=host: CPU 0 is the only CPU online: it runs the VMs too\n");
+		said = true;
+		return 0;
+	}
+	if (!said)
+		pr_info("cpu0=host: CPU 0 runs Petrel only, the VMs run on CPUs 1-%u\n", smp_cpus_online() - 1);
+	said = true;
+	return 1;
+}
+
 /* The backend for this CPU's vendor; then the modules become VMs and every
  * CPU enters the run loop. */
 static void start_guests(void)
@@ -268,11 +293,11 @@ static void start_guests(void)
 			fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 		lapic_timer_calibrate();
 		exit_floor_measure();
-		n = guests_start(&bi, smp_cpus_online());
+		n = guests_start(&bi, first_guest_cpu(), smp_cpus_online());
 	}
 	pr_info("ready: %u VM%s running\n", n, n == 1 ? "" : "s");
 	console_start();
-	run_start();
+	run_start(first_guest_cpu());
 }
 
 void boot_entry(uint64_t magic, uint64_t info)

@@ -68,6 +68,7 @@ struct pcpu_queue {
 static struct pcpu_queue queues[MAX_CPUS];
 static volatile uint32_t run_go;
 static uint64_t run_start_tsc; /* when the VMs started running */
+static uint32_t first_guest_cpu; /* CPUs below it take no vCPU (cpu0=host) */
 static volatile uint32_t vms_running; /* VMs not yet seen stopped */
 uint32_t stats_interval_s; /* stats=N on the command line: print exit counts every N s */
 
@@ -102,8 +103,9 @@ int run_assign(struct vcpu *v, uint32_t pcpu, bool floats)
 	return 0;
 }
 
-void run_start(void)
+void run_start(uint32_t first)
 {
+	first_guest_cpu = first;
 	run_start_tsc = rdtsc();
 	for (uint32_t c = 0; c < MAX_CPUS; c++)
 		spin_init(&queues[c].inbox_lock, "run queue inbox");
@@ -723,7 +725,7 @@ void run_loop(void)
 	while (!__atomic_load_n(&run_go, __ATOMIC_ACQUIRE))
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	/* The BSP enabled its own before creating VMs; APs do it here. */
-	q->can_run = vcpu_ops != NULL;
+	q->can_run = vcpu_ops != NULL && this_cpu()->cpu_id >= first_guest_cpu;
 	if (this_cpu()->cpu_id != 0 && vcpu_ops) {
 		xstate_cpu_init();
 		if (vcpu_ops->cpu_enable()) {

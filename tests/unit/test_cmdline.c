@@ -193,6 +193,11 @@ TEST(test_config_all_options)
 	assert_int_equal(cfg.gdb_port, 0x3e8);
 	assert_int_equal(parse("gdbport=off", &cfg, errs, sizeof(errs)), 0);
 	assert_int_equal(cfg.gdb_port, 0);
+	assert_false(cfg.cpu0_host); /* CPU 0 runs vCPUs unless asked */
+	assert_int_equal(parse("cpu0=host", &cfg, errs, sizeof(errs)), 0);
+	assert_true(cfg.cpu0_host);
+	assert_int_equal(parse("cpu0=host cpu0=guests", &cfg, errs, sizeof(errs)), 0);
+	assert_false(cfg.cpu0_host);
 
 	/* Decimal ports, every level name, and the last word wins. */
 	assert_int_equal(parse("serial=1016 loglevel=error", &cfg, errs, sizeof(errs)), 0);
@@ -245,6 +250,10 @@ TEST(test_config_bad_options)
 	expect_bad("gdbport=on");
 	expect_bad("gdbport=0");
 	expect_bad("gdbport=0x10000");
+	expect_bad("cpu0");
+	expect_bad("cpu0=");
+	expect_bad("cpu0=hosts");
+	expect_bad("cpu0=HOST");
 	expect_bad("conswitch=");
 	expect_bad("conswitch");
 	expect_bad("conswitch=ab");

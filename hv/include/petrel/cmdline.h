@@ -37,6 +37,7 @@ struct hv_config {
 	uint32_t stats_s;      /* stats=N: print every VM's exit counts every N seconds */
 	uint8_t conswitch;     /* conswitch=x: Ctrl-X three times moves the console's focus (default a) */
 	uint16_t gdb_port;     /* gdbport=0x2f8 (default, COM2) | ... | off (0): the GDB stub's serial port */
+	bool cpu0_host;        /* cpu0=host: CPU 0 runs Petrel only (console, shell), no vCPU | cpu0=guests (default) */
 };
 
 /* Fills `cfg` (defaults first).  Each problem is written as one line into

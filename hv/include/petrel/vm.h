@@ -157,13 +157,14 @@ static inline bool gpa_is_ram(const struct vm *vm, uint64_t gpa)
 
 /* hv/core/guests.c */
 struct boot_info;
-uint32_t guests_start(const struct boot_info *bi, uint32_t ncpus);
+/* The VMs of the boot modules, their vCPUs on CPUs first..ncpus-1. */
+uint32_t guests_start(const struct boot_info *bi, uint32_t first, uint32_t ncpus);
 void vm_reset(struct vm *vm, const char *why);
 void vm_reset_step(struct vm *vm);
 
 /* hv/core/run.c: the scheduler and run loop, one per physical CPU */
 int run_assign(struct vcpu *v, uint32_t pcpu, bool floats);
-void run_start(void);
+void run_start(uint32_t first); /* CPUs below `first` take no vCPU */
 /* Every vCPU of the VM out of its guest soon: the state changed. */
 void vm_kick_all(struct vm *vm);
 /* No vCPU of the VM but `except` (NULL: none) is in the run loop's
