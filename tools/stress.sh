@@ -15,7 +15,7 @@ ROUNDS=${1:-${STRESS_ROUNDS:-10}}
 TESTS=${STRESS_TESTS:-linux-two,shell,linux-smp4}
 OUT=build/stress
 # what Petrel says when the guard refuses a VMCB or a vCPU stops on its own
-SUSPECT='holds the host|host state|vcpu [0-9]+ stopped|an access outside RAM|triple fault'
+SUSPECT='holds the host|host.s state|state was lost|vcpu [0-9]+ stopped|an access outside RAM|triple fault'
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "stress: error: rounds must be a positive number" >&2; exit 2; }
 mkdir -p "$OUT"
 failed=0

@@ -242,6 +242,7 @@ void exit_dispatch(struct vcpu *v)
 	case EXIT_SHUTDOWN: handle_shutdown(v); break;
 	case EXIT_INIT: stop_with_state(v, "INIT signal: not supported yet"); break;
 	case EXIT_ENTRY_FAIL: handle_entry_fail(v); break;
+	case EXIT_STATE_LOST: stop_with_state(v, "its state was lost, the host's in its place (README, issue 11)"); break;
 	case EXIT_UNKNOWN:
 	default: stop_with_state(v, "an exit Petrel does not handle"); break;
 	}

@@ -28,6 +28,7 @@ static const char *const exit_names[NR_EXIT_KINDS] = {
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_INIT] = "init", [EXIT_UD] = "ud",
 	[EXIT_BREAKPOINT] = "breakpoint", [EXIT_DEBUG] = "debug", [EXIT_SOFT_INT] = "int-n",
 	[EXIT_UNKNOWN] = "unknown", [EXIT_ENTRY_FAIL] = "entry-fail",
+	[EXIT_STATE_LOST] = "state-lost",
 };
 
 uint32_t spin_cpu_id(void)

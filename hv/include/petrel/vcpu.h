@@ -95,6 +95,7 @@ enum exit_kind {
 	EXIT_SOFT_INT,   /* INT n (SVM, intercepted with #BP: QEMU TCG reports INT3 as one) */
 	EXIT_UNKNOWN,    /* dump and stop the VM */
 	EXIT_ENTRY_FAIL, /* the hardware refused the guest state */
+	EXIT_STATE_LOST, /* the guest state was overwritten by the host's (an emulator's race): stop */
 	NR_EXIT_KINDS,
 };
 

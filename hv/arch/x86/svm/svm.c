@@ -365,11 +365,14 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 }
 
 /*
- * A guard, seen once under QEMU TCG and not explained (issue 11): a
- * vCPU's VMCB held the host's own state (Petrel's CR3 and the RIP after
- * its VMRUN) as the guest's, so the guest ran Petrel's code under its own
- * nested tables and faulted at once.  Such a VMCB is never entered: the
- * VM stops with what is known of the vCPU's last exit.
+ * A guard against an emulator's race (issue 11, README "Known problem"):
+ * QEMU TCG's multi-threaded SVM lets another CPU's FXRSTOR or XRSTOR undo
+ * the first CPU's change of its SVM flags.  After a #VMEXIT that can leave
+ * nested paging on: Petrel's next fetch faults through the guest's nested
+ * tables and that #VMEXIT writes the host's state (Petrel's CR3, the RIP
+ * after its VMRUN) into the guest's VMCB, over the guest's.  A VMCB found
+ * so, after an exit or before an entry, is never entered: the guest's
+ * state is gone, and the VM stops saying so (EXIT_STATE_LOST).
  */
 extern char svm_after_vmrun[]; /* svm_entry.asm */
 
@@ -398,16 +401,20 @@ static void svm_run(struct vcpu *v)
 		       "its last exit was 0x%llx on cpu %u: not entered\n", v->vm->name, v->id,
 		       (unsigned long long)sv->vmcb->save.cr3, cpu, (unsigned long long)sv->last_exit, sv->last_cpu);
 		v->exit.reason = VMEXIT_INVALID;
-		v->exit.kind = EXIT_ENTRY_FAIL;
+		v->exit.kind = EXIT_STATE_LOST;
 		return;
 	}
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
-	if (holds_host_state(sv)) /* issue 11's host-state VMCB: what the CPU had */
-		pr_err("vm %s vcpu %u: back from VMRUN on cpu %u with the host's state in its VMCB 0x%llx "
-		       "(exit 0x%llx); VM_HSAVE_PA 0x%llx, this CPU's hsave 0x%llx, host VMCB 0x%llx\n",
-		       v->vm->name, v->id, cpu, (unsigned long long)sv->vmcb_pa,
-		       (unsigned long long)sv->vmcb->ctl.exit_code, (unsigned long long)rdmsr(MSR_VM_HSAVE_PA),
-		       (unsigned long long)hsave_pa[cpu], (unsigned long long)host_vmcb_pa[cpu]);
+	if (holds_host_state(sv)) {
+		pr_err("vm %s vcpu %u: back from VMRUN on cpu %u with the host's state in its VMCB (exit 0x%llx, "
+		       "int_ctl 0x%x): the guest's state is lost\n", v->vm->name, v->id, cpu,
+		       (unsigned long long)sv->vmcb->ctl.exit_code, sv->vmcb->ctl.int_ctl);
+		sv->last_exit = v->exit.reason = sv->vmcb->ctl.exit_code;
+		sv->last_cpu = cpu;
+		v->valid = REG_GPRS;
+		v->exit.kind = EXIT_STATE_LOST;
+		return;
+	}
 	sv->last_exit = sv->vmcb->ctl.exit_code;
 	sv->last_cpu = cpu;
 	sv->vmcb->ctl.tlb_control = 0;
