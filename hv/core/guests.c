@@ -382,8 +382,9 @@ static void collect(const struct boot_info *bi, bool want_kernels)
 }
 
 /* Where each vCPU runs: on the CPUs its cpu= list names in turn, else
- * spread over every CPU, continuing where the last VM's placement ended
- * (two VMs with two vCPUs each on two CPUs: one vCPU of each per CPU). */
+ * spread over the CPUs that take vCPUs (first.., CPU 0 kept out by
+ * cpu0=host), continuing where the last VM's placement ended (two VMs
+ * with two vCPUs each on two CPUs: one vCPU of each per CPU). */
 static uint32_t place(const struct guest_spec *s, uint32_t i, uint32_t *spread, uint32_t first, uint32_t ncpus)
 {
 	return s->cfg.nr_cpu ? s->cfg.cpu[i % s->cfg.nr_cpu] : first + (*spread)++ % (ncpus - first);

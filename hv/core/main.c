@@ -252,7 +252,7 @@ static void run_selftest(void)
  * timers) and the VMs the others.  A housekeeping CPU, as on a host that
  * keeps one for itself; on QEMU TCG it is also the way around an
  * emulator race that corrupts the first CPU's SVM state (README, "Known
- * problems").  With one CPU online there is nothing to keep it from.
+ * problem, found").  With one CPU online there is nothing to keep it from.
  */
 static uint32_t first_guest_cpu(void)
 {
@@ -267,7 +267,8 @@ static uint32_t first_guest_cpu(void)
 		return 0;
 	}
 	if (!said)
-		pr_info("cpu0=host: CPU 0 runs Petrel only, the VMs run on CPUs 1-%u\n", smp_cpus_online() - 1);
+		pr_info("cpu0=host: CPU 0 runs Petrel only; the VMs run on the other %u CPU%s\n",
+			smp_cpus_online() - 1, smp_cpus_online() > 2 ? "s" : "");
 	said = true;
 	return 1;
 }
