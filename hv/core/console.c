@@ -214,6 +214,10 @@ static void print_text(struct vm *vm, struct vm_console *k, char *text, uint32_t
 	if (!hold_expired(rdtsc()) && k->held_len + n + 1 <= HELD_MAX) {
 		memcpy(k->held + k->held_len, line, n + 1);
 		k->held_len += n + 1;
+		/* CPU 0 lets it out when the hold expires: it must know now,
+		 * asleep with nothing of its own to run (cpu0=host) */
+		if (k->held_len == n + 1 && this_cpu()->cpu_id != 0)
+			run_kick_cpu0();
 	} else {
 		release_held(); /* what waited goes first */
 		log_raw("%s\n", line);

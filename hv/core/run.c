@@ -131,6 +131,11 @@ static void cpu_kick(uint32_t cpu)
 	lapic_send_fixed(percpu_of[cpu]->apic_id, LAPIC_KICK_VECTOR);
 }
 
+void run_kick_cpu0(void)
+{
+	cpu_kick(0);
+}
+
 void run_kick_self(void)
 {
 	__atomic_store_n(&queues[this_cpu()->cpu_id].kicked, 1, __ATOMIC_RELEASE);

@@ -41,5 +41,8 @@ void shell_run_for_vm(struct vm *vm, const char *line);
 /* hv/core/run.c: this CPU's run loop looks again before re-entering a
  * guest (an interrupt handler has news for it). */
 void run_kick_self(void);
+/* CPU 0, which prints held lines and reads the console, to look at them
+ * now: it may be asleep with no vCPU to wake it (cpu0=host). */
+void run_kick_cpu0(void);
 
 #endif
