@@ -256,20 +256,14 @@ static void run_selftest(void)
  */
 static uint32_t first_guest_cpu(void)
 {
-	static bool said;
-
 	if (!cfg.cpu0_host)
 		return 0;
 	if (smp_cpus_online() < 2) {
-		if (!said)
-			pr_warn("cpu0=host: CPU 0 is the only CPU online: it runs the VMs too\n");
-		said = true;
+		pr_warn("cpu0=host: CPU 0 is the only CPU online: it runs the VMs too\n");
 		return 0;
 	}
-	if (!said)
-		pr_info("cpu0=host: CPU 0 runs Petrel only; the VMs run on the other %u CPU%s\n",
-			smp_cpus_online() - 1, smp_cpus_online() > 2 ? "s" : "");
-	said = true;
+	pr_info("cpu0=host: CPU 0 runs Petrel only; the VMs run on the other %u CPU%s\n", smp_cpus_online() - 1,
+		smp_cpus_online() > 2 ? "s" : "");
 	return 1;
 }
 
@@ -277,7 +271,7 @@ static uint32_t first_guest_cpu(void)
  * CPU enters the run loop. */
 static void start_guests(void)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, first = first_guest_cpu();
 
 	if (bsp_percpu.virt.vendor == VIRT_SVM && bsp_percpu.virt.svm_npt)
 		vcpu_ops = &svm_ops;
@@ -294,11 +288,11 @@ static void start_guests(void)
 			fatal("cannot enable %s on cpu 0", vcpu_ops->name);
 		lapic_timer_calibrate();
 		exit_floor_measure();
-		n = guests_start(&bi, first_guest_cpu(), smp_cpus_online());
+		n = guests_start(&bi, first, smp_cpus_online());
 	}
 	pr_info("ready: %u VM%s running\n", n, n == 1 ? "" : "s");
 	console_start();
-	run_start(first_guest_cpu());
+	run_start(first);
 }
 
 void boot_entry(uint64_t magic, uint64_t info)

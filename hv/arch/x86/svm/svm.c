@@ -405,18 +405,17 @@ static void svm_run(struct vcpu *v)
 		return;
 	}
 	svm_vmrun(sv->vmcb_pa, v->regs.gpr, host_vmcb_pa[cpu]);
+	sv->last_exit = sv->vmcb->ctl.exit_code;
+	sv->last_cpu = cpu;
 	if (holds_host_state(sv)) {
 		pr_err("vm %s vcpu %u: back from VMRUN on cpu %u with the host's state in its VMCB (exit 0x%llx, "
 		       "int_ctl 0x%x): the guest's state is lost\n", v->vm->name, v->id, cpu,
-		       (unsigned long long)sv->vmcb->ctl.exit_code, sv->vmcb->ctl.int_ctl);
-		sv->last_exit = v->exit.reason = sv->vmcb->ctl.exit_code;
-		sv->last_cpu = cpu;
+		       (unsigned long long)sv->last_exit, sv->vmcb->ctl.int_ctl);
 		v->valid = REG_GPRS;
+		v->exit.reason = sv->last_exit;
 		v->exit.kind = EXIT_STATE_LOST;
 		return;
 	}
-	sv->last_exit = sv->vmcb->ctl.exit_code;
-	sv->last_cpu = cpu;
 	sv->vmcb->ctl.tlb_control = 0;
 	sv->vmcb->ctl.clean = clean_mask;
 	v->valid = REG_GPRS;
