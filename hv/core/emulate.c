@@ -306,6 +306,7 @@ int emulate_mmio(struct vcpu *v)
 		.cr0 = v->regs.cr0, .cr4 = v->regs.cr4, .cpl = v->regs.cpl,
 		.tzcnt = guest_cpuid(v, 7, 0).ebx & (1u << 3),
 		.lzcnt = guest_cpuid(v, 0x80000001u, 0).ecx & (1u << 5),
+		.intel = guest_cpuid(v, 0, 0).ebx == 0x756e6547u, /* "Genu" */
 		.gdtr = { v->regs.gdtr.base, (uint16_t)v->regs.gdtr.limit },
 		.idtr = { v->regs.idtr.base, (uint16_t)v->regs.idtr.limit },
 		.ldtr = v->regs.seg[SEG_LDTR].sel, .tr = v->regs.seg[SEG_TR].sel,

@@ -742,6 +742,16 @@ static void mem_reset(void)
 
 static bool host_has(unsigned need);
 
+/* The host CPU's vendor: the emulator gives that vendor's result where
+ * Intel's and AMD's differ. */
+static bool host_is_intel(void)
+{
+	unsigned a, b, c, d;
+
+	__cpuid(0, a, b, c, d);
+	return b == 0x756e6547u; /* "Genu" */
+}
+
 static void emu_init(struct x86_emu *e, const struct cpu *st, uint64_t rip, uint32_t chunk)
 {
 	*e = (struct x86_emu){
@@ -757,6 +767,7 @@ static void emu_init(struct x86_emu *e, const struct cpu *st, uint64_t rip, uint
 		.rep_chunk = chunk,
 		.tzcnt = host_has(NEED_BMI1),
 		.lzcnt = host_has(NEED_LZCNT),
+		.intel = host_is_intel(),
 	};
 	memcpy(e->gpr, st->gpr, sizeof(e->gpr));
 	memcpy(e->sel, host_sel, sizeof(e->sel));
@@ -1722,6 +1733,7 @@ TEST(rep_fault_keeps_progress)
 			n = mem.n;
 			for (unsigned a = 0; a < n; a++) {
 				uint64_t done;
+				bool a32_none;
 
 				mem_reset();
 				mem.fault_at = (int)a;
@@ -1743,8 +1755,15 @@ TEST(rep_fault_keeps_progress)
 				restore_native();
 				emt_run(&cpu, f->start);
 				x = (struct expect){ .skip_gpr = 1u << RCX, .rip = start, .exc = -1 };
+				/* The CPU ran with a count of 0, which on Intel
+				 * with a 32-bit address size clears the upper
+				 * halves (rep_none_a32); a fault is not that case:
+				 * the emulator changes nothing, as the manuals say. */
+				a32_none = done == 0 && cmask == 0xffffffffu && host_is_intel();
+				if (a32_none)
+					x.skip_gpr |= 1u << RSI | 1u << RDI;
 				compare(&c, &in, &cpu, &e, &x);
-				if ((e.gpr[RCX] ^ cpu.gpr[RCX]) & ~cmask)
+				if (!a32_none && ((e.gpr[RCX] ^ cpu.gpr[RCX]) & ~cmask))
 					fail_msg("%s (%s, access %u faults): rcx %#llx, the CPU's upper half %#llx",
 						 f->name, describe(&c, &in), a, (unsigned long long)e.gpr[RCX],
 						 (unsigned long long)cpu.gpr[RCX]);

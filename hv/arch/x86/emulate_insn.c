@@ -800,6 +800,21 @@ static enum x86_emu_result branch(struct emu *m, uint64_t target)
 
 /* --- string instructions -------------------------------------------------------------------- */
 
+/* A REP string instruction with a 32-bit address size in 64-bit mode and
+ * ECX 0 does no element, but Intel's CPUs still clear the upper halves of
+ * RCX and of the pointers MOVS and STOS would have moved (seen on the
+ * host CPU by tests/unit/test_emulate.c); AMD's leave all three alone. */
+static void rep_none_a32(struct emu *m, unsigned op)
+{
+	if (!m->e->intel || m->in->mode != X86_MODE_64 || m->in->addrsize != 4)
+		return;
+	m->gpr[1] = 0;
+	if (op == 0xa4)
+		m->gpr[6] &= 0xffffffffu;
+	if (op == 0xa4 || op == 0xaa)
+		m->gpr[7] &= 0xffffffffu;
+}
+
 /* One element of MOVS CMPS STOS LODS SCAS; REP repeats it on rCX, REPE and
  * REPNE (CMPS, SCAS) also stop on ZF.  Elements finished before a fault
  * stay done, as on the CPU. */
@@ -816,8 +831,11 @@ static enum x86_emu_result do_string(struct emu *m)
 		return exc(m, VEC_UD, false, 0);
 	for (;;) {
 		uint64_t si = m->gpr[6] & am, di = m->gpr[7] & am, a = 0, b = 0;
-		if (rep && !(m->gpr[1] & am))
+		if (rep && !(m->gpr[1] & am)) {
+			if (!done)
+				rep_none_a32(m, op);
 			return X86_EMU_OK;
+		}
 		if (rep && limit && done == limit)
 			return X86_EMU_MORE;
 		switch (op) {

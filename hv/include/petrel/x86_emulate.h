@@ -63,6 +63,8 @@ struct x86_emu {
 			     * mode); 0: the mode's default */
 	bool tzcnt, lzcnt; /* the guest's CPUID offers BMI1, LZCNT: F3 0F BC/BD
 			    * are TZCNT/LZCNT, else BSF/BSR as on older CPUs */
+	bool intel;        /* the guest's CPU is Intel's (CPUID vendor): where the
+			    * two vendors' CPUs differ, Intel's result */
 
 	/* Reads or writes len bytes (1..16) at seg:off (seg 0..5 = ES CS SS
 	 * DS FS GS; off already truncated to the address size).  0, or -1
