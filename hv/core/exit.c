@@ -150,8 +150,9 @@ static void handle_mmio(struct vcpu *v)
 static void handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_insn(v);
-	/* a single-step #DB after it goes in first, as KVM does */
-	v->halted = !v->event.pending;
+	/* a single-step #DB after it goes in first, as KVM does; an
+	 * interrupt the CPU holds for the guest ends the HLT at once */
+	v->halted = !v->event.pending && !(vcpu_ops->irq_queued && vcpu_ops->irq_queued(v));
 }
 
 /* A vCPU spinning in a PAUSE loop is most likely waiting for a lock that

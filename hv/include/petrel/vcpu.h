@@ -230,6 +230,7 @@ struct vcpu_ops {
 	void (*request_window)(struct vcpu *v);     /* exit when it can */
 	bool (*nmi_window)(struct vcpu *v);         /* can an NMI be taken now (no NMI in service)? */
 	void (*request_nmi_window)(struct vcpu *v); /* exit when it can, or soon after */
+	bool (*irq_queued)(struct vcpu *v);         /* an interrupt handed to the CPU, not yet taken (NULL: never) */
 	void (*flush_tlb)(struct vcpu *v);
 	/* The VM's memory map changed (vm_set_memory): remap makes the
 	 * nested tables say what it says in [gpa, gpa+size) (-1: out of

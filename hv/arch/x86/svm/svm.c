@@ -178,6 +178,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	sv->vmcb = vmcb = (struct vmcb *)(uintptr_t)sv->vmcb_pa;
 	memset(vmcb, 0, sizeof(*vmcb));
 	sv->reinject = 0;
+	sv->virq = false;
 	sv->nmi_masked = sv->iret_pending = sv->nmi_step = false;
 	v->arch = sv;
 
@@ -335,8 +336,52 @@ static void write_back(struct vcpu *v)
 }
 
 /*
+ * External interrupts go in as virtual interrupts: V_IRQ with the vector,
+ * the TPR ignored (the emulated local APIC has chosen it already), taken
+ * by the guest as soon as its IF allows, which the core has checked it
+ * does (APM vol. 2 §15.21.4).  Not through EVENTINJ: QEMU TCG's VMRUN
+ * delivers an injected interrupt at once but also leaves its vector as
+ * the CPU's pending exception, and delivers it a second time when that
+ * CPU's loop is next asked to stop before anything clears it - wherever
+ * the guest is (README, "A second QEMU TCG bug").  QEMU takes a virtual
+ * interrupt in its interrupt check, which clears that.
+ *
+ * One not taken by the next exit (another exit came first: a host
+ * interrupt, an HLT in an STI shadow) stays queued in the VMCB until the
+ * guest takes it (svm_virq_taken), and meanwhile no other interrupt goes
+ * in (svm_interrupt_window) and HLT does not halt (svm_irq_queued).  An
+ * NMI or exception still goes in through EVENTINJ, ahead of it, as on the
+ * CPU.
+ */
+static void queue_virq(struct svm_vcpu *sv, uint8_t vector)
+{
+	struct vmcb *vmcb = sv->vmcb;
+
+	vmcb->ctl.int_ctl = (vmcb->ctl.int_ctl & ~(0xfu << V_INTR_PRIO_SHIFT)) | V_IRQ | V_IGN_TPR |
+			    (0xfu << V_INTR_PRIO_SHIFT);
+	vmcb->ctl.int_vector = vector;
+	vmcb->ctl.clean &= ~VMCB_CLEAN_TPR;
+	sv->virq = true;
+	sv->virq_vector = vector;
+}
+
+/* After an exit: the CPU clears V_IRQ when the guest takes the interrupt. */
+static void svm_virq_taken(struct svm_vcpu *sv)
+{
+	if (sv->virq && !(sv->vmcb->ctl.int_ctl & V_IRQ))
+		sv->virq = false;
+}
+
+static bool svm_irq_queued(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->arch)->virq;
+}
+
+/*
  * Events: an event whose delivery an exit interrupted (EXITINTINFO) goes
- * back in first, unchanged (APM §15.7.2); only then a new one from the core.
+ * back in first (APM §15.7.2), an exception or NMI unchanged, an external
+ * interrupt queued again as a virtual one (svm_decode_exit); only then a
+ * new one from the core.
  */
 static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 {
@@ -344,6 +389,8 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 	uint64_t e;
 
 	vmcb->ctl.event_inj = 0;
+	if (sv->virq) /* still queued: the VMCB holds it, but say it again */
+		queue_virq(sv, sv->virq_vector);
 	if (sv->reinject & EVENT_VALID) {
 		vmcb->ctl.event_inj = sv->reinject;
 		sv->reinject = 0;
@@ -351,6 +398,11 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 	}
 	if (!v->event.pending)
 		return;
+	if (v->event.type == EV_EXT_INTR) {
+		queue_virq(sv, v->event.vector);
+		v->event.pending = false;
+		return;
+	}
 	e = v->event.vector | ((uint64_t)v->event.type << EVENT_TYPE_SHIFT) | EVENT_VALID;
 	if (v->event.has_error)
 		e |= EVENT_ERR_VALID | ((uint64_t)v->event.error << 32);
@@ -418,6 +470,7 @@ static void svm_run(struct vcpu *v)
 	}
 	sv->vmcb->ctl.tlb_control = 0;
 	sv->vmcb->ctl.clean = clean_mask;
+	svm_virq_taken(sv);
 	v->valid = REG_GPRS;
 	svm_get_regs(v, REG_RIP); /* every handler needs RIP; it is a memory read */
 	svm_decode_exit(v);
@@ -449,7 +502,7 @@ static bool svm_interrupt_window(struct vcpu *v)
 	bool moved = (v->dirty & REG_RIP) && v->regs.rip != vmcb->save.rip;
 	bool shadow = (vmcb->ctl.int_state & 1) && !moved;
 
-	return (v->regs.rflags & (1u << 9)) && !shadow &&
+	return (v->regs.rflags & (1u << 9)) && !shadow && !((struct svm_vcpu *)v->arch)->virq &&
 	       !(((struct svm_vcpu *)v->arch)->reinject & EVENT_VALID) && !v->event.pending;
 }
 
@@ -457,15 +510,28 @@ static bool svm_interrupt_window(struct vcpu *v)
  * Ask for an exit as soon as the guest can take an interrupt: a virtual
  * interrupt (V_IRQ) the guest "takes" when IF=1 and no shadow, intercepted
  * with VINTR before it is delivered (APM §15.21.4).  The exit handler then
- * drops it and the core injects the real event through EVENTINJ.
+ * drops it and the core gives the real interrupt (queue_virq).  With an
+ * interrupt queued already, that one is the virtual interrupt VINTR
+ * stops, and stays queued.
  */
-static void svm_request_window(struct vcpu *v)
+static void vintr_exit(struct svm_vcpu *sv)
 {
-	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb *vmcb = sv->vmcb;
 
-	vmcb->ctl.int_ctl |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
+	if (!sv->virq)
+		vmcb->ctl.int_ctl |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
 	vmcb->ctl.intercept_misc1 |= INTERCEPT_VINTR;
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
+}
+
+/* For the next interrupt: not while one is queued (VINTR would stop that
+ * one; the next exit, its handler's EOI at the latest, looks again). */
+static void svm_request_window(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->arch;
+
+	if (!sv->virq)
+		vintr_exit(sv);
 }
 
 /* No NMI in service, none just returned from (RIP still on its IRET), no
@@ -492,7 +558,7 @@ static void svm_request_nmi_window(struct vcpu *v)
 	uint64_t rflags = (v->dirty & REG_RIP) ? v->regs.rflags : sv->vmcb->save.rflags;
 
 	if (!sv->nmi_masked && (rflags & (1u << 9)))
-		svm_request_window(v);
+		vintr_exit(sv);
 }
 
 /* This guest's ASID where the CPU can (APM §15.16.1), else everything. */
@@ -575,6 +641,7 @@ const struct vcpu_ops svm_ops = {
 	.set_dr6 = svm_set_dr6,
 	.nmi_window = svm_nmi_window,
 	.request_nmi_window = svm_request_nmi_window,
+	.irq_queued = svm_irq_queued,
 	.flush_tlb = svm_flush_tlb,
 	.remap = svm_remap,
 	.flush_nested = svm_flush_nested,

@@ -29,7 +29,11 @@ struct svm_vm {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
-	uint64_t reinject; /* EXITINTINFO of the last exit, if valid */
+	uint64_t reinject; /* EXITINTINFO of the last exit, if valid: not an interrupt's */
+	/* An external interrupt queued as a virtual interrupt (V_IRQ, svm.c
+	 * queue_virq) that the guest has not taken yet, and its vector. */
+	bool virq;
+	uint8_t virq_vector;
 	bool efer_lme;     /* the guest's EFER.LME (the VMCB has it only with paging on) */
 	uint32_t asid_cpu, asid_gen; /* where and in which generation its ASID was given */
 	/* NMI blocking, which SVM leaves to the hypervisor (APM §15.21.3):

@@ -34,10 +34,12 @@ static void exit_none(struct vcpu *v, struct vmcb *vmcb)
 }
 
 /* The window we asked for is open: drop the virtual interrupt that opened
- * it; the run loop injects the real event on the way back in. */
+ * it (not a queued interrupt, svm.c queue_virq); the run loop injects the
+ * real event on the way back in. */
 static void exit_vintr(struct vcpu *v, struct vmcb *vmcb)
 {
-	vmcb->ctl.int_ctl &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+	if (!((struct svm_vcpu *)v->arch)->virq)
+		vmcb->ctl.int_ctl &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
 	vmcb->ctl.intercept_misc1 &= ~INTERCEPT_VINTR;
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
 	set_kind(v, EXIT_NONE);
@@ -278,9 +280,20 @@ void svm_decode_exit(struct vcpu *v)
 
 	v->exit.reason = code;
 	v->exit.insn_len = 0;
-	/* An event the exit interrupted must be delivered again (§15.7.2). */
-	if (vmcb->ctl.exit_int_info & EVENT_VALID)
-		sv->reinject = vmcb->ctl.exit_int_info;
+	/* An event the exit interrupted must be delivered again (§15.7.2); an
+	 * external interrupt as a virtual one (svm.c, queue_virq), queued
+	 * again.  QEMU TCG reports an interrupt it was delivering itself as
+	 * an exception, which no vector above 31 can be. */
+	if (vmcb->ctl.exit_int_info & EVENT_VALID) {
+		uint64_t ii = vmcb->ctl.exit_int_info;
+		unsigned type = (unsigned)(ii >> EVENT_TYPE_SHIFT) & 7, vector = (unsigned)ii & 0xff;
+		if (type == EV_EXT_INTR || (type == EV_EXCEPTION && vector > 31)) {
+			sv->virq = true;
+			sv->virq_vector = (uint8_t)vector;
+		} else {
+			sv->reinject = ii;
+		}
+	}
 	/* VMEXIT_INVALID is -1; QEMU 7.2 TCG stores it as 32 bits (0xffffffff). */
 	if (code == VMEXIT_INVALID || code == 0xffffffffull)
 		set_kind(v, EXIT_ENTRY_FAIL);
