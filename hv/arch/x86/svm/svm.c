@@ -357,8 +357,7 @@ static void queue_virq(struct svm_vcpu *sv, uint8_t vector)
 {
 	struct vmcb *vmcb = sv->vmcb;
 
-	vmcb->ctl.int_ctl = (vmcb->ctl.int_ctl & ~(0xfu << V_INTR_PRIO_SHIFT)) | V_IRQ | V_IGN_TPR |
-			    (0xfu << V_INTR_PRIO_SHIFT);
+	vmcb->ctl.int_ctl |= V_IRQ_ANY_TPR;
 	vmcb->ctl.int_vector = vector;
 	vmcb->ctl.clean &= ~VMCB_CLEAN_TPR;
 	sv->virq = true;
@@ -389,7 +388,8 @@ static void inject_events(struct vcpu *v, struct svm_vcpu *sv)
 	uint64_t e;
 
 	vmcb->ctl.event_inj = 0;
-	if (sv->virq) /* still queued: the VMCB holds it, but say it again */
+	if (sv->virq) /* not taken yet, or queued again from EXITINTINFO
+		       * (svm_decode_exit, which leaves the VMCB alone) */
 		queue_virq(sv, sv->virq_vector);
 	if (sv->reinject & EVENT_VALID) {
 		vmcb->ctl.event_inj = sv->reinject;
@@ -519,7 +519,7 @@ static void vintr_exit(struct svm_vcpu *sv)
 	struct vmcb *vmcb = sv->vmcb;
 
 	if (!sv->virq)
-		vmcb->ctl.int_ctl |= V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT);
+		vmcb->ctl.int_ctl |= V_IRQ_ANY_TPR;
 	vmcb->ctl.intercept_misc1 |= INTERCEPT_VINTR;
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
 }

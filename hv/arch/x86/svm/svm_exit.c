@@ -39,7 +39,7 @@ static void exit_none(struct vcpu *v, struct vmcb *vmcb)
 static void exit_vintr(struct vcpu *v, struct vmcb *vmcb)
 {
 	if (!((struct svm_vcpu *)v->arch)->virq)
-		vmcb->ctl.int_ctl &= ~(V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT));
+		vmcb->ctl.int_ctl &= ~V_IRQ_ANY_TPR;
 	vmcb->ctl.intercept_misc1 &= ~INTERCEPT_VINTR;
 	vmcb->ctl.clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
 	set_kind(v, EXIT_NONE);

@@ -164,6 +164,9 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one page");
 #define V_INTR_PRIO_SHIFT 16
 #define V_IGN_TPR (1u << 20)
 #define V_INTR_MASKING (1u << 24)
+/* A virtual interrupt pending at the highest priority, the TPR ignored:
+ * Petrel's, for a window or an interrupt (svm.c) */
+#define V_IRQ_ANY_TPR (V_IRQ | V_IGN_TPR | (0xfu << V_INTR_PRIO_SHIFT))
 
 /* EVENTINJ / EXITINTINFO, APM vol. 2 §15.20 */
 #define EVENT_VALID (1ull << 31)
