@@ -33,7 +33,8 @@
  * in the middle of a line, the others' lines wait (held, up to HOLD_MS
  * and HELD_MAX bytes each) until it ends that line: a line being typed
  * into, or a command's output, is not cut by another VM's.  A prompt that
- * stays unfinished lets them through after HOLD_MS.
+ * stays unfinished lets them through after HOLD_MS; the focused VM's line
+ * then goes on below them printed again whole (log_console_byte).
  */
 #include <arch/cpu.h>
 #include <petrel/acpi.h>

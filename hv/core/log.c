@@ -83,16 +83,27 @@ static void emit(const char *s)
 }
 
 /* The focused VM's output (and the shell's echo, with no name) goes out
- * a byte at a time (log_console_byte)
- * and may stop mid-line (a shell prompt); whose line that is: anything
- * else printed meanwhile starts on a line of its own, and the VM's next
- * byte gets its prefix again.  Under the log lock. */
-static const void *partial;
+ * a byte at a time (log_console_byte) and may stop mid-line (a shell
+ * prompt, a line being typed, a command's output half written); whose
+ * line that is: `partial`.  Anything else printed meanwhile starts on a
+ * line of its own, and cuts the owner's line (`cut`).  When the owner
+ * goes on, its line is printed again whole, "[name] " and the text so far
+ * (`text`, up to TEXT_MAX bytes: a longer one goes on after its prefix
+ * alone), as a terminal's line editor redraws the line an asynchronous
+ * message cut: what reads the port (a person, a test driver matching a
+ * marker) finds every line of the VM's whole on one line.  The fragment
+ * that was cut stays above.  Under the log lock. */
+#define TEXT_MAX 256
+static const void *partial, *cut;
+static char text[TEXT_MAX + 1];
+static uint32_t text_len;
+static bool text_whole = true;
 
 static void end_partial(void)
 {
 	if (partial) {
 		emit("\n");
+		cut = partial;
 		partial = NULL;
 	}
 }
@@ -109,17 +120,41 @@ void log_console_byte(const void *owner, const char *name, char c)
 			emit(name);
 			emit("] ");
 		}
+		if (cut == owner && text_whole) {
+			text[text_len] = '\0';
+			emit(text);
+		} else {
+			text_len = 0;
+			text_whole = true;
+		}
+		cut = NULL;
 	}
 	emit(b);
-	partial = c == '\n' ? NULL : owner;
+	if (c == '\n') {
+		partial = NULL;
+		text_len = 0;
+		text_whole = true;
+	} else {
+		partial = owner;
+		if (text_len < TEXT_MAX)
+			text[text_len++] = c;
+		else
+			text_whole = false;
+	}
 	log_unlock();
 }
 
+/* The owner's line ended on purpose (it lost the focus, or its VM
+ * stopped): nothing of it is printed again. */
 void log_console_end(const void *owner)
 {
 	log_lock();
-	if (partial == owner)
-		end_partial();
+	if (partial == owner) {
+		emit("\n");
+		partial = NULL;
+	}
+	if (cut == owner)
+		cut = NULL;
 	log_unlock();
 }
 

@@ -55,6 +55,8 @@ UNIT_SRC_memory    := hv/core/memory.c
 UNIT_SRC_fw_cfg    := hv/dev/fw_cfg.c hv/core/io_bus.c tests/unit/fake_vm.c hv/lib/string.c
 UNIT_SRC_console_input := hv/core/console_input.c
 UNIT_SRC_gdb_packet := hv/core/gdb_packet.c hv/lib/string.c
+# test_log.c #includes hv/core/log.c itself, over a fake UART and CPU.
+UNIT_SRC_log       := hv/lib/printf.c hv/lib/string.c
 UNIT_SRC_acpi_build := guest-loader/acpi_build.c drivers/acpi.c hv/lib/printf.c hv/lib/string.c
 
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))

@@ -20,8 +20,10 @@ void log_vprintf(int level, const char *fmt, va_list ap);
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_lock(void);
 /* A byte of the focused VM's output (its COM1), or of the shell's echo:
- * "[name] " starts each of its lines (none with name NULL), and a line of anything else printed meanwhile is kept apart
- * from it.  log_console_end: the owner's output ended mid-line. */
+ * "[name] " starts each of its lines (none with name NULL); anything else
+ * printed meanwhile goes on a line of its own, and the owner's line cut by
+ * it is printed again whole when the owner goes on.  log_console_end: the
+ * owner's output ended mid-line on purpose (nothing is printed again). */
 void log_console_byte(const void *owner, const char *name, char c);
 void log_console_end(const void *owner);
 void log_unlock(void);
