@@ -267,6 +267,7 @@ static void cmd_vcpu_regs(struct vcpu *v)
 	static const char *const seg_names[NR_SEGS] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
 	const struct vcpu_regs *r = &v->regs;
 	const struct vcpu_irq_source *src = NULL;
+	bool queued;
 
 	log_raw("vm %s vcpu %u (CPL %u, %s):\n", v->vm->name, v->id, r->cpl,
 		v->wait_sipi ? "waiting for SIPI" : v->halted ? "halted" : "paused");
@@ -288,12 +289,14 @@ static void cmd_vcpu_regs(struct vcpu *v)
 		if (v->irq[i].pending(v->irq[i].ctx))
 			src = &v->irq[i];
 	spin_unlock(&v->vm->lock);
-	log_raw("  pending: %s%s%s%s\n",
+	queued = vcpu_ops->irq_queued && vcpu_ops->irq_queued(v);
+	log_raw("  pending: %s%s%s%s%s\n",
 		v->event.pending ? (v->event.type == EV_NMI ? "NMI being injected " :
 				    v->event.type == EV_EXCEPTION ? "exception being injected " :
 								    "interrupt being injected ") : "",
+		queued ? "interrupt handed to the CPU not yet taken " : "",
 		v->nmi_pending ? "NMI " : "", src ? "an interrupt for the guest " : "",
-		v->event.pending || v->nmi_pending || src ? "" : "nothing");
+		v->event.pending || queued || v->nmi_pending || src ? "" : "nothing");
 }
 
 /* The guest-physical page behind gva through v's page tables, as a
