@@ -149,10 +149,14 @@ static void handle_mmio(struct vcpu *v)
 
 static void handle_hlt(struct vcpu *v)
 {
+	bool queued = vcpu_ops->irq_queued && vcpu_ops->irq_queued(v);
+
 	vcpu_skip_insn(v);
 	/* a single-step #DB after it goes in first, as KVM does; an
-	 * interrupt the CPU holds for the guest ends the HLT at once */
-	v->halted = !v->event.pending && !(vcpu_ops->irq_queued && vcpu_ops->irq_queued(v));
+	 * interrupt the CPU holds for the guest ends the HLT at once, if the
+	 * guest can take it (with IF=0 only an NMI or INIT wakes it, as on
+	 * the CPU: the interrupt stays held, for when it sets IF) */
+	v->halted = !v->event.pending && !(queued && (v->regs.rflags & RFLAGS_IF));
 }
 
 /* A vCPU spinning in a PAUSE loop is most likely waiting for a lock that

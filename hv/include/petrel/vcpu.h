@@ -54,9 +54,10 @@ struct vcpu_regs {
 	uint64_t pdpte[4];
 };
 
-/* Architectural bits the core and the backends share: RFLAGS.TF, and
- * DR6's event bits (B0-B3, BD, BS), as exit_req.debug reports them. */
+/* Architectural bits the core and the backends share: RFLAGS.TF and IF,
+ * and DR6's event bits (B0-B3, BD, BS), as exit_req.debug reports them. */
 #define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
 #define DR6_B0_3 0xfull
 #define DR6_BS (1ull << 14)
 #define DR6_EVENT_BITS (DR6_B0_3 | (1ull << 13) | DR6_BS)

@@ -349,9 +349,15 @@ static void write_back(struct vcpu *v)
  * One not taken by the next exit (another exit came first: a host
  * interrupt, an HLT in an STI shadow) stays queued in the VMCB until the
  * guest takes it (svm_virq_taken), and meanwhile no other interrupt goes
- * in (svm_interrupt_window) and HLT does not halt (svm_irq_queued).  An
- * NMI or exception still goes in through EVENTINJ, ahead of it, as on the
- * CPU.
+ * in (svm_interrupt_window) and HLT with IF=1 does not halt
+ * (svm_irq_queued).  An NMI or exception still goes in through EVENTINJ,
+ * ahead of it, as on the CPU.  The cost: the local APIC counts the queued
+ * one in service already, so an interrupt of higher priority that comes
+ * meanwhile waits for the next exit after the guest took it (its EOI, a
+ * timer, the slice's end), even where the guest's handler sets IF at
+ * once; on the CPU it would interrupt that handler.  Handlers that run
+ * with IF=0 until their EOI, as Linux's and the firmware's do, see no
+ * difference.
  */
 static void queue_virq(struct svm_vcpu *sv, uint8_t vector)
 {
@@ -502,7 +508,7 @@ static bool svm_interrupt_window(struct vcpu *v)
 	bool moved = (v->dirty & REG_RIP) && v->regs.rip != vmcb->save.rip;
 	bool shadow = (vmcb->ctl.int_state & 1) && !moved;
 
-	return (v->regs.rflags & (1u << 9)) && !shadow && !((struct svm_vcpu *)v->arch)->virq &&
+	return (v->regs.rflags & RFLAGS_IF) && !shadow && !((struct svm_vcpu *)v->arch)->virq &&
 	       !(((struct svm_vcpu *)v->arch)->reinject & EVENT_VALID) && !v->event.pending;
 }
 
@@ -557,7 +563,7 @@ static void svm_request_nmi_window(struct vcpu *v)
 	struct svm_vcpu *sv = v->arch;
 	uint64_t rflags = (v->dirty & REG_RIP) ? v->regs.rflags : sv->vmcb->save.rflags;
 
-	if (!sv->nmi_masked && (rflags & (1u << 9)))
+	if (!sv->nmi_masked && (rflags & RFLAGS_IF))
 		vintr_exit(sv);
 }
 

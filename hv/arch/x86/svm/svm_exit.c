@@ -272,6 +272,13 @@ static void exit_npf(struct vcpu *v, struct vmcb *vmcb)
 	v->exit.insn_len = 0;
 }
 
+/* The vectors the CPU raises exceptions at: 0-21 but NMI (2) and the
+ * reserved 15, and 28-30 (#HV, #VC, #SX). */
+static bool is_exception_vector(unsigned vector)
+{
+	return (vector <= 21 && vector != 2 && vector != 15) || (vector >= 28 && vector <= 30);
+}
+
 void svm_decode_exit(struct vcpu *v)
 {
 	struct svm_vcpu *sv = v->arch;
@@ -283,11 +290,12 @@ void svm_decode_exit(struct vcpu *v)
 	/* An event the exit interrupted must be delivered again (§15.7.2); an
 	 * external interrupt as a virtual one (svm.c, queue_virq), queued
 	 * again.  QEMU TCG reports an interrupt it was delivering itself as
-	 * an exception, which no vector above 31 can be. */
+	 * an exception: one at a vector no exception has is an interrupt
+	 * (QEMU's VMRUN would refuse it as an exception, and 2, 31 and up). */
 	if (vmcb->ctl.exit_int_info & EVENT_VALID) {
 		uint64_t ii = vmcb->ctl.exit_int_info;
 		unsigned type = (unsigned)(ii >> EVENT_TYPE_SHIFT) & 7, vector = (unsigned)ii & 0xff;
-		if (type == EV_EXT_INTR || (type == EV_EXCEPTION && vector > 31)) {
+		if (type == EV_EXT_INTR || (type == EV_EXCEPTION && !is_exception_vector(vector))) {
 			sv->virq = true;
 			sv->virq_vector = (uint8_t)vector;
 		} else {

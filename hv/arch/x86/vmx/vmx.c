@@ -905,7 +905,7 @@ static bool vmx_interrupt_window(struct vcpu *v)
 	bool moved = (v->dirty & REG_RIP) && v->regs.rip != xv->rip_at_exit;
 	bool shadow = (xv->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS)) && !moved;
 
-	return (v->regs.rflags & (1u << 9)) && !shadow && !(xv->reinject & INTR_INFO_VALID) &&
+	return (v->regs.rflags & RFLAGS_IF) && !shadow && !(xv->reinject & INTR_INFO_VALID) &&
 	       !v->event.pending;
 }
 
@@ -937,7 +937,7 @@ static bool vmx_nmi_window(struct vcpu *v)
  * allows, else the next exit of any kind. */
 static void vmx_request_nmi_window(struct vcpu *v)
 {
-	if (v->regs.rflags & (1u << 9))
+	if (v->regs.rflags & RFLAGS_IF)
 		vmx_request_window(v);
 }
 
