@@ -291,7 +291,8 @@ void svm_decode_exit(struct vcpu *v)
 	 * external interrupt as a virtual one (svm.c, queue_virq), queued
 	 * again.  QEMU TCG reports an interrupt it was delivering itself as
 	 * an exception: one at a vector no exception has is an interrupt
-	 * (QEMU's VMRUN would refuse it as an exception, and 2, 31 and up). */
+	 * (injected as an exception, QEMU's VMRUN would even refuse vectors 2
+	 * and 31 and up). */
 	if (vmcb->ctl.exit_int_info & EVENT_VALID) {
 		uint64_t ii = vmcb->ctl.exit_int_info;
 		unsigned type = (unsigned)(ii >> EVENT_TYPE_SHIFT) & 7, vector = (unsigned)ii & 0xff;
