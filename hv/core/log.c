@@ -149,11 +149,9 @@ void log_console_byte(const void *owner, const char *name, char c)
 void log_console_end(const void *owner)
 {
 	log_lock();
-	if (partial == owner) {
-		emit("\n");
-		partial = NULL;
-	}
-	if (cut == owner)
+	if (partial == owner)
+		end_partial();
+	if (cut == owner) /* so, just now, too */
 		cut = NULL;
 	log_unlock();
 }
